@@ -1,0 +1,88 @@
+"""Which implementation an op runs: the Triton kernels or the torch reference.
+
+The choice is made in one place, :func:`backend_for`, which ``functional`` calls.
+``TRITAUDIO_BACKEND`` (read at call time) and :func:`use_backend` (a context manager
+that wins over the variable) select ``"auto"``, ``"triton"`` or ``"torch"``.
+"""
+
+import contextlib
+import contextvars
+import os
+
+BACKENDS = ("auto", "triton", "torch")
+
+_forced = contextvars.ContextVar("tritaudio_backend", default=None)
+
+
+def _check_name(name):
+    if name not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
+    return name
+
+
+def get_backend():
+    """The backend in force: the innermost :func:`use_backend`, else ``TRITAUDIO_BACKEND``,
+    else ``"auto"``."""
+    forced = _forced.get()
+    if forced is not None:
+        return forced
+    name = os.environ.get("TRITAUDIO_BACKEND", "").strip().lower() or "auto"
+    if name not in BACKENDS:
+        raise ValueError(f"TRITAUDIO_BACKEND must be one of {BACKENDS}, got {name!r}")
+    return name
+
+
+@contextlib.contextmanager
+def use_backend(name):
+    """Force a backend inside a ``with`` block (thread- and task-local).
+
+    Example:
+        >>> import torch, tritaudio
+        >>> with tritaudio.use_backend("torch"):
+        ...     tritaudio.get_backend()
+        'torch'
+    """
+    token = _forced.set(_check_name(name))
+    try:
+        yield
+    finally:
+        _forced.reset(token)
+
+
+def triton_available():
+    """Whether the Triton kernels can be imported (triton installed)."""
+    try:
+        from tritaudio import _ops  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def backend_for(*tensors):
+    """``"triton"`` or ``"torch"``: the implementation to run on ``tensors``.
+
+    auto: Triton for CUDA tensors (when triton is installed), the torch reference otherwise.
+    triton: Triton always; CPU tensors need ``TRITON_INTERPRET=1`` set before tritaudio's
+    kernels were imported, and get a clear error otherwise.
+    """
+    name = get_backend()
+    on_cuda = any(t.is_cuda for t in tensors)
+    if name == "torch":
+        return "torch"
+    if name == "auto":
+        return "triton" if on_cuda and triton_available() else "torch"
+    try:
+        from tritaudio import _ops
+    except ImportError as err:
+        raise RuntimeError(
+            "TRITAUDIO_BACKEND=triton (or use_backend('triton')) needs triton, which failed "
+            f"to import: {err}"
+        ) from err
+    if not on_cuda and not _ops.INTERPRETED:
+        raise RuntimeError(
+            "the triton backend was forced on CPU tensors, but the Triton kernels were "
+            "compiled for a GPU. Set TRITON_INTERPRET=1 before importing tritaudio to run "
+            "them on the CPU with Triton's interpreter, or move the tensors to CUDA, or use "
+            "the 'torch' / 'auto' backend."
+        )
+    return "triton"
