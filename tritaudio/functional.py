@@ -28,7 +28,8 @@ def _as_rows(waveform):
     """(..., time) -> (rows, time) with the last dim contiguous (a view when possible)."""
     from tritaudio._ops import last_dim_contiguous
 
-    return last_dim_contiguous(waveform.reshape(-1, waveform.shape[-1]))
+    rows = math.prod(waveform.shape[:-1])
+    return last_dim_contiguous(waveform.reshape(rows, waveform.shape[-1]))
 
 
 def gain(waveform: torch.Tensor, gain_db: float = 1.0) -> torch.Tensor:

@@ -1,0 +1,127 @@
+"""The backend switch: TRITAUDIO_BACKEND, use_backend, and what auto picks."""
+
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+import torch
+
+import tritaudio
+import tritaudio.functional as F
+from tritaudio import _reference
+
+
+@pytest.fixture
+def no_env(monkeypatch):
+    monkeypatch.delenv("TRITAUDIO_BACKEND", raising=False)
+
+
+def test_default_is_auto_and_picks_torch_for_cpu_tensors(no_env):
+    assert tritaudio.get_backend() == "auto"
+    assert tritaudio.backend_for(torch.zeros(3)) == "torch"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA tensor")
+def test_auto_picks_triton_for_cuda_tensors(no_env):
+    assert tritaudio.backend_for(torch.zeros(3, device="cuda")) == "triton"
+
+
+def test_environment_variable_is_read_at_call_time(monkeypatch):
+    x = torch.zeros(3)
+    monkeypatch.setenv("TRITAUDIO_BACKEND", "triton")
+    assert tritaudio.backend_for(x) == "triton"
+    monkeypatch.setenv("TRITAUDIO_BACKEND", "torch")
+    assert tritaudio.backend_for(x) == "torch"
+    monkeypatch.setenv("TRITAUDIO_BACKEND", " Auto ")
+    assert tritaudio.get_backend() == "auto"
+
+
+def test_bad_environment_variable(monkeypatch):
+    monkeypatch.setenv("TRITAUDIO_BACKEND", "cuda")
+    with pytest.raises(ValueError, match="TRITAUDIO_BACKEND"):
+        tritaudio.backend_for(torch.zeros(1))
+
+
+def test_use_backend_wins_over_the_environment_nests_and_restores(monkeypatch):
+    monkeypatch.setenv("TRITAUDIO_BACKEND", "torch")
+    with tritaudio.use_backend("triton"):
+        assert tritaudio.get_backend() == "triton"
+        with tritaudio.use_backend("auto"):
+            assert tritaudio.get_backend() == "auto"
+        assert tritaudio.get_backend() == "triton"
+    assert tritaudio.get_backend() == "torch"
+    with pytest.raises(KeyError), tritaudio.use_backend("triton"):
+        raise KeyError
+    assert tritaudio.get_backend() == "torch"
+
+
+def test_use_backend_rejects_unknown_names():
+    with pytest.raises(ValueError, match="'auto', 'triton', 'torch'"):
+        tritaudio.use_backend("cuda").__enter__()
+
+
+def test_use_backend_is_local_to_its_thread(no_env):
+    seen = []
+    with tritaudio.use_backend("triton"):
+        thread = threading.Thread(target=lambda: seen.append(tritaudio.get_backend()))
+        thread.start()
+        thread.join()
+    assert seen == ["auto"]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the interpreter is for CPU-only runs")
+def test_tests_run_the_kernels_under_the_interpreter():
+    from tritaudio import _ops
+
+    assert _ops.INTERPRETED
+
+
+def test_forced_triton_runs_the_kernel_not_the_reference(monkeypatch, device):
+    def fail(*args):
+        raise AssertionError("the torch reference ran")
+
+    monkeypatch.setattr(_reference, "gain", fail)
+    x = torch.tensor([0.25, -0.5], device=device)
+    with tritaudio.use_backend("triton"):
+        assert torch.allclose(F.gain(x, 20 * torch.log10(torch.tensor(2.0)).item()), 2 * x)
+    with tritaudio.use_backend("torch"), pytest.raises(AssertionError, match="reference ran"):
+        F.gain(x, 6.0)
+
+
+def _run(code, **env):
+    environ = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    environ.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", code], env=environ, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_forced_triton_on_cpu_without_the_interpreter_is_a_clear_error():
+    code = "import torch, tritaudio.functional as F; F.gain(torch.ones(4), 6.0)"
+    result = _run(code, TRITAUDIO_BACKEND="triton", CUDA_VISIBLE_DEVICES="")
+    assert result.returncode != 0
+    assert "RuntimeError" in result.stderr
+    assert "TRITON_INTERPRET=1" in result.stderr, result.stderr
+
+
+def test_forced_triton_on_cpu_with_the_interpreter_set_before_import_works():
+    code = (
+        "import torch, tritaudio.functional as F\n"
+        "print(F.gain(torch.full((3,), 0.5), 20 * torch.log10(torch.tensor(2.0)).item()))"
+    )
+    result = _run(code, TRITAUDIO_BACKEND="triton", TRITON_INTERPRET="1")
+    assert result.returncode == 0, result.stderr
+    assert "tensor([1., 1., 1.])" in result.stdout
+
+
+def test_import_pulls_in_no_optional_package_nor_triton():
+    code = (
+        "import sys, tritaudio\n"
+        "print(sorted(m for m in ('triton', 'scipy', 'librosa', 'soxr', 'hypothesis', "
+        "'matplotlib', 'tqdm', 'torchaudio') if m in sys.modules))"
+    )
+    result = _run(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -1,0 +1,557 @@
+"""load / save / info / stream against soundfile's own decode, round trips, and bad input."""
+
+import io
+import os
+import shutil
+import stat
+import warnings
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from helpers import CLIPS, DATA
+
+import tritaudio
+from tritaudio import AudioFileError, AudioMetaData
+
+
+def soundfile_decode(path, dtype="float32"):
+    # SoundFile.read rather than sf.read: sf.read seeks to 0 first, which moves libmpg123's
+    # MP3 output by one float32 ulp.
+    with sf.SoundFile(path) as sound_file:
+        samples = sound_file.read(dtype=dtype, always_2d=True)
+        return torch.from_numpy(samples.T.copy()), sound_file.samplerate
+
+
+# --- reading the real clips -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("clip", sorted(CLIPS))
+def test_load_equals_soundfile_decode(clip):
+    path = DATA / clip
+    waveform, rate = tritaudio.load(path)
+    expected, expected_rate = soundfile_decode(path)
+    assert rate == expected_rate == CLIPS[clip]["rate"]
+    assert waveform.dtype == torch.float32
+    assert waveform.shape[0] == CLIPS[clip]["channels"]
+    assert torch.equal(waveform, expected)
+
+
+@pytest.mark.parametrize("clip", sorted(CLIPS))
+def test_load_without_normalize_gives_native_samples(clip):
+    path = DATA / clip
+    dtype = CLIPS[clip]["dtype"]
+    waveform, _ = tritaudio.load(str(path), normalize=False)
+    assert waveform.dtype == dtype
+    expected, _ = soundfile_decode(path, str(dtype).removeprefix("torch."))
+    assert torch.equal(waveform, expected)
+
+
+@pytest.mark.parametrize("clip", sorted(CLIPS))
+def test_info_of_the_clips(clip):
+    meta = tritaudio.info(DATA / clip)
+    facts = CLIPS[clip]
+    assert meta == AudioMetaData(
+        sample_rate=facts["rate"],
+        num_frames=sf.info(str(DATA / clip)).frames,
+        num_channels=facts["channels"],
+        bits_per_sample=facts["bits"],
+        encoding=facts["encoding"],
+    )
+    assert "AudioMetaData(sample_rate=" in repr(meta)
+
+
+def test_channels_last():
+    first, _ = tritaudio.load(DATA / "chord_stereo_44k.wav")
+    last, _ = tritaudio.load(DATA / "chord_stereo_44k.wav", channels_first=False)
+    assert last.shape == (first.shape[1], 2)
+    assert torch.equal(last, first.t())
+
+
+# --- partial reads ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "clip", ["chord_stereo_44k.wav", "speech_en_16k.flac", "speech_en_16k.ogg", "sweep_8k.wav"]
+)
+@pytest.mark.parametrize(("offset", "count"), [(0, 100), (1234, 5000), (7, -1)])
+def test_partial_read_equals_slice_of_full_read(clip, offset, count):
+    full, _ = tritaudio.load(DATA / clip)
+    part, _ = tritaudio.load(DATA / clip, frame_offset=offset, num_frames=count)
+    end = None if count == -1 else offset + count
+    assert torch.equal(part, full[:, offset:end])
+
+
+def test_partial_read_of_mp3_matches_within_decoder_rounding():
+    full, _ = tritaudio.load(DATA / "speech_en_16k.mp3")
+    part, _ = tritaudio.load(DATA / "speech_en_16k.mp3", frame_offset=12345, num_frames=1000)
+    torch.testing.assert_close(part, full[:, 12345:13345], rtol=0, atol=1e-6)
+
+
+def test_reads_past_the_end():
+    frames = tritaudio.info(DATA / "sweep_8k.wav").num_frames
+    tail, _ = tritaudio.load(DATA / "sweep_8k.wav", frame_offset=frames - 10, num_frames=100)
+    assert tail.shape == (1, 10)
+    beyond, _ = tritaudio.load(DATA / "sweep_8k.wav", frame_offset=frames + 5)
+    assert beyond.shape == (1, 0)
+    none, _ = tritaudio.load(DATA / "sweep_8k.wav", num_frames=0)
+    assert none.shape == (1, 0)
+
+
+def test_partial_read_seeks_instead_of_decoding_everything(monkeypatch):
+    calls = []
+    real_seek, real_read = sf.SoundFile.seek, sf.SoundFile.read
+
+    def seek(self, frames, *args):
+        calls.append(("seek", frames))
+        return real_seek(self, frames, *args)
+
+    def read(self, frames=-1, *args, **kwargs):
+        calls.append(("read", frames))
+        return real_read(self, frames, *args, **kwargs)
+
+    monkeypatch.setattr(sf.SoundFile, "seek", seek)
+    monkeypatch.setattr(sf.SoundFile, "read", read)
+    tritaudio.load(DATA / "speech_en_16k.flac", frame_offset=100000, num_frames=300)
+    assert calls[0] == ("seek", 100000)
+    assert [call for call in calls if call[0] == "read"] == [("read", 300)]
+
+
+# --- file-like objects ------------------------------------------------------------------
+
+
+class ReadOnlyPipe:
+    """A binary stream that cannot seek, like a socket or a subprocess pipe."""
+
+    def __init__(self, data):
+        self._stream = io.BytesIO(data)
+
+    def read(self, size=-1):
+        return self._stream.read(size)
+
+    def seekable(self):
+        return False
+
+
+@pytest.mark.parametrize("clip", ["speech_en_16k.flac", "speech_en_16k.mp3", "sweep_8k.wav"])
+def test_file_like_objects(clip):
+    expected, rate = tritaudio.load(DATA / clip)
+    data = (DATA / clip).read_bytes()
+    with open(DATA / clip, "rb") as handle:
+        from_handle, _ = tritaudio.load(handle)
+    for waveform in (from_handle, tritaudio.load(io.BytesIO(data))[0]):
+        assert torch.equal(waveform, expected)
+    from_pipe, pipe_rate = tritaudio.load(ReadOnlyPipe(data), format=clip.rsplit(".")[-1])
+    assert torch.equal(from_pipe, expected) and pipe_rate == rate
+    assert tritaudio.info(io.BytesIO(data)) == tritaudio.info(DATA / clip)
+
+
+def test_save_to_file_like_object():
+    x = torch.randint(-(2**15), 2**15, (2, 999), dtype=torch.int16)
+    buffer = io.BytesIO()
+    tritaudio.save(buffer, x, 16000, format="flac")
+    buffer.seek(0)
+    y, rate = tritaudio.load(buffer, normalize=False)
+    assert rate == 16000 and torch.equal(y, x)
+
+
+# --- round trips ------------------------------------------------------------------------
+
+
+def integer_samples(bits, shape=(2, 1001), seed=0):
+    """Random PCM samples of a given width, as the int dtype load(normalize=False) returns."""
+    gen = torch.Generator().manual_seed(seed)
+    if bits == 8:
+        return torch.randint(0, 256, shape, generator=gen, dtype=torch.uint8)
+    if bits == 16:
+        x = torch.randint(-(2**15), 2**15, shape, generator=gen, dtype=torch.int16)
+    else:
+        x = torch.randint(-(2**31), 2**31, shape, generator=gen, dtype=torch.int64).to(torch.int32)
+        if bits == 24:
+            x = x & ~0xFF  # 24-bit samples at full int32 scale
+    x[..., :2] = torch.tensor([torch.iinfo(x.dtype).min, torch.iinfo(x.dtype).max]).to(x.dtype)
+    if bits == 24:
+        x[..., 1] = x[..., 1] & ~0xFF
+    return x
+
+
+PCM_CASES = [
+    ("wav", "PCM_U", 8),
+    ("wav", "PCM_S", 16),
+    ("wav", "PCM_S", 24),
+    ("wav", "PCM_S", 32),
+    ("flac", None, 16),
+    ("flac", None, 24),
+    ("aiff", "PCM_S", 16),
+    ("w64", "PCM_S", 24),
+]
+
+
+@pytest.mark.parametrize(("fmt", "encoding", "bits"), PCM_CASES)
+def test_integer_pcm_round_trip_is_bit_exact(tmp_path, fmt, encoding, bits):
+    x = integer_samples(bits)
+    path = tmp_path / f"x.{fmt}"
+    tritaudio.save(path, x, 44100, encoding=encoding, bits_per_sample=bits)
+    y, rate = tritaudio.load(path, normalize=False)
+    assert rate == 44100 and y.dtype == x.dtype
+    assert torch.equal(y, x)
+    meta = tritaudio.info(path)
+    assert meta.bits_per_sample == bits and meta.num_frames == x.shape[1]
+    assert meta.encoding == ("FLAC" if fmt == "flac" else encoding)
+
+
+@pytest.mark.parametrize(("fmt", "encoding", "bits"), PCM_CASES)
+def test_normalized_float_round_trip_is_bit_exact(tmp_path, fmt, encoding, bits):
+    """Float samples as load gives them are written back to the same integers."""
+    if bits == 32:
+        pytest.skip("float32 cannot hold every 32-bit sample; the int32 path covers it")
+    path, again = tmp_path / f"a.{fmt}", tmp_path / f"b.{fmt}"
+    tritaudio.save(path, integer_samples(bits), 16000, encoding=encoding, bits_per_sample=bits)
+    waveform, _ = tritaudio.load(path)
+    tritaudio.save(again, waveform, 16000, encoding=encoding, bits_per_sample=bits)
+    assert torch.equal(
+        tritaudio.load(again, normalize=False)[0], tritaudio.load(path, normalize=False)[0]
+    )
+    assert torch.equal(tritaudio.load(again)[0], waveform)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "bits", "subtype"), [(torch.float32, 32, "FLOAT"), (torch.float64, 64, "DOUBLE")]
+)
+@pytest.mark.parametrize("fmt", ["wav", "w64", "aiff"])
+def test_float_round_trip_is_bit_exact(tmp_path, dtype, bits, subtype, fmt):
+    x = torch.randn(3, 777, dtype=dtype)  # outside [-1, 1] too: float files keep it
+    path = tmp_path / f"x.{fmt}"
+    tritaudio.save(path, x, 22050, encoding="PCM_F", bits_per_sample=bits)
+    assert sf.info(str(path)).subtype == subtype
+    y, _ = tritaudio.load(path, normalize=False)
+    assert y.dtype == dtype and torch.equal(y, x)
+
+
+@pytest.mark.parametrize("encoding", ["ULAW", "ALAW"])
+def test_companded_round_trip(tmp_path, encoding):
+    x = torch.linspace(-1, 1, 4001).unsqueeze(0)
+    path, again = tmp_path / "a.wav", tmp_path / "b.wav"
+    tritaudio.save(path, x, 8000, encoding=encoding)
+    meta = tritaudio.info(path)
+    assert (meta.encoding, meta.bits_per_sample) == (encoding, 8)
+    decoded, _ = tritaudio.load(path)
+    assert (decoded - x).abs().max() < 0.035  # 8-bit companding: coarse near full scale
+    tritaudio.save(again, decoded, 8000, encoding=encoding)
+    assert torch.equal(tritaudio.load(again)[0], decoded)  # decoded values re-encode exactly
+
+
+def tone(rate=16000, seconds=1.0, freq=440.0):
+    t = torch.arange(int(rate * seconds)) / rate
+    return (0.5 * torch.sin(2 * torch.pi * freq * t)).unsqueeze(0)
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs", "encoding"),
+    [
+        ("x.ogg", {}, "VORBIS"),
+        ("x.ogg", {"encoding": "opus"}, "OPUS"),
+        ("x.opus", {}, "OPUS"),
+        ("x.mp3", {}, "MP3"),
+        ("x.bin", {"format": "vorbis", "compression": 0.2}, "VORBIS"),
+    ],
+)
+def test_lossy_formats(tmp_path, name, kwargs, encoding):
+    x = tone()
+    path = tmp_path / name
+    tritaudio.save(path, x, 16000, **kwargs)
+    meta = tritaudio.info(path)
+    assert (meta.encoding, meta.bits_per_sample, meta.sample_rate) == (encoding, 0, 16000)
+    y, _ = tritaudio.load(path)
+    assert y.shape == x.shape and y.dtype == torch.float32
+    snr_db = 10 * torch.log10(x.pow(2).sum() / (y - x).pow(2).sum())
+    assert snr_db > 10, f"{name}: SNR {snr_db:.1f} dB"
+
+
+@pytest.mark.parametrize(
+    ("dtype", "fmt", "subtype"),
+    [
+        (torch.float32, "wav", "FLOAT"),
+        (torch.float64, "wav", "DOUBLE"),
+        (torch.float16, "wav", "FLOAT"),
+        (torch.int16, "wav", "PCM_16"),
+        (torch.int32, "wav", "PCM_32"),
+        (torch.uint8, "wav", "PCM_U8"),
+        (torch.int8, "flac", "PCM_S8"),
+        (torch.float32, "flac", "PCM_16"),
+        (torch.int32, "flac", "PCM_16"),
+        (torch.float32, "ogg", "VORBIS"),
+    ],
+)
+def test_default_subtype_follows_dtype(tmp_path, dtype, fmt, subtype):
+    x = torch.zeros(1, 100, dtype=dtype)
+    path = tmp_path / f"x.{fmt}"
+    tritaudio.save(path, x, 8000)
+    assert sf.info(str(path)).subtype == subtype
+
+
+@pytest.mark.parametrize(
+    ("fmt", "encoding", "bits", "subtype"),
+    [
+        ("wav", "PCM_S", None, "PCM_32"),  # torchaudio 2.8's choice
+        ("wav", None, 8, "PCM_U8"),
+        ("wav", None, 24, "PCM_24"),
+        ("wav", None, 64, "DOUBLE"),
+        ("wav", "pcm_f", None, "FLOAT"),
+        ("flac", "PCM_S", None, "PCM_24"),
+        ("flac", None, 8, "PCM_S8"),
+        ("flac", "FLAC", 24, "PCM_24"),
+    ],
+)
+def test_encoding_and_bits_choose_the_subtype(tmp_path, fmt, encoding, bits, subtype):
+    path = tmp_path / f"x.{fmt}"
+    tritaudio.save(path, torch.zeros(1, 64), 8000, encoding=encoding, bits_per_sample=bits)
+    assert sf.info(str(path)).subtype == subtype
+
+
+def test_layouts(tmp_path):
+    x = torch.randint(-100, 100, (2, 50), dtype=torch.int16)
+    tritaudio.save(tmp_path / "last.wav", x.t(), 8000, channels_first=False)
+    assert torch.equal(tritaudio.load(tmp_path / "last.wav", normalize=False)[0], x)
+    tritaudio.save(tmp_path / "mono.wav", x[0], 8000)
+    assert torch.equal(tritaudio.load(tmp_path / "mono.wav", normalize=False)[0], x[:1])
+    tritaudio.save(tmp_path / "view.wav", x[:, ::2], 8000)  # non-contiguous
+    assert torch.equal(tritaudio.load(tmp_path / "view.wav", normalize=False)[0], x[:, ::2])
+
+
+def test_float_outside_unit_range_is_clipped_with_a_warning_never_wrapped(tmp_path):
+    x = torch.tensor([[0.5, 1.5, -3.0, 1.0, -1.0]])
+    path = tmp_path / "loud.wav"
+    with pytest.warns(UserWarning, match="clipped"):
+        tritaudio.save(path, x, 8000, bits_per_sample=16)
+    y, _ = tritaudio.load(path, normalize=False)
+    assert y.tolist() == [[16384, 32767, -32768, 32767, -32768]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tritaudio.save(tmp_path / "float.wav", x, 8000)  # float files keep the values
+    assert torch.equal(tritaudio.load(tmp_path / "float.wav")[0], x)
+
+
+def test_nan_cannot_be_written_to_pcm(tmp_path):
+    with pytest.raises(ValueError, match="NaN"):
+        tritaudio.save(
+            tmp_path / "x.wav", torch.tensor([[0.0, float("nan")]]), 8000, bits_per_sample=16
+        )
+    assert not (tmp_path / "x.wav").exists()
+
+
+# --- stream -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "clip", ["chord_stereo_44k.wav", "speech_en_16k.flac", "speech_en_16k.ogg"]
+)
+def test_stream_chunks_concatenate_to_load(clip):
+    full, _ = tritaudio.load(DATA / clip, frame_offset=100, num_frames=30000)
+    chunks = list(tritaudio.stream(DATA / clip, 4096, frame_offset=100, num_frames=30000))
+    assert [c.shape[1] for c in chunks] == [4096] * 7 + [30000 - 7 * 4096]
+    assert torch.equal(torch.cat(chunks, dim=1), full)
+
+
+def test_stream_options_match_load():
+    path = DATA / "chord_stereo_44k.wav"
+    full, _ = tritaudio.load(path, normalize=False, channels_first=False)
+    chunks = list(tritaudio.stream(path, 50000, normalize=False, channels_first=False))
+    assert all(c.dtype == torch.int32 and c.shape[1] == 2 for c in chunks)
+    assert torch.equal(torch.cat(chunks), full)
+
+
+def test_stream_reads_one_chunk_at_a_time(monkeypatch):
+    reads = []
+    real_read = sf.SoundFile.read
+    monkeypatch.setattr(
+        sf.SoundFile, "read", lambda self, n=-1, **kw: reads.append(n) or real_read(self, n, **kw)
+    )
+    chunks = tritaudio.stream(DATA / "speech_en_16k.flac", 1000)
+    next(chunks)
+    next(chunks)
+    assert reads == [1000, 1000]
+    chunks.close()
+
+
+def test_stream_bad_arguments_fail_at_the_call():
+    with pytest.raises(ValueError, match="frames_per_chunk"):
+        tritaudio.stream(DATA / "sweep_8k.wav", 0)
+    with pytest.raises(TypeError, match="frames_per_chunk"):
+        tritaudio.stream(DATA / "sweep_8k.wav", 1.5)
+    with pytest.raises(FileNotFoundError, match="nope.wav"):
+        tritaudio.stream(DATA / "nope.wav", 100)
+    with pytest.raises(ValueError, match="frame_offset"):
+        tritaudio.stream(DATA / "sweep_8k.wav", 100, frame_offset=-1)
+
+
+def test_stream_of_truncated_file_raises(tmp_path):
+    path = tmp_path / "cut.mp3"
+    path.write_bytes((DATA / "speech_en_16k.mp3").read_bytes()[:11000])
+    with pytest.raises(AudioFileError, match="truncated"):
+        for _ in tritaudio.stream(path, 4000):
+            pass
+
+
+# --- bad input --------------------------------------------------------------------------
+
+
+def test_missing_file(tmp_path):
+    for call in (tritaudio.load, tritaudio.info):
+        with pytest.raises(FileNotFoundError, match="missing.wav"):
+            call(tmp_path / "missing.wav")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("empty.wav", b"", "Format not recognised"),
+        ("noise.flac", os.urandom(4000), "Format not recognised"),
+        ("text.wav", b"RIFF this is not audio at all, only text" * 20, ""),
+    ],
+)
+def test_unreadable_files_raise_one_error_type_naming_the_file(tmp_path, name, content, reason):
+    path = tmp_path / name
+    path.write_bytes(content)
+    for call in (tritaudio.load, tritaudio.info):
+        with pytest.raises(AudioFileError, match=name) as caught:
+            call(path)
+        assert isinstance(caught.value, RuntimeError)
+        assert reason in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("clip", "keep"),
+    [
+        ("sweep_8k.wav", 0.5),
+        ("chord_stereo_44k.wav", 0.9),
+        ("speech_en_16k.flac", 0.5),
+        ("speech_en_16k.mp3", 0.5),
+        ("speech_en_16k.ogg", 0.5),
+    ],
+)
+def test_truncated_files(tmp_path, clip, keep):
+    data = (DATA / clip).read_bytes()
+    path = tmp_path / f"cut_{clip}"
+    path.write_bytes(data[: int(len(data) * keep)])
+    with pytest.raises(AudioFileError, match=f"cut_{clip}"):
+        tritaudio.load(path)
+
+
+def test_bad_load_arguments():
+    path = DATA / "sweep_8k.wav"
+    with pytest.raises(ValueError, match="frame_offset"):
+        tritaudio.load(path, frame_offset=-1)
+    with pytest.raises(ValueError, match="num_frames"):
+        tritaudio.load(path, num_frames=-2)
+    with pytest.raises(TypeError, match="num_frames"):
+        tritaudio.load(path, num_frames=1.5)
+    with pytest.raises(ValueError, match="unknown audio format 'wavv'"):
+        tritaudio.load(path, format="wavv")
+    with pytest.raises(ValueError, match="unknown audio format"):
+        tritaudio.info(path, format="xyz")
+    with pytest.raises(TypeError, match="file-like"):
+        tritaudio.load(12345)
+
+
+@pytest.mark.parametrize(
+    ("src", "kwargs", "error", "match"),
+    [
+        (torch.zeros(2, 3, 4), {}, ValueError, "3-D"),
+        (torch.zeros(()), {}, ValueError, "0-D"),
+        (torch.zeros(1, 4, dtype=torch.complex64), {}, TypeError, "complex64.*allowed dtypes"),
+        (torch.zeros(1, 4, dtype=torch.bool), {}, TypeError, "bool"),
+        (torch.zeros(1, 4, dtype=torch.int64), {}, TypeError, "int64"),
+        (np.zeros((1, 4)), {}, TypeError, "torch.Tensor"),
+        (torch.zeros(1, 4), {"bits_per_sample": 12}, ValueError, "8, 16, 24, 32 or 64"),
+        (
+            torch.zeros(1, 4),
+            {"format": "flac", "bits_per_sample": 32},
+            ValueError,
+            "FLAC.*PCM_S/24",
+        ),
+        (torch.zeros(1, 4), {"encoding": "PCM_U", "bits_per_sample": 16}, ValueError, "WAV"),
+        (torch.zeros(1, 4), {"format": "ogg", "bits_per_sample": 16}, ValueError, "OGG"),
+        (torch.zeros(1, 4), {"encoding": "PCM_X"}, ValueError, "unknown encoding"),
+        (torch.zeros(1, 4), {"format": "nope"}, ValueError, "unknown audio format"),
+        (torch.zeros(1, 4), {"compression": 3}, ValueError, "compression"),
+        (torch.zeros(1, 4), {"sample_rate": 0}, ValueError, "sample_rate"),
+        (torch.zeros(1, 4), {"sample_rate": 8000.5}, TypeError, "sample_rate"),
+    ],
+)
+def test_bad_save_arguments(tmp_path, src, kwargs, error, match):
+    kwargs = {"sample_rate": 8000, **kwargs}
+    path = tmp_path / "out.wav"
+    with pytest.raises(error, match=match):
+        tritaudio.save(path, src, **kwargs)
+    assert os.listdir(tmp_path) == []
+
+
+def test_save_needs_a_format_for_file_objects_and_unknown_extensions(tmp_path):
+    with pytest.raises(ValueError, match="format is required"):
+        tritaudio.save(io.BytesIO(), torch.zeros(1, 4), 8000)
+    with pytest.raises(ValueError, match="give format="):
+        tritaudio.save(tmp_path / "noextension", torch.zeros(1, 4), 8000)
+
+
+def test_compression_on_a_format_without_it_warns(tmp_path):
+    with pytest.warns(UserWarning, match="compression is ignored"):
+        tritaudio.save(tmp_path / "x.wav", torch.zeros(1, 4), 8000, compression=0.5)
+
+
+# --- atomic writes ----------------------------------------------------------------------
+
+
+def failing_midway(monkeypatch):
+    """Make every soundfile write put half of its frames on disk, then fail."""
+    real_write = sf.SoundFile.write
+
+    def write(self, data):
+        real_write(self, data[: len(data) // 2])
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(sf.SoundFile, "write", write)
+
+
+def test_failed_save_leaves_the_existing_file_intact(tmp_path, monkeypatch):
+    target = tmp_path / "take.wav"
+    shutil.copy(DATA / "sweep_8k.wav", target)
+    before = target.read_bytes()
+    failing_midway(monkeypatch)
+    with pytest.raises(OSError, match="disk full"):
+        tritaudio.save(target, torch.zeros(1, 8000), 8000)
+    assert target.read_bytes() == before
+    assert os.listdir(tmp_path) == ["take.wav"]
+
+
+def test_failed_save_leaves_no_partial_file(tmp_path, monkeypatch):
+    failing_midway(monkeypatch)
+    with pytest.raises(OSError, match="disk full"):
+        tritaudio.save(tmp_path / "new.flac", torch.zeros(1, 8000), 8000)
+    assert os.listdir(tmp_path) == []
+
+
+def test_failed_save_to_a_file_object_writes_nothing(monkeypatch):
+    failing_midway(monkeypatch)
+    buffer = io.BytesIO(b"existing")
+    with pytest.raises(OSError, match="disk full"):
+        tritaudio.save(buffer, torch.zeros(1, 8000), 8000, format="wav")
+    assert buffer.getvalue() == b"existing"
+
+
+def test_save_replaces_a_file_keeping_its_permissions(tmp_path):
+    target = tmp_path / "x.wav"
+    tritaudio.save(target, torch.zeros(1, 10), 8000)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
+    target.chmod(0o640)
+    tritaudio.save(target, torch.ones(1, 20) / 2, 8000)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert tritaudio.info(target).num_frames == 20
+
+
+def test_save_to_a_missing_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        tritaudio.save(tmp_path / "no" / "such" / "dir.wav", torch.zeros(1, 4), 8000)
