@@ -11,6 +11,8 @@ import pytest
 import soundfile as sf
 import torch
 from helpers import CLIPS, DATA
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tritaudio
 from tritaudio import AudioFileError, AudioMetaData
@@ -439,6 +441,15 @@ def test_truncated_files(tmp_path, clip, keep):
         tritaudio.load(path)
 
 
+def test_truncated_stereo_mp3(tmp_path):
+    path = tmp_path / "stereo.mp3"
+    tritaudio.save(path, tone(seconds=2.0).repeat(2, 1), 16000)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    for channels_first in (True, False):
+        with pytest.raises(AudioFileError, match="truncated"):
+            tritaudio.load(path, channels_first=channels_first)
+
+
 def test_bad_load_arguments():
     path = DATA / "sweep_8k.wav"
     with pytest.raises(ValueError, match="frame_offset"):
@@ -555,3 +566,25 @@ def test_save_replaces_a_file_keeping_its_permissions(tmp_path):
 def test_save_to_a_missing_folder_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         tritaudio.save(tmp_path / "no" / "such" / "dir.wav", torch.zeros(1, 4), 8000)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    channels=st.integers(1, 4),
+    frames=st.integers(0, 300),
+    rate=st.integers(1, 384000),
+    bits=st.sampled_from([8, 16, 24, 32]),
+    fmt=st.sampled_from(["wav", "w64", "aiff", "au"]),
+)
+def test_pcm_round_trip_property(tmp_path_factory, channels, frames, rate, bits, fmt):
+    if bits == 8 and fmt != "wav":
+        bits = 16  # unsigned 8-bit is WAV's; the others store signed 8-bit
+    x = integer_samples(bits, shape=(channels, frames), seed=frames) if frames >= 2 else None
+    if x is None:
+        dtype = {8: torch.uint8, 16: torch.int16}.get(bits, torch.int32)
+        x = torch.zeros(channels, frames, dtype=dtype)
+    path = tmp_path_factory.mktemp("rt") / f"x.{fmt}"
+    tritaudio.save(path, x, rate, bits_per_sample=bits)
+    y, got_rate = tritaudio.load(path, normalize=False)
+    assert got_rate == rate and torch.equal(y, x)
+    assert tritaudio.info(path).num_frames == frames

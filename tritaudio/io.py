@@ -110,6 +110,9 @@ _WAV_DATA_SHORT = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULT
 # Writers that stream to a pipe put these placeholders in the size fields.
 _UNKNOWN_SIZES = {0xFFFFFFFF, 0x7FFFFFFF}
 
+# Frames de-interleaved at a time when reading several channels.
+_BLOCK_FRAMES = 65536
+
 
 def _name(uri):
     if isinstance(uri, (str, os.PathLike)):
@@ -242,15 +245,14 @@ def _read_dtype(subtype, normalize):
     }.get(subtype, ("float32", torch.float32))
 
 
-def _to_tensor(samples, dtype, channels_first):
-    """(frames, channels) numpy samples -> tensor of ``dtype``, channels first or last."""
+def _to_tensor(samples, dtype):
+    """Samples as read (int16 for 8-bit PCM) -> a tensor of ``dtype``."""
     if dtype == torch.uint8:
         # libsndfile gives 8-bit PCM as the high byte of int16; unsigned is offset by 128.
         samples = ((samples >> 8) + 128).astype(np.uint8)
     elif dtype == torch.int8:
         samples = (samples >> 8).astype(np.int8)
-    tensor = torch.from_numpy(samples)
-    return tensor.t().contiguous() if channels_first else tensor
+    return torch.from_numpy(samples)
 
 
 def _check_frames(frame_offset, num_frames):
@@ -273,14 +275,34 @@ def _frames_to_read(sound_file, frame_offset, num_frames):
     return count
 
 
-def _read_exactly(sound_file, name, count, read_dtype):
-    samples = sound_file.read(count, dtype=read_dtype, always_2d=True)
-    if len(samples) < count:
-        raise AudioFileError(
-            f"cannot read {name}: the file is truncated (decoded {len(samples)} of the "
-            f"{count} frames its header promises)"
-        )
-    return samples
+def _truncated(name, got, count):
+    return AudioFileError(
+        f"cannot read {name}: the file is truncated (decoded {got} of the {count} frames "
+        "its header promises)"
+    )
+
+
+def _read_frames(sound_file, name, count, read_dtype, channels_first):
+    """The next ``count`` frames as ``(channels, count)`` or ``(count, channels)``;
+    AudioFileError if the file ends first."""
+    channels = sound_file.channels
+    if not channels_first or channels == 1:
+        samples = sound_file.read(count, dtype=read_dtype, always_2d=True)
+        if len(samples) < count:
+            raise _truncated(name, len(samples), count)
+        return samples.reshape(channels, count) if channels_first else samples
+    # libsndfile interleaves channels. Transposing a whole read costs more than the decode;
+    # de-interleaving block by block through a buffer that stays in cache costs little.
+    out = np.empty((channels, count), read_dtype)
+    buffer = np.empty((min(count, _BLOCK_FRAMES), channels), read_dtype)
+    done = 0
+    while done < count:
+        block = sound_file.read(dtype=read_dtype, out=buffer[: count - done])
+        if len(block) == 0:
+            raise _truncated(name, done, count)
+        out[:, done : done + len(block)] = block.T
+        done += len(block)
+    return out
 
 
 def load(uri, frame_offset=0, num_frames=-1, normalize=True, channels_first=True, format=None):
@@ -317,8 +339,8 @@ def load(uri, frame_offset=0, num_frames=-1, normalize=True, channels_first=True
     with _open_for_read(uri, format) as (sound_file, name):
         read_dtype, dtype = _read_dtype(sound_file.subtype, normalize)
         count = _frames_to_read(sound_file, frame_offset, num_frames)
-        samples = _read_exactly(sound_file, name, count, read_dtype)
-        return _to_tensor(samples, dtype, channels_first), sound_file.samplerate
+        samples = _read_frames(sound_file, name, count, read_dtype, channels_first)
+        return _to_tensor(samples, dtype), sound_file.samplerate
 
 
 def stream(
@@ -368,9 +390,9 @@ def _chunks(source, name, frames_per_chunk, frame_offset, num_frames, normalize,
         remaining = _frames_to_read(sound_file, frame_offset, num_frames)
         while remaining > 0:
             count = min(frames_per_chunk, remaining)
-            samples = _read_exactly(sound_file, name, count, read_dtype)
+            samples = _read_frames(sound_file, name, count, read_dtype, channels_first)
             remaining -= count
-            yield _to_tensor(samples, dtype, channels_first)
+            yield _to_tensor(samples, dtype)
 
 
 def _save_format(uri, format):

@@ -1,0 +1,88 @@
+"""Compile every kernel for real GPUs, without a GPU: what the interpreter cannot check.
+
+Triton's interpreter runs kernels with numpy and accepts code the compiler rejects. This
+script calls each launcher with a launch wrapper that, instead of running the kernel,
+compiles it with the launcher's own arguments to PTX and cubin for the targets below.
+Run it without TRITON_INTERPRET (tests/test_kernel_compile.py does, in a subprocess).
+Prints one line per compiled kernel; exits non-zero on the first failure.
+"""
+
+import sys
+
+import torch
+import triton
+from triton.backends.compiler import GPUTarget
+
+from tritaudio._ops import INTERPRETED
+from tritaudio.kernels import mix
+
+TARGETS = [GPUTarget("cuda", 90, 32), GPUTarget("cuda", 80, 32)]  # H100 / H200, A100
+
+TRITON_TYPES = {
+    torch.float16: "fp16",
+    torch.bfloat16: "bf16",
+    torch.float32: "fp32",
+    torch.float64: "fp64",
+    torch.int8: "i8",
+    torch.uint8: "u8",
+    torch.int16: "i16",
+    torch.int32: "i32",
+    torch.int64: "i64",
+}
+
+
+def _arg_type(value):
+    if isinstance(value, torch.Tensor):
+        return "*" + TRITON_TYPES[value.dtype]
+    if isinstance(value, bool):
+        return "i1"
+    if isinstance(value, int):
+        return "i32" if -(2**31) <= value < 2**31 else "i64"
+    if isinstance(value, float):
+        return "fp32"
+    raise TypeError(f"no Triton type for {value!r}")
+
+
+def compile_only(kernel):
+    """A stand-in for ``kernel[grid]`` that compiles with the given arguments."""
+
+    def launch(*args, num_warps=4, num_stages=3, **kwargs):
+        values = dict(zip(kernel.arg_names, args, strict=False), **kwargs)
+        signature, constexprs = {}, {}
+        for param in kernel.params:
+            value = values[param.name]
+            if param.is_constexpr:
+                signature[param.name] = "constexpr"
+                constexprs[param.name] = value
+            else:
+                signature[param.name] = _arg_type(value)
+        source = triton.compiler.ASTSource(kernel, signature, constexprs)
+        for target in TARGETS:
+            compiled = triton.compile(
+                source, target=target, options={"num_warps": num_warps, "num_stages": num_stages}
+            )
+            assert compiled.asm["cubin"], "no cubin"
+        print(f"compiled {kernel.fn.__name__} {signature} {constexprs}")
+
+    class Grid:
+        def __getitem__(self, grid):
+            return launch
+
+    return Grid()
+
+
+def launches():
+    """Each launcher with inputs covering its dtypes and feature flags."""
+    for dtype in (torch.float32, torch.float16, torch.bfloat16, torch.float64):
+        yield mix.scale_rows, (torch.zeros(3, 5000, dtype=dtype), 2.0)
+
+
+def main():
+    if INTERPRETED:
+        sys.exit("run without TRITON_INTERPRET: the interpreter's kernels cannot be compiled")
+    for launcher, args in launches():
+        launcher(*args, launch=compile_only)
+
+
+if __name__ == "__main__":
+    main()
