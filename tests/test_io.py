@@ -563,6 +563,22 @@ def test_save_replaces_a_file_keeping_its_permissions(tmp_path):
     assert tritaudio.info(target).num_frames == 20
 
 
+def test_save_writes_through_a_symbolic_link(tmp_path):
+    (tmp_path / "takes").mkdir()
+    real = tmp_path / "takes" / "real.wav"
+    shutil.copy(DATA / "sweep_8k.wav", real)
+    link = tmp_path / "latest.wav"
+    link.symlink_to(real)
+    tritaudio.save(link, torch.zeros(1, 10, dtype=torch.int16), 8000)
+    assert link.is_symlink()
+    assert tritaudio.info(real).num_frames == 10
+
+
+def test_save_to_a_device_writes_to_it_and_leaves_it_a_device():
+    tritaudio.save(os.devnull, torch.zeros(1, 10), 8000, format="wav")
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+
+
 def test_save_to_a_missing_folder_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         tritaudio.save(tmp_path / "no" / "such" / "dir.wav", torch.zeros(1, 4), 8000)

@@ -613,8 +613,14 @@ def save(
     write = lambda target: _write(target, samples, rate, fmt, subtype, level)
 
     if _is_path(uri):
+        # Write through a symbolic link, as open() would; a device or a pipe has no
+        # folder to stage a temporary file in, so it is written directly.
+        path = os.path.realpath(os.fsdecode(uri))
         with _libsndfile_errors(name, "write"):
-            _replace_atomically(os.fsdecode(uri), write)
+            if os.path.exists(path) and not os.path.isfile(path):
+                write(path)
+            else:
+                _replace_atomically(path, write)
         return
     if not hasattr(uri, "write"):
         raise TypeError(f"uri must be a path or a writable binary file object, got {name}")
