@@ -4,6 +4,7 @@ import io
 import os
 import shutil
 import stat
+import struct
 import warnings
 
 import numpy as np
@@ -448,6 +449,16 @@ def test_truncated_stereo_mp3(tmp_path):
     for channels_first in (True, False):
         with pytest.raises(AudioFileError, match="truncated"):
             tritaudio.load(path, channels_first=channels_first)
+
+
+def test_wav_streamed_with_unknown_size_is_read_whole(tmp_path):
+    # Writers piping a WAV cannot go back to fill in sizes and leave 0xFFFFFFFF there.
+    data = bytearray((DATA / "sweep_8k.wav").read_bytes())
+    chunk = data.index(b"data")
+    data[4:8] = data[chunk + 4 : chunk + 8] = struct.pack("<I", 0xFFFFFFFF)
+    path = tmp_path / "piped.wav"
+    path.write_bytes(bytes(data))
+    assert torch.equal(tritaudio.load(path)[0], tritaudio.load(DATA / "sweep_8k.wav")[0])
 
 
 def test_bad_load_arguments():

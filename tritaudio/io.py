@@ -114,14 +114,14 @@ _UNKNOWN_SIZES = {0xFFFFFFFF, 0x7FFFFFFF}
 _BLOCK_FRAMES = 65536
 
 
-def _name(uri):
-    if isinstance(uri, (str, os.PathLike)):
-        return os.fspath(uri)
-    return getattr(uri, "name", None) or f"<{type(uri).__name__}>"
-
-
 def _is_path(uri):
     return isinstance(uri, (str, bytes, os.PathLike))
+
+
+def _name(uri):
+    if _is_path(uri):
+        return os.fsdecode(uri)
+    return getattr(uri, "name", None) or f"<{type(uri).__name__}>"
 
 
 @contextlib.contextmanager
@@ -358,7 +358,8 @@ def stream(
     :func:`load` with the same arguments returns, cut along time.
 
     Args:
-        uri: a path, an ``os.PathLike`` or a binary file-like object.
+        uri: a path, an ``os.PathLike`` or a binary file-like object. libsndfile seeks, so
+            an object that cannot (a pipe, a socket) is read into memory first.
         frames_per_chunk: frames in each chunk; the last one may be shorter.
         frame_offset, num_frames, normalize, channels_first, format: as in :func:`load`.
 
