@@ -5,7 +5,7 @@
 kernel first runs.
 """
 
-from tritaudio import functional
+from tritaudio import functional, transforms
 from tritaudio._backend import BACKENDS, backend_for, get_backend, use_backend
 from tritaudio.io import AudioFileError, AudioMetaData, info, load, save, stream
 
@@ -23,5 +23,6 @@ __all__ = [
     "load",
     "save",
     "stream",
+    "transforms",
     "use_backend",
 ]
