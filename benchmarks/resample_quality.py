@@ -6,8 +6,8 @@ Three measures, each in dB (lower is better):
 - tone error: a pure tone resampled, against the same tone computed at the target rate;
 - alias: a tone the target rate cannot hold (above its Nyquist frequency), whose energy
   should vanish; for upsampling, the spectral images above the source's Nyquist frequency;
-- clip error: a real clip band-limited to 40 % of the lower rate (80 % of its Nyquist frequency) with an FFT brick wall,
-  against its exact band-limited resampling (FFT interpolation).
+- clip error: a real clip band-limited with an FFT brick wall to 40 % of the lower rate
+  (80 % of its Nyquist frequency), against its exact resampling (FFT interpolation).
 Errors are RMS relative to the reference's RMS, over the signal minus 50 ms at each end
 (edges depend on how each library pads).
 """
@@ -89,9 +89,12 @@ def band_limited(x, rate, cutoff):
 
 def clip_error_db(clip, new, method):
     samples, orig = sf.read(DATA / clip, dtype="float64", always_2d=True)
-    x = band_limited(samples[:, 0], orig, 0.4 * min(orig, new))
-    n_out = -(-new * len(x) // orig)
-    # FFT interpolation is exact for a band-limited periodic signal.
+    # FFT interpolation is exact for a band-limited periodic signal whose period lasts a
+    # whole number of samples at both rates.
+    step = orig // math.gcd(orig, new)
+    x = samples[: len(samples) // step * step, 0]
+    x = band_limited(x, orig, 0.4 * min(orig, new))
+    n_out = new * len(x) // orig
     exact = np.fft.irfft(np.fft.rfft(x), n_out) * (n_out / len(x))
     y = resample(x, orig, new, method)[:n_out]
     inner = _interior(new)

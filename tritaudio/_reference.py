@@ -51,7 +51,7 @@ def resample_with_taps(waveform, orig, new, taps, first):
     n_in = shape[-1]
     n_out = -(-new * n_in // orig)
     compute_dtype = torch.float32 if waveform.dtype in (torch.float16, torch.bfloat16) else None
-    x = waveform.reshape(-1, n_in).to(compute_dtype or waveform.dtype)
+    x = waveform.reshape(math.prod(shape[:-1]), n_in).to(compute_dtype or waveform.dtype)
     out = x.new_zeros(x.shape[0], n_out)
     if out.numel() == 0:
         return out.reshape(*shape[:-1], n_out).to(waveform.dtype)

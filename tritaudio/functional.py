@@ -104,9 +104,7 @@ def resample_filter(
 ):
     """Check :func:`resample`'s arguments; None when the rates are equal."""
     orig, new = _check_rate("orig_freq", orig_freq), _check_rate("new_freq", new_freq)
-    if isinstance(lowpass_filter_width, bool) or not isinstance(
-        lowpass_filter_width, numbers.Real
-    ):
+    if isinstance(lowpass_filter_width, bool) or not isinstance(lowpass_filter_width, numbers.Real):
         raise TypeError(f"lowpass_filter_width must be a number, got {lowpass_filter_width!r}")
     if not lowpass_filter_width > 0 or not math.isfinite(lowpass_filter_width):
         raise ValueError(f"lowpass_filter_width must be positive, got {lowpass_filter_width}")

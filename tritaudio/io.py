@@ -18,6 +18,8 @@ import numpy as np
 import soundfile as sf
 import torch
 
+from tritaudio.functional import resample
+
 __all__ = ["AudioFileError", "AudioMetaData", "info", "load", "save", "stream"]
 
 
@@ -195,7 +197,7 @@ def _open_for_read(uri, format):
         yield sound_file, name
 
 
-def info(uri, format=None):
+def info(uri, format=None, *, buffer_size=4096, backend=None):
     """Metadata of an audio file without decoding it.
 
     Mirrors ``torchaudio.info`` of torchaudio 2.8 (removed in 2.9).
@@ -204,6 +206,7 @@ def info(uri, format=None):
         uri: a path, an ``os.PathLike`` or a binary file-like object.
         format: the container's name (``"wav"``, ``"flac"``...); checked, then libsndfile
             identifies the file from its header.
+        buffer_size, backend: accepted for torchaudio compatibility and ignored.
 
     Returns:
         AudioMetaData(sample_rate, num_frames, num_channels, bits_per_sample, encoding)
@@ -305,7 +308,18 @@ def _read_frames(sound_file, name, count, read_dtype, channels_first):
     return out
 
 
-def load(uri, frame_offset=0, num_frames=-1, normalize=True, channels_first=True, format=None):
+def load(
+    uri,
+    frame_offset=0,
+    num_frames=-1,
+    normalize=True,
+    channels_first=True,
+    format=None,
+    *,
+    sample_rate=None,
+    buffer_size=4096,
+    backend=None,
+):
     """Load an audio file.
 
     Mirrors ``torchaudio.load`` as it behaved in torchaudio 2.8.
@@ -321,6 +335,11 @@ def load(uri, frame_offset=0, num_frames=-1, normalize=True, channels_first=True
         channels_first: True gives ``(channels, time)``, False ``(time, channels)``.
         format: the container's name; checked, then libsndfile identifies the file from
             its header.
+        sample_rate: resample to this rate (Hz) with :func:`tritaudio.functional.resample`
+            after reading; needs ``normalize=True``. ``frame_offset`` and ``num_frames``
+            count frames at the file's rate.
+        buffer_size, backend: accepted for torchaudio compatibility and ignored
+            (libsndfile is the only backend).
 
     Returns:
         (waveform, sample_rate)
@@ -336,11 +355,20 @@ def load(uri, frame_offset=0, num_frames=-1, normalize=True, channels_first=True
         (torch.Size([1, 100]), torch.float32, 8000)
     """
     _check_frames(frame_offset, num_frames)
+    if sample_rate is not None:
+        sample_rate = _check_sample_rate(sample_rate)
+        if not normalize:
+            raise ValueError("sample_rate= resamples float samples: it needs normalize=True")
     with _open_for_read(uri, format) as (sound_file, name):
         read_dtype, dtype = _read_dtype(sound_file.subtype, normalize)
         count = _frames_to_read(sound_file, frame_offset, num_frames)
         samples = _read_frames(sound_file, name, count, read_dtype, channels_first)
-        return _to_tensor(samples, dtype), sound_file.samplerate
+        waveform, file_rate = _to_tensor(samples, dtype), sound_file.samplerate
+    if sample_rate is None or sample_rate == file_rate:
+        return waveform, file_rate
+    if channels_first:
+        return resample(waveform, file_rate, sample_rate), sample_rate
+    return resample(waveform.t(), file_rate, sample_rate).t().contiguous(), sample_rate
 
 
 def stream(
@@ -571,6 +599,9 @@ def save(
     encoding=None,
     bits_per_sample=None,
     compression=None,
+    *,
+    buffer_size=4096,
+    backend=None,
 ):
     """Save a waveform to an audio file.
 
@@ -593,6 +624,7 @@ def save(
             ``src``'s dtype where the format allows it, else the format's default.
         bits_per_sample: 8, 16, 24, 32 or 64, where the format and encoding allow it.
         compression: libsndfile's compression level in [0, 1] (FLAC, Ogg, MP3).
+        buffer_size, backend: accepted for torchaudio compatibility and ignored.
 
     Float samples outside [-1, 1] written to an integer or lossy encoding are clipped, with
     a warning; NaN is refused.

@@ -62,9 +62,7 @@ class Resample(torch.nn.Module):
         F._check_float_waveform(waveform)
         if self.filter is None:
             return waveform
-        return F.apply_resample_filter(
-            waveform, self.filter, taps=(self.kernel, self.first_input)
-        )
+        return F.apply_resample_filter(waveform, self.filter, taps=(self.kernel, self.first_input))
 
 
 def _drop_torchaudio_kernel(state_dict, prefix, *args):
