@@ -13,6 +13,7 @@ Errors are RMS relative to the reference's RMS, over the signal minus 50 ms at e
 """
 
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -20,30 +21,38 @@ import soundfile as sf
 import soxr
 import torch
 
+if __name__ == "__main__" and not torch.cuda.is_available():
+    os.environ.setdefault("TRITON_INTERPRET", "1")  # the Triton column on a CPU
+
 import tritaudio
 import tritaudio.functional as F
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 RATE_PAIRS = [(44100, 16000), (16000, 48000), (48000, 44100), (22050, 16000)]
+KAISER_BEST = dict(
+    lowpass_filter_width=64,
+    rolloff=0.9475937167399596,
+    resampling_method="sinc_interp_kaiser",
+    beta=14.769656459379492,
+)
+# name -> (resample options, backend, dtype); None: soxr.
 METHODS = {
-    "tritaudio hann (default)": {},
-    "tritaudio kaiser best": dict(
-        lowpass_filter_width=64,
-        rolloff=0.9475937167399596,
-        resampling_method="sinc_interp_kaiser",
-        beta=14.769656459379492,
-    ),
+    "hann (default)": ({}, "torch", torch.float64),
+    "kaiser best": (KAISER_BEST, "torch", torch.float64),
+    "kaiser best, Triton float32": (KAISER_BEST, "triton", torch.float32),
     "soxr VHQ": None,
 }
 
 
 def resample(x, orig, new, method):
     """Resample a float64 numpy signal with a METHODS entry."""
-    options = METHODS[method]
-    if options is None:
+    if METHODS[method] is None:
         return soxr.resample(x, orig, new, quality="VHQ")
-    with tritaudio.use_backend("torch"):
-        return F.resample(torch.from_numpy(x), orig, new, **options).numpy()
+    options, backend, dtype = METHODS[method]
+    device = "cuda" if backend == "triton" and torch.cuda.is_available() else "cpu"
+    with tritaudio.use_backend(backend):
+        y = F.resample(torch.from_numpy(x).to(device, dtype), orig, new, **options)
+    return y.cpu().double().numpy()
 
 
 def _interior(rate):

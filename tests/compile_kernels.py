@@ -14,7 +14,7 @@ import triton
 from triton.backends.compiler import GPUTarget
 
 from tritaudio._ops import INTERPRETED
-from tritaudio.kernels import mix
+from tritaudio.kernels import mix, resample
 
 TARGETS = [GPUTarget("cuda", 90, 32), GPUTarget("cuda", 80, 32)]  # H100 / H200, A100
 
@@ -74,7 +74,11 @@ def compile_only(kernel):
 def launches():
     """Each launcher with inputs covering its dtypes and feature flags."""
     for dtype in (torch.float32, torch.float16, torch.bfloat16, torch.float64):
-        yield mix.scale_rows, (torch.zeros(3, 5000, dtype=dtype), 2.0)
+        x = torch.zeros(3, 5000, dtype=dtype)
+        yield mix.scale_rows, (x, 2.0)
+        for kaiser in (0, 1):
+            yield resample.resample, (x, 441, 160, 6.0, 0.99, kaiser, 14.77)
+            yield resample.resample_backward, (x, 13781, 441, 160, 6.0, 0.99, kaiser, 14.77)
 
 
 def main():

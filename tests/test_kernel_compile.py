@@ -22,4 +22,5 @@ def test_every_kernel_compiles_for_hopper_and_ampere():
         [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "compiled scale_rows_kernel" in result.stdout
+    for kernel in ("scale_rows_kernel", "resample_kernel", "resample_backward_kernel"):
+        assert f"compiled {kernel}" in result.stdout
