@@ -125,3 +125,19 @@ def test_import_pulls_in_no_optional_package_nor_triton():
     result = _run(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_dispatch_traces_under_torch_compile_fullgraph(no_env):
+    # The backend switch must not break the graph: torch.compile takes its value as a
+    # constant at trace time. (Compiling the Triton path itself needs a GPU.)
+    import tritaudio.transforms as T
+
+    x = torch.randn(2, 441)
+    resample = T.Resample(441, 160)
+
+    def front_end(x):
+        return F.gain(resample(x), -3.0)
+
+    with tritaudio.use_backend("torch"):
+        compiled = torch.compile(front_end, fullgraph=True, backend="eager")
+        torch.testing.assert_close(compiled(x), front_end(x))

@@ -302,3 +302,27 @@ def test_memory_does_not_grow_with_the_ratio(backend_name, orig, new):
     extra_mb = float(result.stdout.split()[-1])
     print(f"{orig}->{new} {backend_name}: {extra_mb:.1f} MB extra")
     assert extra_mb < 64, f"{orig}->{new} on {backend_name}: {extra_mb:.1f} MB extra"
+
+
+def test_op_registration(device):
+    from tritaudio import _ops
+
+    checks = ("test_schema", "test_autograd_registration")
+    if device == "cuda":  # fake-tensor tracing needs compiled (not interpreted) kernels
+        checks += ("test_faketensor", "test_aot_dispatch_dynamic")
+    x = torch.randn(2, 50, device=device, requires_grad=True)
+    filter_args = (3, 2, 6.0, 0.99, 0, 0.0)
+    for op, args in (
+        (_ops.resample, (x, *filter_args)),
+        (_ops.resample_backward, (x, 75, *filter_args)),
+    ):
+        result = torch.library.opcheck(op, args, test_utils=checks)
+        assert set(result.values()) == {"SUCCESS"}
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="inductor compiles Triton ops on CUDA")
+def test_torch_compile_fullgraph():
+    x = torch.randn(2, 3, 4410, device="cuda")
+    module = T.Resample(44100, 16000).cuda()
+    compiled = torch.compile(module, fullgraph=True)
+    assert_close_to_reference(compiled(x), torchaudio_formula(x.cpu(), 44100, 16000))

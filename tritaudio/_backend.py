@@ -9,6 +9,8 @@ import contextlib
 import contextvars
 import os
 
+import torch
+
 BACKENDS = ("auto", "triton", "torch")
 
 _forced = contextvars.ContextVar("tritaudio_backend", default=None)
@@ -20,6 +22,9 @@ def _check_name(name):
     return name
 
 
+# torch.compile cannot trace ContextVar.get or the import probe: it takes their result at
+# trace time as a constant (a compiled function keeps the backend it was compiled with).
+@torch.compiler.assume_constant_result
 def get_backend():
     """The backend in force: the innermost :func:`use_backend`, else ``TRITAUDIO_BACKEND``,
     else ``"auto"``."""
@@ -49,6 +54,7 @@ def use_backend(name):
         _forced.reset(token)
 
 
+@torch.compiler.assume_constant_result
 def triton_available():
     """Whether the Triton kernels can be imported (triton installed)."""
     try:
