@@ -9,8 +9,6 @@ import contextlib
 import contextvars
 import os
 
-import torch
-
 BACKENDS = ("auto", "triton", "torch")
 
 _forced = contextvars.ContextVar("tritaudio_backend", default=None)
@@ -22,9 +20,17 @@ def _check_name(name):
     return name
 
 
-# torch.compile cannot trace ContextVar.get or the import probe: it takes their result at
-# trace time as a constant (a compiled function keeps the backend it was compiled with).
-@torch.compiler.assume_constant_result
+def _constant_under_torch_compile(fn):
+    """torch.compiler.assume_constant_result without its import of torch._dynamo (and of
+    triton with it) at ``import tritaudio``: the same marker, set here. torch.compile cannot
+    trace ContextVar.get or an import probe; it takes their result at trace time instead (a
+    compiled function keeps the backend it was compiled with).
+    tests/test_backend.py checks that torch.compile still honours the marker."""
+    fn._dynamo_marked_constant = True
+    return fn
+
+
+@_constant_under_torch_compile
 def get_backend():
     """The backend in force: the innermost :func:`use_backend`, else ``TRITAUDIO_BACKEND``,
     else ``"auto"``."""
@@ -54,7 +60,7 @@ def use_backend(name):
         _forced.reset(token)
 
 
-@torch.compiler.assume_constant_result
+@_constant_under_torch_compile
 def triton_available():
     """Whether the Triton kernels can be imported (triton installed)."""
     try:
