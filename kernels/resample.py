@@ -23,8 +23,17 @@ from .launch import block_size, num_warps
 
 PI = tl.constexpr(math.pi)
 
-# Blocks of outputs (forward) or inputs (backward) per program; each loops over its taps.
-MAX_BLOCK = 1024
+# A program's tile: up to MAX_ROWS rows by a block of outputs (forward) or inputs
+# (backward), MAX_TILE elements in all; it loops over the taps.
+MAX_ROWS = 4
+MAX_TILE = 4096
+
+
+def _tile(rows, length):
+    """(ROWS, BLOCK, programs per row block) for ``rows`` signals of ``length`` samples."""
+    tile_rows = min(triton.next_power_of_2(rows), MAX_ROWS)
+    block = block_size(length, MAX_TILE // tile_rows)
+    return tile_rows, block, triton.cdiv(length, block)
 
 
 @triton.jit
@@ -84,29 +93,36 @@ def resample_kernel(
     new,
     width,
     n_taps,
+    n_rows,
     blocks_per_row,
     KAISER: tl.constexpr,
+    ROWS: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
-    # y[n] = sum_j x[k] h(k / orig - n / new), k = (n // new) * orig + first(n % new) + j
+    # y[n] = sum_j x[k] h(k / orig - n / new), k = (n // new) * orig + first(n % new) + j.
+    # A program computes BLOCK outputs of ROWS rows: the weights, the costly part, are
+    # computed once for all its rows.
     pid = tl.program_id(0).to(tl.int64)
-    row = pid // blocks_per_row
+    rows = (pid // blocks_per_row) * ROWS + tl.arange(0, ROWS)
     n = (pid % blocks_per_row) * BLOCK + tl.arange(0, BLOCK)
     out_mask = n < n_out
+    tile_mask = (rows < n_rows)[:, None] & out_mask[None, :]
     acc_dtype = tl.load(PARAMS).dtype
     block_index = n // new
     phase = n - block_index * new
     first = (phase * orig) // new - width
     block_start = block_index * orig
-    x_row = X + row * stride_x_row
-    acc = tl.zeros([BLOCK], dtype=acc_dtype)
+    x_rows = X + rows[:, None] * stride_x_row
+    acc = tl.zeros([ROWS, BLOCK], dtype=acc_dtype)
     for j in range(0, n_taps):
         local = first + j
         k = block_start + local
         weight = _tap_weight(local, phase, orig, new, PARAMS, KAISER)
-        x = tl.load(x_row + k, mask=out_mask & (k >= 0) & (k < n_in), other=0.0)
-        acc += x.to(acc_dtype) * weight
-    tl.store(Y + row * n_out + n, acc.to(Y.dtype.element_ty), mask=out_mask)
+        in_signal = (k >= 0) & (k < n_in)
+        x = tl.load(x_rows + k[None, :], mask=tile_mask & in_signal[None, :], other=0.0)
+        acc += x.to(acc_dtype) * weight[None, :]
+    y_ptrs = Y + rows[:, None] * n_out + n[None, :]
+    tl.store(y_ptrs, acc.to(Y.dtype.element_ty), mask=tile_mask)
 
 
 @triton.jit
@@ -121,31 +137,35 @@ def resample_backward_kernel(
     new,
     width_out,
     n_taps,
+    n_rows,
     blocks_per_row,
     KAISER: tl.constexpr,
+    ROWS: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
     # gx[k] = sum_n gy[n] h(k / orig - n / new) over the outputs n within reach of k:
-    # n = floor(k * new / orig) - width_out + j.
+    # n = floor(k * new / orig) - width_out + j; ROWS rows share the weights, as forward.
     pid = tl.program_id(0).to(tl.int64)
-    row = pid // blocks_per_row
+    rows = (pid // blocks_per_row) * ROWS + tl.arange(0, ROWS)
     k = (pid % blocks_per_row) * BLOCK + tl.arange(0, BLOCK)
     in_mask = k < n_in
+    tile_mask = (rows < n_rows)[:, None] & in_mask[None, :]
     acc_dtype = tl.load(PARAMS).dtype
     first = (k * new) // orig - width_out
-    gy_row = GY + row * stride_gy_row
-    acc = tl.zeros([BLOCK], dtype=acc_dtype)
+    gy_rows = GY + rows[:, None] * stride_gy_row
+    acc = tl.zeros([ROWS, BLOCK], dtype=acc_dtype)
     for j in range(0, n_taps):
         n = first + j
-        valid = in_mask & (n >= 0) & (n < n_out)
+        in_output = (n >= 0) & (n < n_out)
         n = tl.maximum(n, 0)
         block_index = n // new
         phase = n - block_index * new
         local = k - block_index * orig
         weight = _tap_weight(local, phase, orig, new, PARAMS, KAISER)
-        gy = tl.load(gy_row + n, mask=valid, other=0.0)
-        acc += gy.to(acc_dtype) * weight
-    tl.store(GX + row * n_in + k, acc.to(GX.dtype.element_ty), mask=in_mask)
+        gy = tl.load(gy_rows + n[None, :], mask=tile_mask & in_output[None, :], other=0.0)
+        acc += gy.to(acc_dtype) * weight[None, :]
+    gx_ptrs = GX + rows[:, None] * n_in + k[None, :]
+    tl.store(gx_ptrs, acc.to(GX.dtype.element_ty), mask=tile_mask)
 
 
 def _filter_params(x, orig, new, lowpass_filter_width, rolloff, kaiser, beta):
@@ -180,11 +200,12 @@ def resample(x, orig, new, lowpass_filter_width, rolloff, kaiser, beta, launch=l
         return y
     params, base = _filter_params(x, orig, new, lowpass_filter_width, rolloff, kaiser, beta)
     width = math.ceil(lowpass_filter_width * orig / base)
-    block = block_size(n_out, MAX_BLOCK)
-    blocks_per_row = triton.cdiv(n_out, block)
-    launch(resample_kernel)[(rows * blocks_per_row,)](
-        x, params, y, x.stride(0), n_in, n_out, orig, new, width, 2 * width + 2, blocks_per_row,
-        KAISER=int(kaiser), BLOCK=block, num_warps=num_warps(block),
+    tile_rows, block, blocks_per_row = _tile(rows, n_out)
+    grid = (triton.cdiv(rows, tile_rows) * blocks_per_row,)
+    launch(resample_kernel)[grid](
+        x, params, y, x.stride(0), n_in, n_out, orig, new, width, 2 * width + 2, rows,
+        blocks_per_row, KAISER=int(kaiser), ROWS=tile_rows, BLOCK=block,
+        num_warps=num_warps(tile_rows * block),
     )  # fmt: skip
     return y
 
@@ -201,11 +222,11 @@ def resample_backward(
         return grad_x.zero_()
     params, base = _filter_params(grad_y, orig, new, lowpass_filter_width, rolloff, kaiser, beta)
     width_out = math.ceil(lowpass_filter_width * new / base)
-    block = block_size(n_in, MAX_BLOCK)
-    blocks_per_row = triton.cdiv(n_in, block)
-    launch(resample_backward_kernel)[(rows * blocks_per_row,)](
+    tile_rows, block, blocks_per_row = _tile(rows, n_in)
+    grid = (triton.cdiv(rows, tile_rows) * blocks_per_row,)
+    launch(resample_backward_kernel)[grid](
         grad_y, params, grad_x, grad_y.stride(0), n_in, n_out, orig, new, width_out,
-        2 * width_out + 2, blocks_per_row,
-        KAISER=int(kaiser), BLOCK=block, num_warps=num_warps(block),
+        2 * width_out + 2, rows, blocks_per_row, KAISER=int(kaiser), ROWS=tile_rows,
+        BLOCK=block, num_warps=num_warps(tile_rows * block),
     )  # fmt: skip
     return grad_x
