@@ -1,4 +1,11 @@
-"""Elementwise mixing kernels: a gain applied to every row of a signal."""
+"""Mixing kernels: a gain applied to every row, and noise added at a signal-to-noise ratio.
+
+add_noise (torchaudio.functional.add_noise) in two passes over the data: one reads the
+signal and the noise once to reduce both energies per row (over each row's first
+``length`` samples), one writes ``waveform + scale[row] * noise``. The per-row scale in
+between is arithmetic on ``rows`` numbers. Its backward is a pass reducing
+``sum(grad * noise)`` per row, then one writing both input gradients.
+"""
 
 import torch
 import triton
@@ -54,3 +61,185 @@ def scale_rows(x, factor, launch=lambda kernel: kernel):
         num_warps=num_warps(block),
     )
     return y
+
+
+@triton.jit
+def energies_kernel(
+    W,  # pointer to the signal, (rows, time), last dim contiguous
+    N,  # pointer to the noise, (rows, time), last dim contiguous (row stride may be 0)
+    LENGTHS,  # pointer to the samples counted per row, int64 (row stride may be 0)
+    PARTIALS,  # pointer to the partial energies, (2, rows, blocks_per_row), compute dtype
+    stride_w_row,
+    stride_n_row,
+    stride_lengths,
+    n_rows,
+    n_time,
+    blocks_per_row,
+    BLOCK: tl.constexpr,
+):
+    # partials[0, row, b] = sum of w^2 and partials[1, row, b] = sum of n^2 over block b
+    # of the row, counting samples t < lengths[row]. Summed over b by the caller: a fixed
+    # order, so results do not depend on scheduling (no atomics).
+    pid = tl.program_id(0).to(tl.int64)
+    row = pid // blocks_per_row
+    block = pid % blocks_per_row
+    cols = block * BLOCK + tl.arange(0, BLOCK)
+    length = tl.load(LENGTHS + row * stride_lengths)
+    mask = (cols < n_time) & (cols < length)
+    acc_dtype = PARTIALS.dtype.element_ty
+    w = tl.load(W + row * stride_w_row + cols, mask=mask, other=0.0).to(acc_dtype)
+    n = tl.load(N + row * stride_n_row + cols, mask=mask, other=0.0).to(acc_dtype)
+    tl.store(PARTIALS + row * blocks_per_row + block, tl.sum(w * w, axis=0))
+    tl.store(PARTIALS + (n_rows + row) * blocks_per_row + block, tl.sum(n * n, axis=0))
+
+
+@triton.jit
+def add_scaled_noise_kernel(
+    W,  # pointer to the signal, (rows, time), last dim contiguous
+    N,  # pointer to the noise, (rows, time), last dim contiguous (row stride may be 0)
+    SCALE,  # pointer to the noise scale per row, compute dtype
+    Y,  # pointer to the output, (rows, time), contiguous
+    stride_w_row,
+    stride_n_row,
+    n_time,
+    blocks_per_row,
+    BLOCK: tl.constexpr,
+):
+    # y = w + scale[row] * n
+    pid = tl.program_id(0).to(tl.int64)
+    row = pid // blocks_per_row
+    cols = (pid % blocks_per_row) * BLOCK + tl.arange(0, BLOCK)
+    mask = cols < n_time
+    scale = tl.load(SCALE + row)
+    w = tl.load(W + row * stride_w_row + cols, mask=mask, other=0.0).to(scale.dtype)
+    n = tl.load(N + row * stride_n_row + cols, mask=mask, other=0.0).to(scale.dtype)
+    tl.store(Y + row * n_time + cols, (w + scale * n).to(Y.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def dot_kernel(
+    G,  # pointer to the output's gradient, (rows, time), last dim contiguous
+    N,  # pointer to the noise, (rows, time), last dim contiguous (row stride may be 0)
+    PARTIALS,  # pointer to the partial sums, (rows, blocks_per_row), compute dtype
+    stride_g_row,
+    stride_n_row,
+    n_time,
+    blocks_per_row,
+    BLOCK: tl.constexpr,
+):
+    # partials[row, b] = sum of g * n over block b of the row (all samples: the noise is
+    # added over the whole row, only its energy is measured over the first length samples)
+    pid = tl.program_id(0).to(tl.int64)
+    row = pid // blocks_per_row
+    cols = (pid % blocks_per_row) * BLOCK + tl.arange(0, BLOCK)
+    mask = cols < n_time
+    acc_dtype = PARTIALS.dtype.element_ty
+    g = tl.load(G + row * stride_g_row + cols, mask=mask, other=0.0).to(acc_dtype)
+    n = tl.load(N + row * stride_n_row + cols, mask=mask, other=0.0).to(acc_dtype)
+    tl.store(PARTIALS + pid, tl.sum(g * n, axis=0))
+
+
+@triton.jit
+def add_noise_backward_kernel(
+    G,  # pointer to the output's gradient, (rows, time), last dim contiguous
+    W,  # pointer to the signal, (rows, time), last dim contiguous
+    N,  # pointer to the noise, (rows, time), last dim contiguous (row stride may be 0)
+    LENGTHS,  # pointer to the samples counted per row, int64 (row stride may be 0)
+    COEFFS,  # pointer to (3, rows): scale, signal coefficient, noise coefficient
+    GW,  # pointer to the signal's gradient, (rows, time), contiguous
+    GN,  # pointer to the noise's gradient, (rows, time), contiguous
+    stride_g_row,
+    stride_w_row,
+    stride_n_row,
+    stride_lengths,
+    n_rows,
+    n_time,
+    blocks_per_row,
+    BLOCK: tl.constexpr,
+):
+    # With scale = sqrt(Ew / En) * 10^(-snr / 20) and d = sum(g * n):
+    #   gw = g + (d * scale / Ew) * w * counted,   gn = scale * g - (d * scale / En) * n * counted
+    # where counted marks t < lengths[row]; the caller passes both coefficients.
+    pid = tl.program_id(0).to(tl.int64)
+    row = pid // blocks_per_row
+    cols = (pid % blocks_per_row) * BLOCK + tl.arange(0, BLOCK)
+    mask = cols < n_time
+    counted = cols < tl.load(LENGTHS + row * stride_lengths)
+    scale = tl.load(COEFFS + row)
+    coeff_w = tl.where(counted, tl.load(COEFFS + n_rows + row), 0.0)
+    coeff_n = tl.where(counted, tl.load(COEFFS + 2 * n_rows + row), 0.0)
+    g = tl.load(G + row * stride_g_row + cols, mask=mask, other=0.0).to(scale.dtype)
+    w = tl.load(W + row * stride_w_row + cols, mask=mask, other=0.0).to(scale.dtype)
+    n = tl.load(N + row * stride_n_row + cols, mask=mask, other=0.0).to(scale.dtype)
+    tl.store(GW + row * n_time + cols, (g + coeff_w * w).to(GW.dtype.element_ty), mask=mask)
+    gn = scale * g - coeff_n * n
+    tl.store(GN + row * n_time + cols, gn.to(GN.dtype.element_ty), mask=mask)
+
+
+def _row_blocks(rows, n_time):
+    block = block_size(n_time)
+    blocks_per_row = triton.cdiv(n_time, block)
+    return block, blocks_per_row, (rows * blocks_per_row,)
+
+
+def noise_energies(w, n, lengths, launch=lambda kernel: kernel):
+    """Per-row energies of ``w`` and ``n`` over their first ``lengths`` samples.
+
+    ``w`` and ``n`` are (rows, time) with the last dim contiguous; ``lengths`` is int64
+    (rows,). Returns (2, rows) in float32 (float64 for float64 input).
+    """
+    rows, n_time = w.shape
+    compute_dtype = torch.float64 if w.dtype == torch.float64 else torch.float32
+    if rows == 0 or n_time == 0:
+        return torch.zeros(2, rows, dtype=compute_dtype, device=w.device)
+    block, blocks_per_row, grid = _row_blocks(rows, n_time)
+    partials = torch.empty(2, rows, blocks_per_row, dtype=compute_dtype, device=w.device)
+    launch(energies_kernel)[grid](
+        w, n, lengths, partials, w.stride(0), n.stride(0), lengths.stride(0), rows, n_time,
+        blocks_per_row, BLOCK=block, num_warps=num_warps(block),
+    )  # fmt: skip
+    return partials.sum(-1)
+
+
+def add_scaled_noise(w, n, scale, launch=lambda kernel: kernel):
+    """``w + scale[:, None] * n`` for (rows, time) ``w`` and ``n``; a new tensor."""
+    rows, n_time = w.shape
+    y = torch.empty((rows, n_time), dtype=w.dtype, device=w.device)
+    if y.numel() == 0:
+        return y
+    block, blocks_per_row, grid = _row_blocks(rows, n_time)
+    launch(add_scaled_noise_kernel)[grid](
+        w, n, scale, y, w.stride(0), n.stride(0), n_time, blocks_per_row,
+        BLOCK=block, num_warps=num_warps(block),
+    )  # fmt: skip
+    return y
+
+
+def row_dots(g, n, compute_dtype, launch=lambda kernel: kernel):
+    """``(g * n).sum(-1)`` for (rows, time) tensors, in ``compute_dtype``."""
+    rows, n_time = g.shape
+    if rows == 0 or n_time == 0:
+        return torch.zeros(rows, dtype=compute_dtype, device=g.device)
+    block, blocks_per_row, grid = _row_blocks(rows, n_time)
+    partials = torch.empty(rows, blocks_per_row, dtype=compute_dtype, device=g.device)
+    launch(dot_kernel)[grid](
+        g, n, partials, g.stride(0), n.stride(0), n_time, blocks_per_row,
+        BLOCK=block, num_warps=num_warps(block),
+    )  # fmt: skip
+    return partials.sum(-1)
+
+
+def add_noise_backward(g, w, n, lengths, coeffs, launch=lambda kernel: kernel):
+    """The signal's and the noise's gradients, (rows, time) each; see the kernel."""
+    rows, n_time = w.shape
+    grad_w = torch.empty((rows, n_time), dtype=w.dtype, device=w.device)
+    grad_n = torch.empty((rows, n_time), dtype=n.dtype, device=n.device)
+    if grad_w.numel() == 0:
+        return grad_w, grad_n
+    block, blocks_per_row, grid = _row_blocks(rows, n_time)
+    launch(add_noise_backward_kernel)[grid](
+        g, w, n, lengths, coeffs, grad_w, grad_n, g.stride(0), w.stride(0), n.stride(0),
+        lengths.stride(0), rows, n_time, blocks_per_row,
+        BLOCK=block, num_warps=num_warps(block),
+    )  # fmt: skip
+    return grad_w, grad_n

@@ -5,10 +5,13 @@ triton_op makes the ops traceable by ``torch.compile`` (the kernels are inlined 
 graph) and gives them fake implementations for free.
 """
 
+import math
+
 import torch
 from torch.library import triton_op, wrap_triton
 from triton.runtime.interpreter import InterpretedFunction
 
+from tritaudio import _reference
 from tritaudio.kernels import mix
 from tritaudio.kernels import resample as resample_kernels
 
@@ -93,3 +96,52 @@ def _resample_backward_grad(ctx, grad):
 
 resample.register_autograd(_resample_grad, setup_context=_resample_setup)
 resample_backward.register_autograd(_resample_backward_grad, setup_context=_resample_backward_setup)
+
+
+@triton_op("tritaudio::add_noise", mutates_args={})
+def add_noise(
+    waveform: torch.Tensor, noise: torch.Tensor, snr: torch.Tensor, lengths: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(rows, time) waveform and noise (row stride may be 0), (rows,) snr and int64
+    lengths -> (mixed, energies (2, rows))."""
+    energies = mix.noise_energies(waveform, noise, lengths, launch=wrap_triton)
+    scale = _reference.noise_scale(energies[0], energies[1], snr.to(energies.dtype))
+    return mix.add_scaled_noise(waveform, noise, scale, launch=wrap_triton), energies
+
+
+@triton_op("tritaudio::add_noise_backward", mutates_args={})
+def add_noise_backward(
+    grad: torch.Tensor,
+    waveform: torch.Tensor,
+    noise: torch.Tensor,
+    snr: torch.Tensor,
+    lengths: torch.Tensor,
+    energies: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Gradients of :func:`add_noise`'s output with respect to waveform, noise and snr."""
+    energy_signal, energy_noise = energies
+    scale = _reference.noise_scale(energy_signal, energy_noise, snr.to(energies.dtype))
+    dot = mix.row_dots(grad, noise, energies.dtype, launch=wrap_triton)
+    # scale is 0 where an energy is 0, and so are the coefficients; 1 avoids 0 / 0 there.
+    coeff_signal = dot * scale / torch.where(scale != 0, energy_signal, 1.0)
+    coeff_noise = dot * scale / torch.where(scale != 0, energy_noise, 1.0)
+    coeffs = torch.stack([scale, coeff_signal, coeff_noise])
+    grad_waveform, grad_noise = mix.add_noise_backward(
+        grad, waveform, noise, lengths, coeffs, launch=wrap_triton
+    )
+    grad_snr = (-math.log(10) / 20 * dot * scale).to(snr.dtype)
+    return grad_waveform, grad_noise, grad_snr
+
+
+def _add_noise_setup(ctx, inputs, output):
+    ctx.save_for_backward(*inputs, output[1])
+    ctx.mark_non_differentiable(output[1])
+
+
+def _add_noise_grad(ctx, grad, grad_energies):
+    waveform, noise, snr, lengths, energies = ctx.saved_tensors
+    grads = add_noise_backward(last_dim_contiguous(grad), waveform, noise, snr, lengths, energies)
+    return *grads, None
+
+
+add_noise.register_autograd(_add_noise_grad, setup_context=_add_noise_setup)

@@ -58,10 +58,16 @@ def gain(waveform: torch.Tensor, gain_db: float = 1.0) -> torch.Tensor:
         raise ValueError(f"gain_db must be finite, got {gain_db}")
     if gain_db == 0 or backend_for(waveform) == "torch":
         return _reference.gain(waveform, gain_db)
+    return scale(waveform, 10 ** (gain_db / 20))
+
+
+def scale(waveform: torch.Tensor, factor: float) -> torch.Tensor:
+    """``waveform * factor`` through the dispatch (the Triton path's gain kernel)."""
+    if backend_for(waveform) == "torch":
+        return waveform * factor
     from tritaudio import _ops
 
-    rows = _ops.scale_rows(_as_rows(waveform), 10 ** (gain_db / 20))
-    return rows.reshape(waveform.shape)
+    return _ops.scale_rows(_as_rows(waveform), float(factor)).reshape(waveform.shape)
 
 
 KAISER_BETA = 14.769656459379492  # torchaudio's default for sinc_interp_kaiser
@@ -230,3 +236,125 @@ def speed(
     if lengths is not None:
         lengths = torch.ceil(lengths * target / source).to(lengths.dtype)
     return resample(waveform, source, target), lengths
+
+
+def _broadcast_batch(**shapes):
+    """The broadcast of the named batch shapes; ValueError naming them all if none."""
+    try:
+        return torch.broadcast_shapes(*shapes.values())
+    except RuntimeError:
+        described = ", ".join(f"{name} {tuple(shape)}" for name, shape in shapes.items())
+        raise ValueError(f"batch dimensions do not broadcast: {described}") from None
+
+
+def add_noise(
+    waveform: torch.Tensor,
+    noise: torch.Tensor,
+    snr: torch.Tensor,
+    lengths: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Add noise to a waveform at a signal-to-noise ratio in dB.
+
+    Mirrors ``torchaudio.functional.add_noise``: the energies of the signal and the noise
+    are measured over the first ``lengths`` samples of each example, the noise is scaled
+    to give ``snr`` and added over the whole example. Where the noise (or the signal) is
+    silent, torchaudio returns inf / NaN; tritaudio returns the clean ``waveform``.
+
+    Args:
+        waveform: ``(..., time)``, floating point.
+        noise: ``(..., time)``, the same number of dims; leading dims broadcast.
+        snr: ``(...)``, in dB, finite.
+        lengths: ``(...)`` integer valid lengths in ``[0, time]``, or None (all).
+
+    Returns:
+        ``(..., time)``, the broadcast batch shape.
+    """
+    _check_float_waveform(waveform)
+    _check_float_waveform(noise, "noise")
+    if not isinstance(snr, torch.Tensor) or not snr.is_floating_point():
+        raise TypeError(f"snr must be a floating-point tensor, got {snr!r}")
+    if not (
+        waveform.dim() - 1 == noise.dim() - 1 == snr.dim()
+        and (lengths is None or lengths.dim() == snr.dim())
+    ):
+        lengths_shape = None if lengths is None else tuple(lengths.shape)
+        raise ValueError(
+            "leading dimensions do not match: waveform "
+            f"{tuple(waveform.shape)}, noise {tuple(noise.shape)}, snr {tuple(snr.shape)}, "
+            f"lengths {lengths_shape} (waveform and noise need one dim more than snr)"
+        )
+    n_time = waveform.shape[-1]
+    if noise.shape[-1] != n_time:
+        raise ValueError(
+            f"waveform {tuple(waveform.shape)} and noise {tuple(noise.shape)} differ in length"
+        )
+    if not torch.isfinite(snr).all():
+        raise ValueError("snr must be finite")
+    shapes = dict(waveform=waveform.shape[:-1], noise=noise.shape[:-1], snr=snr.shape)
+    if lengths is not None:
+        if lengths.is_floating_point() or lengths.is_complex():
+            raise TypeError(f"lengths must be an integer tensor, got {lengths.dtype}")
+        if lengths.numel() and (lengths.min() < 0 or lengths.max() > n_time):
+            raise ValueError(
+                f"lengths must be in [0, {n_time}] (the signal's length), got values from "
+                f"{int(lengths.min())} to {int(lengths.max())}"
+            )
+        shapes["lengths"] = lengths.shape
+    batch = _broadcast_batch(**shapes)
+    dtype = torch.promote_types(waveform.dtype, noise.dtype)
+    waveform, noise = waveform.to(dtype), noise.to(dtype)
+    if backend_for(waveform, noise) == "torch":
+        return _reference.add_noise(waveform, noise, snr, lengths)
+    from tritaudio import _ops
+
+    rows = math.prod(batch)
+    if lengths is None:
+        lengths = torch.full((rows,), n_time, dtype=torch.int64, device=waveform.device)
+    else:
+        lengths = lengths.to(torch.int64).expand(batch).reshape(rows)
+    mixed, _ = _ops.add_noise(
+        _as_rows(waveform.expand(*batch, n_time)),
+        _as_rows(noise.expand(*batch, n_time)),
+        snr.expand(batch).reshape(rows),
+        lengths,
+    )
+    return mixed.reshape(*batch, n_time)
+
+
+def _check_coeff(coeff):
+    if isinstance(coeff, bool) or not isinstance(coeff, numbers.Real) or not -1 <= coeff <= 1:
+        raise ValueError(f"coeff must be a number in [-1, 1], got {coeff!r}")
+
+
+def preemphasis(waveform: torch.Tensor, coeff: float = 0.97) -> torch.Tensor:
+    """Pre-emphasise a waveform: ``y[t] = x[t] - coeff * x[t - 1]``.
+
+    Mirrors ``torchaudio.functional.preemphasis``.
+
+    Args:
+        waveform: ``(..., time)``, floating point.
+        coeff: the emphasis coefficient, in [-1, 1].
+
+    Returns:
+        ``(..., time)``.
+    """
+    _check_float_waveform(waveform)
+    _check_coeff(coeff)
+    return _reference.preemphasis(waveform, coeff)
+
+
+def deemphasis(waveform: torch.Tensor, coeff: float = 0.97) -> torch.Tensor:
+    """Undo :func:`preemphasis`: ``y[t] = x[t] + coeff * y[t - 1]``, clamped to [-1, 1].
+
+    Mirrors ``torchaudio.functional.deemphasis`` (an lfilter, which clamps by default).
+
+    Args:
+        waveform: ``(..., time)``, floating point.
+        coeff: the emphasis coefficient, in [-1, 1].
+
+    Returns:
+        ``(..., time)``.
+    """
+    _check_float_waveform(waveform)
+    _check_coeff(coeff)
+    return _reference.deemphasis(waveform, coeff)

@@ -4,6 +4,8 @@ Each module checks its configuration once, keeps what it can precompute as buffe
 follow ``.to(device, dtype)``), and calls ``tritaudio.functional``.
 """
 
+import math
+
 import torch
 
 from tritaudio import _reference
@@ -123,3 +125,131 @@ class SpeedPerturbation(torch.nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         index = int(torch.randint(len(self.speeders), ()))
         return self.speeders[index](waveform, lengths)
+
+
+class AddNoise(torch.nn.Module):
+    """Add noise at a signal-to-noise ratio in dB.
+
+    Mirrors ``torchaudio.transforms.AddNoise``; see :func:`tritaudio.functional.add_noise`.
+
+    Shape:
+        ``forward(waveform (..., time), noise (..., time), snr (...), lengths (...) or None)``
+        -> ``(..., time)``.
+    """
+
+    def forward(
+        self,
+        waveform: torch.Tensor,
+        noise: torch.Tensor,
+        snr: torch.Tensor,
+        lengths: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        return F.add_noise(waveform, noise, snr, lengths)
+
+
+class Vol(torch.nn.Module):
+    """Scale a waveform's volume, then clamp it to [-1, 1].
+
+    Mirrors ``torchaudio.transforms.Vol``.
+
+    Args:
+        gain: the gain: a ratio of amplitudes (>= 0) or of powers (> 0), or decibels.
+        gain_type: ``"amplitude"``, ``"power"`` or ``"db"``.
+
+    Shape:
+        ``(..., time)`` -> ``(..., time)``.
+    """
+
+    def __init__(self, gain: float, gain_type: str = "amplitude") -> None:
+        super().__init__()
+        if gain_type not in ("amplitude", "power", "db"):
+            raise ValueError(f"gain_type must be 'amplitude', 'power' or 'db', got {gain_type!r}")
+        if gain_type == "amplitude" and not gain >= 0:
+            raise ValueError(f"an amplitude gain must be >= 0, got {gain}")
+        if gain_type == "power" and not gain > 0:
+            raise ValueError(f"a power gain must be > 0, got {gain}")
+        if not math.isfinite(gain):
+            raise ValueError(f"gain must be finite, got {gain}")
+        self.gain = gain
+        self.gain_type = gain_type
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        F._check_float_waveform(waveform)
+        if self.gain_type == "amplitude":
+            waveform = F.scale(waveform, self.gain)
+        elif self.gain_type == "db":
+            waveform = F.gain(waveform, self.gain)
+        else:
+            waveform = F.gain(waveform, 10 * math.log10(self.gain))
+        return torch.clamp(waveform, -1, 1)
+
+
+FADE_SHAPES = ("linear", "exponential", "logarithmic", "quarter_sine", "half_sine")
+
+
+class Fade(torch.nn.Module):
+    """Fade a waveform in and out.
+
+    Mirrors ``torchaudio.transforms.Fade``, with the curves built on the waveform's device
+    (torchaudio built them on the CPU, pytorch/audio #1864) and in its dtype.
+
+    Args:
+        fade_in_len: samples of fade-in, >= 0.
+        fade_out_len: samples of fade-out, >= 0.
+        fade_shape: ``"linear"``, ``"exponential"``, ``"logarithmic"``, ``"quarter_sine"``
+            or ``"half_sine"``.
+
+    Shape:
+        ``(..., time)`` -> ``(..., time)``; each fade must fit in ``time``.
+    """
+
+    def __init__(self, fade_in_len: int = 0, fade_out_len: int = 0, fade_shape: str = "linear"):
+        super().__init__()
+        if fade_shape not in FADE_SHAPES:
+            raise ValueError(f"fade_shape must be one of {FADE_SHAPES}, got {fade_shape!r}")
+        for name, value in (("fade_in_len", fade_in_len), ("fade_out_len", fade_out_len)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+        self.fade_in_len = fade_in_len
+        self.fade_out_len = fade_out_len
+        self.fade_shape = fade_shape
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        F._check_float_waveform(waveform)
+        n_time = waveform.shape[-1]
+        if max(self.fade_in_len, self.fade_out_len) > n_time:
+            raise ValueError(
+                f"fades of {self.fade_in_len} and {self.fade_out_len} samples do not fit in "
+                f"a waveform of {n_time}"
+            )
+        fade_in, fade_out = _reference.fade_curves(
+            n_time, self.fade_in_len, self.fade_out_len, self.fade_shape,
+            waveform.dtype, waveform.device,
+        )  # fmt: skip
+        return fade_in * fade_out * waveform
+
+
+class Preemphasis(torch.nn.Module):
+    """Mirrors ``torchaudio.transforms.Preemphasis``; see
+    :func:`tritaudio.functional.preemphasis`. Shape: ``(..., time)`` -> ``(..., time)``."""
+
+    def __init__(self, coeff: float = 0.97) -> None:
+        super().__init__()
+        F._check_coeff(coeff)
+        self.coeff = coeff
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        return F.preemphasis(waveform, coeff=self.coeff)
+
+
+class Deemphasis(torch.nn.Module):
+    """Mirrors ``torchaudio.transforms.Deemphasis``; see
+    :func:`tritaudio.functional.deemphasis`. Shape: ``(..., time)`` -> ``(..., time)``."""
+
+    def __init__(self, coeff: float = 0.97) -> None:
+        super().__init__()
+        F._check_coeff(coeff)
+        self.coeff = coeff
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        return F.deemphasis(waveform, coeff=self.coeff)
