@@ -76,6 +76,12 @@ def launches():
     for dtype in (torch.float32, torch.float16, torch.bfloat16, torch.float64):
         x = torch.zeros(3, 5000, dtype=dtype)
         yield mix.scale_rows, (x, 2.0)
+        lengths = torch.full((3,), 5000, dtype=torch.int64)
+        yield mix.noise_energies, (x, x, lengths)
+        compute = torch.float64 if dtype == torch.float64 else torch.float32
+        yield mix.add_scaled_noise, (x, x, torch.ones(3, dtype=compute))
+        yield mix.row_dots, (x, x, compute)
+        yield mix.add_noise_backward, (x, x, x, lengths, torch.ones(3, 3, dtype=compute))
         for kaiser in (0, 1):
             yield resample.resample, (x, 441, 160, 6.0, 0.99, kaiser, 14.77)
             yield resample.resample_backward, (x, 13781, 441, 160, 6.0, 0.99, kaiser, 14.77)

@@ -22,5 +22,8 @@ def test_every_kernel_compiles_for_hopper_and_ampere():
         [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    for kernel in ("scale_rows_kernel", "resample_kernel", "resample_backward_kernel"):
+    kernels = ["scale_rows_kernel", "resample_kernel", "resample_backward_kernel"]
+    kernels += ["energies_kernel", "add_scaled_noise_kernel", "dot_kernel"]
+    kernels += ["add_noise_backward_kernel"]
+    for kernel in kernels:
         assert f"compiled {kernel}" in result.stdout
