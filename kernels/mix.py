@@ -64,6 +64,17 @@ def scale_rows(x, factor, launch=lambda kernel: kernel):
 
 
 @triton.jit
+def _noise(N, row, stride_n_row, cols, mask, seed, GENERATE: tl.constexpr):
+    # The noise of one row: loaded, or generated as white Gaussian noise by Philox with
+    # key seed + row and counter t, so any pass can regenerate exactly the same samples.
+    if GENERATE:
+        noise = tl.where(mask, tl.randn(seed + row, cols.to(tl.int32)), 0.0)
+    else:
+        noise = tl.load(N + row * stride_n_row + cols, mask=mask, other=0.0)
+    return noise
+
+
+@triton.jit(do_not_specialize=["seed"])
 def energies_kernel(
     W,  # pointer to the signal, (rows, time), last dim contiguous
     N,  # pointer to the noise, (rows, time), last dim contiguous (row stride may be 0)
@@ -75,6 +86,8 @@ def energies_kernel(
     n_rows,
     n_time,
     blocks_per_row,
+    seed,
+    GENERATE: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
     # partials[0, row, b] = sum of w^2 and partials[1, row, b] = sum of n^2 over block b
@@ -88,12 +101,12 @@ def energies_kernel(
     mask = (cols < n_time) & (cols < length)
     acc_dtype = PARTIALS.dtype.element_ty
     w = tl.load(W + row * stride_w_row + cols, mask=mask, other=0.0).to(acc_dtype)
-    n = tl.load(N + row * stride_n_row + cols, mask=mask, other=0.0).to(acc_dtype)
+    n = _noise(N, row, stride_n_row, cols, mask, seed, GENERATE).to(acc_dtype)
     tl.store(PARTIALS + row * blocks_per_row + block, tl.sum(w * w, axis=0))
     tl.store(PARTIALS + (n_rows + row) * blocks_per_row + block, tl.sum(n * n, axis=0))
 
 
-@triton.jit
+@triton.jit(do_not_specialize=["seed"])
 def add_scaled_noise_kernel(
     W,  # pointer to the signal, (rows, time), last dim contiguous
     N,  # pointer to the noise, (rows, time), last dim contiguous (row stride may be 0)
@@ -103,6 +116,8 @@ def add_scaled_noise_kernel(
     stride_n_row,
     n_time,
     blocks_per_row,
+    seed,
+    GENERATE: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
     # y = w + scale[row] * n
@@ -112,11 +127,11 @@ def add_scaled_noise_kernel(
     mask = cols < n_time
     scale = tl.load(SCALE + row)
     w = tl.load(W + row * stride_w_row + cols, mask=mask, other=0.0).to(scale.dtype)
-    n = tl.load(N + row * stride_n_row + cols, mask=mask, other=0.0).to(scale.dtype)
+    n = _noise(N, row, stride_n_row, cols, mask, seed, GENERATE).to(scale.dtype)
     tl.store(Y + row * n_time + cols, (w + scale * n).to(Y.dtype.element_ty), mask=mask)
 
 
-@triton.jit
+@triton.jit(do_not_specialize=["seed"])
 def dot_kernel(
     G,  # pointer to the output's gradient, (rows, time), last dim contiguous
     N,  # pointer to the noise, (rows, time), last dim contiguous (row stride may be 0)
@@ -125,6 +140,8 @@ def dot_kernel(
     stride_n_row,
     n_time,
     blocks_per_row,
+    seed,
+    GENERATE: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
     # partials[row, b] = sum of g * n over block b of the row (all samples: the noise is
@@ -135,11 +152,11 @@ def dot_kernel(
     mask = cols < n_time
     acc_dtype = PARTIALS.dtype.element_ty
     g = tl.load(G + row * stride_g_row + cols, mask=mask, other=0.0).to(acc_dtype)
-    n = tl.load(N + row * stride_n_row + cols, mask=mask, other=0.0).to(acc_dtype)
+    n = _noise(N, row, stride_n_row, cols, mask, seed, GENERATE).to(acc_dtype)
     tl.store(PARTIALS + pid, tl.sum(g * n, axis=0))
 
 
-@triton.jit
+@triton.jit(do_not_specialize=["seed"])
 def add_noise_backward_kernel(
     G,  # pointer to the output's gradient, (rows, time), last dim contiguous
     W,  # pointer to the signal, (rows, time), last dim contiguous
@@ -155,11 +172,14 @@ def add_noise_backward_kernel(
     n_rows,
     n_time,
     blocks_per_row,
+    seed,
+    GENERATE: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
     # With scale = sqrt(Ew / En) * 10^(-snr / 20) and d = sum(g * n):
     #   gw = g + (d * scale / Ew) * w * counted,   gn = scale * g - (d * scale / En) * n * counted
-    # where counted marks t < lengths[row]; the caller passes both coefficients.
+    # where counted marks t < lengths[row]; the caller passes both coefficients. Generated
+    # noise has no gradient: GN is not written.
     pid = tl.program_id(0).to(tl.int64)
     row = pid // blocks_per_row
     cols = (pid % blocks_per_row) * BLOCK + tl.arange(0, BLOCK)
@@ -170,10 +190,11 @@ def add_noise_backward_kernel(
     coeff_n = tl.where(counted, tl.load(COEFFS + 2 * n_rows + row), 0.0)
     g = tl.load(G + row * stride_g_row + cols, mask=mask, other=0.0).to(scale.dtype)
     w = tl.load(W + row * stride_w_row + cols, mask=mask, other=0.0).to(scale.dtype)
-    n = tl.load(N + row * stride_n_row + cols, mask=mask, other=0.0).to(scale.dtype)
     tl.store(GW + row * n_time + cols, (g + coeff_w * w).to(GW.dtype.element_ty), mask=mask)
-    gn = scale * g - coeff_n * n
-    tl.store(GN + row * n_time + cols, gn.to(GN.dtype.element_ty), mask=mask)
+    if not GENERATE:
+        n = tl.load(N + row * stride_n_row + cols, mask=mask, other=0.0).to(scale.dtype)
+        gn = scale * g - coeff_n * n
+        tl.store(GN + row * n_time + cols, gn.to(GN.dtype.element_ty), mask=mask)
 
 
 def _row_blocks(rows, n_time):
@@ -182,11 +203,19 @@ def _row_blocks(rows, n_time):
     return block, blocks_per_row, (rows * blocks_per_row,)
 
 
-def noise_energies(w, n, lengths, launch=lambda kernel: kernel):
-    """Per-row energies of ``w`` and ``n`` over their first ``lengths`` samples.
+def _noise_args(w, n, seed):
+    """(noise pointer, its row stride, seed, GENERATE) for a loaded or a generated noise."""
+    if n is None:
+        return w, 0, seed, 1
+    return n, n.stride(0), 0, 0
 
-    ``w`` and ``n`` are (rows, time) with the last dim contiguous; ``lengths`` is int64
-    (rows,). Returns (2, rows) in float32 (float64 for float64 input).
+
+def noise_energies(w, n, lengths, seed=None, launch=lambda kernel: kernel):
+    """Per-row energies of ``w`` and of the noise over their first ``lengths`` samples.
+
+    ``w`` and ``n`` are (rows, time) with the last dim contiguous (``n`` None: white noise
+    generated from ``seed``); ``lengths`` is int64 (rows,). Returns (2, rows) in float32
+    (float64 for float64 input).
     """
     rows, n_time = w.shape
     compute_dtype = torch.float64 if w.dtype == torch.float64 else torch.float32
@@ -194,52 +223,59 @@ def noise_energies(w, n, lengths, launch=lambda kernel: kernel):
         return torch.zeros(2, rows, dtype=compute_dtype, device=w.device)
     block, blocks_per_row, grid = _row_blocks(rows, n_time)
     partials = torch.empty(2, rows, blocks_per_row, dtype=compute_dtype, device=w.device)
+    noise, stride_n_row, seed, generate = _noise_args(w, n, seed)
     launch(energies_kernel)[grid](
-        w, n, lengths, partials, w.stride(0), n.stride(0), lengths.stride(0), rows, n_time,
-        blocks_per_row, BLOCK=block, num_warps=num_warps(block),
+        w, noise, lengths, partials, w.stride(0), stride_n_row, lengths.stride(0), rows,
+        n_time, blocks_per_row, seed, GENERATE=generate, BLOCK=block,
+        num_warps=num_warps(block),
     )  # fmt: skip
     return partials.sum(-1)
 
 
-def add_scaled_noise(w, n, scale, launch=lambda kernel: kernel):
-    """``w + scale[:, None] * n`` for (rows, time) ``w`` and ``n``; a new tensor."""
+def add_scaled_noise(w, n, scale, seed=None, launch=lambda kernel: kernel):
+    """``w + scale[:, None] * noise`` for (rows, time) ``w``; a new tensor. The noise is
+    ``n``, or (``n`` None) the white noise that ``seed`` generates."""
     rows, n_time = w.shape
     y = torch.empty((rows, n_time), dtype=w.dtype, device=w.device)
     if y.numel() == 0:
         return y
     block, blocks_per_row, grid = _row_blocks(rows, n_time)
+    noise, stride_n_row, seed, generate = _noise_args(w, n, seed)
     launch(add_scaled_noise_kernel)[grid](
-        w, n, scale, y, w.stride(0), n.stride(0), n_time, blocks_per_row,
-        BLOCK=block, num_warps=num_warps(block),
+        w, noise, scale, y, w.stride(0), stride_n_row, n_time, blocks_per_row, seed,
+        GENERATE=generate, BLOCK=block, num_warps=num_warps(block),
     )  # fmt: skip
     return y
 
 
-def row_dots(g, n, compute_dtype, launch=lambda kernel: kernel):
-    """``(g * n).sum(-1)`` for (rows, time) tensors, in ``compute_dtype``."""
+def row_dots(g, n, compute_dtype, seed=None, launch=lambda kernel: kernel):
+    """``(g * noise).sum(-1)`` for (rows, time) tensors, in ``compute_dtype``."""
     rows, n_time = g.shape
     if rows == 0 or n_time == 0:
         return torch.zeros(rows, dtype=compute_dtype, device=g.device)
     block, blocks_per_row, grid = _row_blocks(rows, n_time)
     partials = torch.empty(rows, blocks_per_row, dtype=compute_dtype, device=g.device)
+    noise, stride_n_row, seed, generate = _noise_args(g, n, seed)
     launch(dot_kernel)[grid](
-        g, n, partials, g.stride(0), n.stride(0), n_time, blocks_per_row,
-        BLOCK=block, num_warps=num_warps(block),
+        g, noise, partials, g.stride(0), stride_n_row, n_time, blocks_per_row, seed,
+        GENERATE=generate, BLOCK=block, num_warps=num_warps(block),
     )  # fmt: skip
     return partials.sum(-1)
 
 
-def add_noise_backward(g, w, n, lengths, coeffs, launch=lambda kernel: kernel):
-    """The signal's and the noise's gradients, (rows, time) each; see the kernel."""
+def add_noise_backward(g, w, n, lengths, coeffs, seed=None, launch=lambda kernel: kernel):
+    """The signal's and the noise's gradients, (rows, time) each (the noise's is None for
+    generated noise); see the kernel."""
     rows, n_time = w.shape
     grad_w = torch.empty((rows, n_time), dtype=w.dtype, device=w.device)
-    grad_n = torch.empty((rows, n_time), dtype=n.dtype, device=n.device)
+    grad_n = None if n is None else torch.empty((rows, n_time), dtype=n.dtype, device=n.device)
     if grad_w.numel() == 0:
         return grad_w, grad_n
     block, blocks_per_row, grid = _row_blocks(rows, n_time)
+    noise, stride_n_row, seed, generate = _noise_args(w, n, seed)
     launch(add_noise_backward_kernel)[grid](
-        g, w, n, lengths, coeffs, grad_w, grad_n, g.stride(0), w.stride(0), n.stride(0),
-        lengths.stride(0), rows, n_time, blocks_per_row,
-        BLOCK=block, num_warps=num_warps(block),
+        g, w, noise, lengths, coeffs, grad_w, grad_w if grad_n is None else grad_n,
+        g.stride(0), w.stride(0), stride_n_row, lengths.stride(0), rows, n_time,
+        blocks_per_row, seed, GENERATE=generate, BLOCK=block, num_warps=num_warps(block),
     )  # fmt: skip
     return grad_w, grad_n

@@ -82,6 +82,11 @@ def launches():
         yield mix.add_scaled_noise, (x, x, torch.ones(3, dtype=compute))
         yield mix.row_dots, (x, x, compute)
         yield mix.add_noise_backward, (x, x, x, lengths, torch.ones(3, 3, dtype=compute))
+        # the same kernels generating white noise in place of loading it
+        yield mix.noise_energies, (x, None, lengths, 1234)
+        yield mix.add_scaled_noise, (x, None, torch.ones(3, dtype=compute), 1234)
+        yield mix.row_dots, (x, None, compute, 1234)
+        yield mix.add_noise_backward, (x, x, None, lengths, torch.ones(3, 3, dtype=compute), 1234)
         for kaiser in (0, 1):
             yield resample.resample, (x, 441, 160, 6.0, 0.99, kaiser, 14.77)
             yield resample.resample_backward, (x, 13781, 441, 160, 6.0, 0.99, kaiser, 14.77)

@@ -109,6 +109,22 @@ def add_noise(
     return mix.add_scaled_noise(waveform, noise, scale, launch=wrap_triton), energies
 
 
+def _noise_gradients(grad, waveform, noise, snr, lengths, energies, seed):
+    """The shared backward of add_noise and add_white_noise."""
+    energy_signal, energy_noise = energies
+    scale = _reference.noise_scale(energy_signal, energy_noise, snr.to(energies.dtype))
+    dot = mix.row_dots(grad, noise, energies.dtype, seed=seed, launch=wrap_triton)
+    # scale is 0 where an energy is 0, and so are the coefficients; 1 avoids 0 / 0 there.
+    coeff_signal = dot * scale / torch.where(scale != 0, energy_signal, 1.0)
+    coeff_noise = dot * scale / torch.where(scale != 0, energy_noise, 1.0)
+    coeffs = torch.stack([scale, coeff_signal, coeff_noise])
+    grad_waveform, grad_noise = mix.add_noise_backward(
+        grad, waveform, noise, lengths, coeffs, seed=seed, launch=wrap_triton
+    )
+    grad_snr = (-math.log(10) / 20 * dot * scale).to(snr.dtype)
+    return grad_waveform, grad_noise, grad_snr
+
+
 @triton_op("tritaudio::add_noise_backward", mutates_args={})
 def add_noise_backward(
     grad: torch.Tensor,
@@ -119,18 +135,7 @@ def add_noise_backward(
     energies: torch.Tensor,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Gradients of :func:`add_noise`'s output with respect to waveform, noise and snr."""
-    energy_signal, energy_noise = energies
-    scale = _reference.noise_scale(energy_signal, energy_noise, snr.to(energies.dtype))
-    dot = mix.row_dots(grad, noise, energies.dtype, launch=wrap_triton)
-    # scale is 0 where an energy is 0, and so are the coefficients; 1 avoids 0 / 0 there.
-    coeff_signal = dot * scale / torch.where(scale != 0, energy_signal, 1.0)
-    coeff_noise = dot * scale / torch.where(scale != 0, energy_noise, 1.0)
-    coeffs = torch.stack([scale, coeff_signal, coeff_noise])
-    grad_waveform, grad_noise = mix.add_noise_backward(
-        grad, waveform, noise, lengths, coeffs, launch=wrap_triton
-    )
-    grad_snr = (-math.log(10) / 20 * dot * scale).to(snr.dtype)
-    return grad_waveform, grad_noise, grad_snr
+    return _noise_gradients(grad, waveform, noise, snr, lengths, energies, None)
 
 
 def _add_noise_setup(ctx, inputs, output):
@@ -145,3 +150,44 @@ def _add_noise_grad(ctx, grad, grad_energies):
 
 
 add_noise.register_autograd(_add_noise_grad, setup_context=_add_noise_setup)
+
+
+@triton_op("tritaudio::add_white_noise", mutates_args={})
+def add_white_noise(
+    waveform: torch.Tensor, snr: torch.Tensor, lengths: torch.Tensor, seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """add_noise with white Gaussian noise generated in the kernels from ``seed`` (never
+    stored): (rows, time) waveform, (rows,) snr (+inf: unchanged row) and int64 lengths."""
+    energies = mix.noise_energies(waveform, None, lengths, seed=seed, launch=wrap_triton)
+    scale = _reference.noise_scale(energies[0], energies[1], snr.to(energies.dtype))
+    return mix.add_scaled_noise(waveform, None, scale, seed=seed, launch=wrap_triton), energies
+
+
+@triton_op("tritaudio::add_white_noise_backward", mutates_args={})
+def add_white_noise_backward(
+    grad: torch.Tensor,
+    waveform: torch.Tensor,
+    snr: torch.Tensor,
+    lengths: torch.Tensor,
+    energies: torch.Tensor,
+    seed: int,
+) -> torch.Tensor:
+    """The gradient of :func:`add_white_noise` with respect to the waveform."""
+    return _noise_gradients(grad, waveform, None, snr, lengths, energies, seed)[0]
+
+
+def _add_white_noise_setup(ctx, inputs, output):
+    waveform, snr, lengths, ctx.seed = inputs
+    ctx.save_for_backward(waveform, snr, lengths, output[1])
+    ctx.mark_non_differentiable(output[1])
+
+
+def _add_white_noise_grad(ctx, grad, grad_energies):
+    waveform, snr, lengths, energies = ctx.saved_tensors
+    grad_waveform = add_white_noise_backward(
+        last_dim_contiguous(grad), waveform, snr, lengths, energies, ctx.seed
+    )
+    return grad_waveform, None, None, None
+
+
+add_white_noise.register_autograd(_add_white_noise_grad, setup_context=_add_white_noise_setup)

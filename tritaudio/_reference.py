@@ -89,15 +89,15 @@ def add_noise(waveform, noise, snr, lengths=None):
     Shapes broadcast: waveform and noise ``(..., time)``, snr and lengths ``(...)``.
     """
     n_time = waveform.shape[-1]
+    # float16 / bfloat16 energies overflow: they are summed in float32, and the result is
+    # returned in the waveform's dtype.
+    wide = torch.float32 if waveform.dtype in (torch.float16, torch.bfloat16) else None
+    signal, wide_noise = waveform.to(wide or waveform.dtype), noise.to(wide or noise.dtype)
     if lengths is not None:
         counted = torch.arange(n_time, device=waveform.device) < lengths.unsqueeze(-1)
-        energy_signal = (waveform * counted).pow(2).sum(-1)
-        energy_noise = (noise * counted).pow(2).sum(-1)
-    else:
-        energy_signal = waveform.pow(2).sum(-1)
-        energy_noise = noise.pow(2).sum(-1)
-    scale = noise_scale(energy_signal, energy_noise, snr)
-    return waveform + scale.unsqueeze(-1) * noise
+        signal, wide_noise = signal * counted, wide_noise * counted
+    scale = noise_scale(signal.pow(2).sum(-1), wide_noise.pow(2).sum(-1), snr)
+    return (waveform + scale.unsqueeze(-1) * noise).to(waveform.dtype)
 
 
 def preemphasis(waveform, coeff):

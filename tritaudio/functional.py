@@ -300,25 +300,95 @@ def add_noise(
                 f"{int(lengths.min())} to {int(lengths.max())}"
             )
         shapes["lengths"] = lengths.shape
-    batch = _broadcast_batch(**shapes)
+    return _add_noise(waveform, noise, snr, lengths, _broadcast_batch(**shapes))
+
+
+def _row_lengths(lengths, batch, n_time, device):
+    rows = math.prod(batch)
+    if lengths is None:
+        return torch.full((rows,), n_time, dtype=torch.int64, device=device)
+    return lengths.to(torch.int64).expand(batch).reshape(rows)
+
+
+def _add_noise(waveform, noise, snr, lengths, batch):
+    """add_noise after its checks; an snr of +inf leaves its example unchanged."""
     dtype = torch.promote_types(waveform.dtype, noise.dtype)
     waveform, noise = waveform.to(dtype), noise.to(dtype)
     if backend_for(waveform, noise) == "torch":
         return _reference.add_noise(waveform, noise, snr, lengths)
     from tritaudio import _ops
 
-    rows = math.prod(batch)
-    if lengths is None:
-        lengths = torch.full((rows,), n_time, dtype=torch.int64, device=waveform.device)
-    else:
-        lengths = lengths.to(torch.int64).expand(batch).reshape(rows)
+    n_time = waveform.shape[-1]
     mixed, _ = _ops.add_noise(
         _as_rows(waveform.expand(*batch, n_time)),
         _as_rows(noise.expand(*batch, n_time)),
-        snr.expand(batch).reshape(rows),
-        lengths,
+        snr.expand(batch).reshape(math.prod(batch)),
+        _row_lengths(lengths, batch, n_time, waveform.device),
     )
     return mixed.reshape(*batch, n_time)
+
+
+def add_white_noise(waveform: torch.Tensor, snr: torch.Tensor, seed: int) -> torch.Tensor:
+    """Add white Gaussian noise at ``snr`` dB per example, the noise drawn from ``seed``.
+
+    Beyond torchaudio. On the Triton path the noise is generated inside the kernels (Philox,
+    key ``seed + example``) and never stored: one pass measures the energies, one mixes.
+    The torch path draws ``torch.randn`` from a generator seeded with ``seed``: each path
+    is reproducible, their noises differ.
+
+    Args:
+        waveform: ``(..., time)``, floating point.
+        snr: ``(...)`` in dB; ``+inf`` leaves an example unchanged.
+        seed: an int in ``[0, 2**31 - 1 - examples)``.
+
+    Returns:
+        ``(..., time)``; differentiable with respect to ``waveform``.
+    """
+    _check_float_waveform(waveform)
+    batch, n_time = waveform.shape[:-1], waveform.shape[-1]
+    snr = snr.to(waveform.device).expand(batch)
+    if backend_for(waveform) == "torch":
+        generator = torch.Generator(waveform.device).manual_seed(seed)
+        noise = torch.randn(waveform.shape, generator=generator, device=waveform.device)
+        return _reference.add_noise(waveform, noise.to(waveform.dtype), snr)
+    from tritaudio import _ops
+
+    mixed, _ = _ops.add_white_noise(
+        _as_rows(waveform),
+        snr.reshape(math.prod(batch)),
+        _row_lengths(None, batch, n_time, waveform.device),
+        int(seed),
+    )
+    return mixed.reshape(waveform.shape)
+
+
+# Amplitude spectrum slope of each noise color: |X(f)| ~ f ** exponent, so that the power
+# falls or rises by 20 * exponent * log10(2) dB per octave (pink -3, brown -6, blue +3,
+# violet +6).
+NOISE_COLORS = {"white": 0.0, "pink": -0.5, "brown": -1.0, "blue": 0.5, "violet": 1.0}
+
+
+def colored_noise(shape, color, generator=None, device=None, dtype=torch.float32):
+    """Gaussian noise whose power spectrum follows ``color``'s slope (no DC), by spectral
+    shaping of white noise.
+
+    Args:
+        shape: ``(..., time)``.
+        color: a key of :data:`NOISE_COLORS`.
+        generator: a ``torch.Generator`` on ``device`` (default: torch's global one).
+
+    Returns:
+        ``shape`` noise of ``dtype`` on ``device``.
+    """
+    if color not in NOISE_COLORS:
+        raise ValueError(f"color must be one of {tuple(NOISE_COLORS)}, got {color!r}")
+    white = torch.randn(shape, generator=generator, device=device, dtype=torch.float32)
+    if color == "white" or shape[-1] < 2:
+        return white.to(dtype)
+    spectrum = torch.fft.rfft(white)
+    bins = torch.arange(spectrum.shape[-1], device=spectrum.device, dtype=torch.float32)
+    gains = bins.clamp(min=1).pow(NOISE_COLORS[color]) * (bins > 0)
+    return torch.fft.irfft(spectrum * gains, n=shape[-1]).to(dtype)
 
 
 def _check_coeff(coeff):
