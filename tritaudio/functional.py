@@ -500,3 +500,222 @@ def mask_along_axis_iid(
     if mask_length < 1:
         return specgrams
     return _reference.mask_along_axis_iid(specgrams, mask_length, mask_value, axis)
+
+
+def _check_real_waveform(waveform):
+    if isinstance(waveform, torch.Tensor) and waveform.is_complex():
+        raise TypeError(f"waveform must be real, got a {waveform.dtype} tensor")
+    _check_float_waveform(waveform)
+
+
+def _check_stft_args(n_fft, hop_length, win_length, window):
+    for name, value in (("n_fft", n_fft), ("hop_length", hop_length), ("win_length", win_length)):
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    if win_length > n_fft:
+        raise ValueError(f"win_length ({win_length}) must not exceed n_fft ({n_fft})")
+    if window is not None and (window.dim() != 1 or window.shape[0] != win_length):
+        raise ValueError(
+            f"window must be 1-D of win_length {win_length}, got {tuple(window.shape)}"
+        )
+
+
+def spectrogram(
+    waveform: torch.Tensor,
+    pad: int,
+    window: torch.Tensor,
+    n_fft: int,
+    hop_length: int,
+    win_length: int,
+    power: float | None,
+    normalized: bool | str,
+    center: bool = True,
+    pad_mode: str = "reflect",
+    onesided: bool = True,
+    return_complex: bool | None = None,
+) -> torch.Tensor:
+    """Spectrogram (power, magnitude or complex) of a waveform.
+
+    Mirrors ``torchaudio.functional.spectrogram``.
+
+    Args:
+        waveform: ``(..., time)``, real floating point.
+        pad: zeros added on both sides first.
+        window: ``(win_length,)``, zero-padded to ``n_fft`` on both sides by the STFT.
+        n_fft, hop_length, win_length: frame size (FFT length), step and window length.
+        power: 1 magnitude, 2 power, any exponent > 0, or None for the complex STFT.
+        normalized: False, True / ``"window"`` (divide by the window's L2 norm) or
+            ``"frame_length"`` (divide by sqrt(n_fft)).
+        center: pad ``n_fft // 2`` on both sides with ``pad_mode`` so frame t is centered
+            at ``t * hop_length``.
+        pad_mode: ``"reflect"``, ``"constant"``, ``"replicate"`` or ``"circular"``.
+        onesided: keep the ``n_fft // 2 + 1`` non-negative frequencies.
+        return_complex: deprecated in torchaudio; ignored.
+
+    Returns:
+        ``(..., freq, frames)``, complex when ``power`` is None.
+    """
+    _check_real_waveform(waveform)
+    _check_stft_args(n_fft, hop_length, win_length, window)
+    if power is not None and not power > 0:
+        raise ValueError(f"power must be > 0 or None, got {power}")
+    n_time = waveform.shape[-1] + 2 * pad
+    padded = n_time + (2 * (n_fft // 2) if center else 0)
+    if n_fft > padded:
+        raise ValueError(
+            f"n_fft ({n_fft}) is longer than the padded signal ({padded} samples from "
+            f"{waveform.shape[-1]})"
+        )
+    if center and pad_mode == "reflect" and n_fft // 2 >= n_time:
+        raise ValueError(
+            f"reflect padding of {n_fft // 2} samples needs a signal longer than that; got "
+            f"{n_time} samples (use pad_mode='constant' or a smaller n_fft)"
+        )
+    spectrogram_args = (pad, window, n_fft, hop_length, win_length, power, normalized)
+    return _reference.spectrogram(waveform, *spectrogram_args, center, pad_mode, onesided)
+
+
+def inverse_spectrogram(
+    spectrogram: torch.Tensor,
+    length: int | None,
+    pad: int,
+    window: torch.Tensor,
+    n_fft: int,
+    hop_length: int,
+    win_length: int,
+    normalized: bool | str,
+    center: bool = True,
+    pad_mode: str = "reflect",
+    onesided: bool = True,
+) -> torch.Tensor:
+    """Waveform from a complex spectrogram by windowed overlap-add (inverse STFT).
+
+    Mirrors ``torchaudio.functional.inverse_spectrogram``.
+
+    Args:
+        spectrogram: ``(..., freq, frames)``, complex.
+        length: the output length (before removing ``pad``), or None.
+        pad, window, n_fft, hop_length, win_length, normalized, center, onesided: as in
+            :func:`spectrogram`; ``pad_mode`` is accepted and unused, as in torchaudio.
+
+    Returns:
+        ``(..., time)``.
+    """
+    if not isinstance(spectrogram, torch.Tensor) or not spectrogram.is_complex():
+        raise TypeError("spectrogram must be a complex tensor (a spectrogram with power=None)")
+    _check_stft_args(n_fft, hop_length, win_length, window)
+    args = (length, pad, window, n_fft, hop_length, win_length, normalized, center, onesided)
+    return _reference.inverse_spectrogram(spectrogram, *args)
+
+
+def melscale_fbanks(
+    n_freqs: int,
+    f_min: float,
+    f_max: float,
+    n_mels: int,
+    sample_rate: int,
+    norm: str | None = None,
+    mel_scale: str = "htk",
+) -> torch.Tensor:
+    """Triangular mel filterbank, ``(n_freqs, n_mels)``.
+
+    Mirrors ``torchaudio.functional.melscale_fbanks`` (htk or slaney mel scale; slaney
+    norm divides each triangle by its width, for constant energy per band).
+    """
+    if norm not in (None, "slaney"):
+        raise ValueError(f"norm must be None or 'slaney', got {norm!r}")
+    if mel_scale not in ("htk", "slaney"):
+        raise ValueError(f"mel_scale must be 'htk' or 'slaney', got {mel_scale!r}")
+    fb = _reference.melscale_fbanks(n_freqs, f_min, f_max, n_mels, sample_rate, norm, mel_scale)
+    if (fb.max(dim=0).values == 0.0).any():
+        warnings.warn(
+            f"at least one of the {n_mels} mel filters is all zero: n_mels is too high for "
+            f"n_freqs={n_freqs}",
+            stacklevel=2,
+        )
+    return fb
+
+
+def linear_fbanks(
+    n_freqs: int, f_min: float, f_max: float, n_filter: int, sample_rate: int
+) -> torch.Tensor:
+    """Triangular filterbank on a linear frequency scale, ``(n_freqs, n_filter)``.
+
+    Mirrors ``torchaudio.functional.linear_fbanks``.
+    """
+    return _reference.linear_fbanks(n_freqs, f_min, f_max, n_filter, sample_rate)
+
+
+def create_dct(n_mfcc: int, n_mels: int, norm: str | None) -> torch.Tensor:
+    """DCT-II matrix, ``(n_mels, n_mfcc)``; ``norm`` None or ``"ortho"``.
+
+    Mirrors ``torchaudio.functional.create_dct``.
+    """
+    if norm not in (None, "ortho"):
+        raise ValueError(f"norm must be None or 'ortho', got {norm!r}")
+    return _reference.create_dct(n_mfcc, n_mels, norm)
+
+
+def amplitude_to_DB(
+    x: torch.Tensor,
+    multiplier: float,
+    amin: float,
+    db_multiplier: float,
+    top_db: float | None = None,
+) -> torch.Tensor:
+    """``multiplier * log10(max(x, amin)) - multiplier * db_multiplier``, floored at
+    ``max - top_db``.
+
+    Mirrors ``torchaudio.functional.amplitude_to_DB``, whose floor is taken over the last
+    three dims of a packed batch (one maximum for a whole 3-D batch, pytorch/audio #994);
+    ``transforms.AmplitudeToDB(per_example=True)`` floors each example by its own maximum.
+
+    Args:
+        x: ``(..., freq, time)`` (or any shape without ``top_db``).
+        multiplier: 10 for power, 20 for amplitude.
+        amin: the smallest value taken (avoids log10(0)).
+        db_multiplier: ``log10(max(amin, ref))``.
+        top_db: the dynamic range kept, in dB, or None.
+    """
+    return _reference.amplitude_to_db(x, multiplier, amin, db_multiplier, top_db)
+
+
+def DB_to_amplitude(x: torch.Tensor, ref: float, power: float) -> torch.Tensor:
+    """``ref * (10 ** (x / 10)) ** power``: the inverse of :func:`amplitude_to_DB`.
+
+    Mirrors ``torchaudio.functional.DB_to_amplitude`` (power 1 for power, 0.5 for
+    amplitude).
+    """
+    return ref * torch.pow(torch.pow(10.0, 0.1 * x), power)
+
+
+def griffinlim(
+    specgram: torch.Tensor,
+    window: torch.Tensor,
+    n_fft: int,
+    hop_length: int,
+    win_length: int,
+    power: float,
+    n_iter: int,
+    momentum: float,
+    length: int | None,
+    rand_init: bool,
+) -> torch.Tensor:
+    """Waveform from a magnitude spectrogram, phase estimated by Griffin-Lim iterations.
+
+    Mirrors ``torchaudio.functional.griffinlim`` (fast Griffin-Lim with ``momentum``).
+
+    Args:
+        specgram: ``(..., freq, frames)``, magnitudes raised to ``power``.
+        window, n_fft, hop_length, win_length: as in :func:`spectrogram`.
+        n_iter: iterations; momentum: in [0, 1); length: output length or None;
+        rand_init: random initial phases (else zeros).
+
+    Returns:
+        ``(..., time)``.
+    """
+    if not 0 <= momentum < 1:
+        raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+    _check_stft_args(n_fft, hop_length, win_length, window)
+    args = (window, n_fft, hop_length, win_length, power, n_iter, momentum, length, rand_init)
+    return _reference.griffinlim(specgram, *args)
