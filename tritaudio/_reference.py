@@ -211,6 +211,8 @@ def spectrogram(
         waveform = torch.nn.functional.pad(waveform, (pad, pad), "constant")
     frame_length_norm, window_norm = spectrogram_norms(normalized)
     shape = waveform.shape
+    if waveform.numel() == 0:
+        return _empty_spectrogram(shape, n_fft, hop_length, power, center, onesided, waveform)
     spec = torch.stft(
         waveform.reshape(math.prod(shape[:-1]), shape[-1]),
         n_fft=n_fft,
@@ -229,6 +231,15 @@ def spectrogram(
     if power is None:
         return spec
     return spec.abs() if power == 1.0 else spec.abs().pow(power)
+
+
+def _empty_spectrogram(shape, n_fft, hop_length, power, center, onesided, waveform):
+    """The spectrogram of an empty batch: torch.stft refuses a batch of 0 signals."""
+    padded = shape[-1] + (2 * (n_fft // 2) if center else 0)
+    frames = 1 + (padded - n_fft) // hop_length
+    bins = n_fft // 2 + 1 if onesided else n_fft
+    dtype = (waveform.new_zeros(()) * 1j).dtype if power is None else waveform.dtype
+    return torch.empty(*shape[:-1], bins, frames, dtype=dtype, device=waveform.device)
 
 
 def inverse_spectrogram(

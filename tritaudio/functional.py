@@ -571,6 +571,14 @@ def spectrogram(
             f"reflect padding of {n_fft // 2} samples needs a signal longer than that; got "
             f"{n_time} samples (use pad_mode='constant' or a smaller n_fft)"
         )
+    if waveform.dtype in (torch.float16, torch.bfloat16):
+        # Beyond torchaudio (which fails, #2097): computed in float32, real results returned
+        # in the input's dtype (complex ones as complex64).
+        spec = spectrogram(
+            waveform.float(), pad, window.float(), n_fft, hop_length, win_length, power,
+            normalized, center, pad_mode, onesided,
+        )  # fmt: skip
+        return spec if spec.is_complex() else spec.to(waveform.dtype)
     spectrogram_args = (pad, window, n_fft, hop_length, win_length, power, normalized)
     return _reference.spectrogram(waveform, *spectrogram_args, center, pad_mode, onesided)
 

@@ -579,7 +579,10 @@ class MelScale(torch.nn.Module):
         self.register_buffer("fb", fb)
 
     def forward(self, specgram: torch.Tensor) -> torch.Tensor:
-        return torch.matmul(specgram.transpose(-1, -2), self.fb).transpose(-1, -2)
+        # float16 / bfloat16 spectrograms are projected in float32 (beyond torchaudio).
+        compute = torch.float32 if specgram.dtype in (torch.float16, torch.bfloat16) else None
+        mel = torch.matmul(specgram.transpose(-1, -2).to(compute), self.fb)
+        return mel.transpose(-1, -2).to(specgram.dtype)
 
 
 class MelSpectrogram(torch.nn.Module):

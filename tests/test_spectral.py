@@ -1,0 +1,196 @@
+"""Spectral front-end: torchaudio fixtures, librosa, gradients, bad input."""
+
+import pytest
+import torch
+from helpers import assert_close_to_reference, parity, parity_cases
+
+import tritaudio
+import tritaudio.functional as F
+import tritaudio.transforms as T
+
+SPECTRAL = [
+    "Spectrogram",
+    "MelSpectrogram",
+    "MelScale",
+    "AmplitudeToDB",
+    "MFCC",
+    "LFCC",
+    "InverseSpectrogram",
+    "GriffinLim",
+]
+
+
+def build(case):
+    kwargs = dict(case["kwargs"])
+    if "window_fn" in kwargs:
+        kwargs["window_fn"] = getattr(torch, kwargs["window_fn"])
+    return getattr(T, case["api"].split(".")[1])(**kwargs)
+
+
+@pytest.mark.parametrize("api", SPECTRAL)
+def test_transform_fixtures(backend, device, api):
+    cases = parity_cases(f"transforms.{api}")
+    assert cases
+    for case in cases:
+        x = parity()["inputs"][case["input"]].to(device)
+        out = build(case).to(device)(x, **case["call_kwargs"])
+        expected = case["output"]
+        if expected.is_complex():
+            out, expected = torch.view_as_real(out), torch.view_as_real(expected)
+        what = f"{api} {case['kwargs']}"
+        if api == "AmplitudeToDB" or (
+            api in ("MFCC", "LFCC") and not case["kwargs"].get("log_mels")
+        ):
+            # dB outputs: within 1e-3 dB (DESIGN.md)
+            assert (out.cpu() - expected).abs().max() <= 1e-3, what
+        else:
+            assert_close_to_reference(out, expected, rel=1e-4, what=what)
+
+
+def test_functional_fixtures():
+    for api in ("melscale_fbanks", "create_dct"):
+        for case in parity_cases(f"functional.{api}"):
+            out = getattr(F, api)(**case["kwargs"])
+            assert_close_to_reference(out, case["output"], rel=1e-5, what=f"{api} {case['kwargs']}")
+
+
+@pytest.mark.parametrize("htk", [True, False])
+@pytest.mark.parametrize("norm", [None, "slaney"])
+def test_mel_filterbank_matches_librosa(htk, norm):
+    librosa = pytest.importorskip("librosa")
+    for sr, n_fft, n_mels, fmin, fmax in [
+        (16000, 400, 80, 0.0, 8000.0),
+        (22050, 1024, 64, 30.0, 9000.0),
+    ]:
+        ours = F.melscale_fbanks(
+            n_fft // 2 + 1, fmin, fmax, n_mels, sr, norm, "htk" if htk else "slaney"
+        )
+        theirs = librosa.filters.mel(
+            sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk, norm=norm
+        )
+        assert_close_to_reference(
+            ours.T, torch.from_numpy(theirs), rel=1e-4, what=f"{sr} {htk} {norm}"
+        )
+
+
+@pytest.mark.parametrize(
+    ("mel_scale", "norm"),
+    [("htk", None), ("slaney", "slaney"), ("slaney", None), ("htk", "slaney")],
+)
+def test_mel_spectrogram_matches_librosa(backend, device, mel_scale, norm):
+    librosa = pytest.importorskip("librosa")
+    waveform = parity()["inputs"]["speech16k"].double()
+    module = T.MelSpectrogram(
+        16000, n_fft=512, hop_length=160, n_mels=64, norm=norm, mel_scale=mel_scale
+    )
+    ours = module.to(device, torch.float64)(waveform.to(device))
+    theirs = librosa.feature.melspectrogram(
+        y=waveform[0].numpy(), sr=16000, n_fft=512, hop_length=160, n_mels=64, window="hann",
+        center=True, pad_mode="reflect", power=2.0, htk=mel_scale == "htk", norm=norm,
+    )  # fmt: skip
+    assert_close_to_reference(
+        ours[0], torch.from_numpy(theirs), rel=1e-4, what=f"{mel_scale} {norm}"
+    )
+
+
+def test_per_example_top_db(backend):
+    quiet_and_loud = torch.stack([torch.full((4, 5), 1e-6), torch.full((4, 5), 1.0)])
+    quiet_and_loud[:, 0, 0] *= 100  # each example's maximum, 20 dB above its floor
+    # quiet: -60 dB with a -40 dB peak; loud: 0 dB with a +20 dB peak
+    global_floor = T.AmplitudeToDB("power", top_db=30.0)(quiet_and_loud)
+    assert global_floor[0].min() == -10.0  # torchaudio: the loud example's peak - 30 for all
+    own_floor = T.AmplitudeToDB("power", top_db=30.0, per_example=True)(quiet_and_loud)
+    assert own_floor[0].min() == pytest.approx(-60.0) and own_floor[0].max() == pytest.approx(-40.0)
+    torch.testing.assert_close(own_floor[1], global_floor[1])
+
+
+def test_batch_equals_stacked_singles_and_non_contiguous(backend, device):
+    module = T.MelSpectrogram(16000, n_fft=256, hop_length=64, n_mels=32).to(device)
+    x = torch.randn(3, 2, 1601, device=device)
+    stacked = torch.stack([module(item) for item in x])
+    torch.testing.assert_close(module(x), stacked, rtol=1e-5, atol=1e-6)
+    strided = torch.randn(2, 3202, device=device)[:, ::2]
+    torch.testing.assert_close(module(strided), module(strided.contiguous()), rtol=1e-5, atol=1e-6)
+
+
+def test_empty_batch(backend, device):
+    out = T.Spectrogram(n_fft=64, hop_length=16).to(device)(torch.empty(0, 300, device=device))
+    assert out.shape == (0, 33, 19)
+    assert T.MelSpectrogram(n_fft=64, n_mels=8).to(device)(
+        torch.empty(2, 0, 300, device=device)
+    ).shape == (2, 0, 8, 10)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_inputs(backend, device, dtype):
+    x = torch.randn(2, 4000, device=device)
+    module = T.MelSpectrogram(16000, n_fft=400, hop_length=160, n_mels=40).to(device)
+    out = module(x.to(dtype))
+    assert out.dtype == dtype
+    assert_close_to_reference(out.float(), module(x.to(dtype).float()).double(), rel=1e-2)
+
+
+def gradient_modules():
+    return {
+        "spectrogram power 1": T.Spectrogram(n_fft=32, hop_length=8, power=1.0),
+        "spectrogram power 2": T.Spectrogram(n_fft=32, hop_length=8),
+        "spectrogram complex": lambda x: torch.view_as_real(
+            T.Spectrogram(n_fft=32, hop_length=8, power=None)(x)
+        ),
+        "mel": T.MelSpectrogram(8000, n_fft=32, hop_length=8, n_mels=6),
+        "mfcc": T.MFCC(8000, n_mfcc=4, melkwargs=dict(n_fft=32, hop_length=8, n_mels=6)),
+        "db": lambda x: T.AmplitudeToDB(top_db=40.0)(x.abs() + 0.1),
+        "inverse": lambda x: T.InverseSpectrogram(n_fft=32, hop_length=8)(
+            torch.complex(
+                x[..., : 17 * 9].reshape(-1, 17, 9), x[..., 1 : 1 + 17 * 9].reshape(-1, 17, 9)
+            )
+        ),
+    }
+
+
+@pytest.mark.parametrize("name", list(gradient_modules()))
+def test_gradcheck(name, device):
+    module = gradient_modules()[name]
+    if isinstance(module, torch.nn.Module):
+        module = module.to(device, torch.float64)
+    x = torch.randn(2, 160, dtype=torch.float64, device=device, requires_grad=True)
+    with tritaudio.use_backend("triton"):
+        assert torch.autograd.gradcheck(module, (x,), fast_mode=True)
+        if name in ("spectrogram power 2", "mel"):
+            assert torch.autograd.gradgradcheck(module, (x,), fast_mode=True)
+
+
+def test_magnitude_gradient_at_zero_is_finite(backend, device):
+    x = torch.zeros(1, 200, device=device, requires_grad=True)
+    T.Spectrogram(n_fft=32, hop_length=8, power=1.0).to(device)(x).sum().backward()
+    assert torch.isfinite(x.grad).all()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "signal", "error", "match"),
+    [
+        (dict(n_fft=512), torch.zeros(1, 100), ValueError, "reflect padding"),
+        (dict(n_fft=512, center=False), torch.zeros(1, 100), ValueError, "n_fft .512. is longer"),
+        (dict(n_fft=64, hop_length=0), torch.zeros(1, 100), ValueError, "hop_length"),
+        (dict(n_fft=64, win_length=80), torch.zeros(1, 100), ValueError, "win_length"),
+        (dict(n_fft=64), torch.zeros(1, 100, dtype=torch.int16), TypeError, "floating-point"),
+        (dict(n_fft=64), torch.zeros(1, 100, dtype=torch.complex64), TypeError, "real"),
+        (dict(n_fft=64, normalized="peak"), torch.zeros(1, 100), ValueError, "normalized"),
+    ],
+)
+def test_bad_input(backend, kwargs, signal, error, match):
+    with pytest.raises(error, match=match):
+        T.Spectrogram(**kwargs)(signal)
+
+
+def test_other_bad_arguments():
+    with pytest.raises(TypeError, match="complex"):
+        T.InverseSpectrogram(n_fft=64)(torch.zeros(1, 33, 10))
+    with pytest.raises(ValueError, match="top_db"):
+        T.AmplitudeToDB(top_db=-1.0)
+    with pytest.raises(ValueError, match="n_mfcc"):
+        T.MFCC(n_mfcc=200)
+    with pytest.raises(ValueError, match="momentum"):
+        T.GriffinLim(momentum=1.0)
+    with pytest.raises(ValueError, match="norm"):
+        F.melscale_fbanks(201, 0.0, 8000.0, 40, 16000, norm="l2")
