@@ -14,7 +14,7 @@ import triton
 from triton.backends.compiler import GPUTarget
 
 from tritaudio._ops import INTERPRETED
-from tritaudio.kernels import mix, resample
+from tritaudio.kernels import framing, mix, resample
 
 TARGETS = [GPUTarget("cuda", 90, 32), GPUTarget("cuda", 80, 32)]  # H100 / H200, A100
 
@@ -82,6 +82,10 @@ def launches():
         yield mix.add_scaled_noise, (x, x, torch.ones(3, dtype=compute))
         yield mix.row_dots, (x, x, compute)
         yield mix.add_noise_backward, (x, x, x, lengths, torch.ones(3, 3, dtype=compute))
+        window = torch.ones(400, dtype=compute)
+        for mode in framing.PAD_MODES.values():
+            yield framing.frame, (x, window, 400, 160, 3, 200, mode)
+        yield framing.overlap_add, (torch.zeros(3, 31, 400, dtype=compute), window, 160, 5200)
         # the same kernels generating white noise in place of loading it
         yield mix.noise_energies, (x, None, lengths, 1234)
         yield mix.add_scaled_noise, (x, None, torch.ones(3, dtype=compute), 1234)

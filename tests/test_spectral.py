@@ -194,3 +194,51 @@ def test_other_bad_arguments():
         T.GriffinLim(momentum=1.0)
     with pytest.raises(ValueError, match="norm"):
         F.melscale_fbanks(201, 0.0, 8000.0, 40, 16000, norm="l2")
+
+
+def torch_stft64(x, pad, window, n_fft, hop, center, pad_mode, onesided=True):
+    """torch.stft in float64 on the zero-padded signal: the reference for the framing
+    kernel's fused padding."""
+    x = torch.nn.functional.pad(x.double().reshape(-1, x.shape[-1]), (pad, pad))
+    return torch.stft(
+        x, n_fft, hop, window=window.double(), center=center, pad_mode=pad_mode,
+        onesided=onesided, return_complex=True,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("pad_mode", ["reflect", "constant", "replicate", "circular"])
+@pytest.mark.parametrize(("pad", "center"), [(0, True), (3, True), (5, False)])
+def test_framing_pad_modes_match_torch_stft(backend, device, pad_mode, pad, center):
+    x = torch.randn(2, 3, 157, generator=torch.Generator().manual_seed(0)).to(device)
+    window = torch.hann_window(48, device=device)
+    out = F.spectrogram(x, pad, window, 64, 16, 48, None, False, center, pad_mode)
+    expected = torch_stft64(
+        x.cpu(), pad, torch.nn.functional.pad(window.cpu(), (8, 8)), 64, 16, center, pad_mode
+    )
+    out = torch.view_as_real(out.reshape(-1, *out.shape[-2:]))
+    assert_close_to_reference(out, torch.view_as_real(expected), what=f"{pad_mode} pad={pad}")
+
+
+@pytest.mark.parametrize("pad_mode", ["reflect", "constant", "replicate", "circular"])
+def test_framing_gradient_through_every_pad_mode(device, pad_mode):
+    window = torch.hann_window(12, dtype=torch.float64, device=device)
+    x = torch.randn(1, 24, dtype=torch.float64, device=device, requires_grad=True)
+
+    def spec(x):
+        return torch.view_as_real(
+            F.spectrogram(x, 2, window, 16, 4, 12, None, False, True, pad_mode)
+        )
+
+    with tritaudio.use_backend("triton"):
+        assert torch.autograd.gradcheck(spec, (x,))
+
+
+def test_spectrogram_runs_the_framing_kernel(monkeypatch, device):
+    from tritaudio import _reference
+
+    monkeypatch.setattr(_reference, "spectrogram", None)  # calling it would fail
+    with tritaudio.use_backend("triton"):
+        out = T.MelSpectrogram(16000, n_fft=128, n_mels=16).to(device)(
+            torch.randn(1, 1000, device=device)
+        )
+    assert out.shape == (1, 16, 16)

@@ -12,7 +12,7 @@ from torch.library import triton_op, wrap_triton
 from triton.runtime.interpreter import InterpretedFunction
 
 from tritaudio import _reference
-from tritaudio.kernels import mix
+from tritaudio.kernels import framing, mix
 from tritaudio.kernels import resample as resample_kernels
 
 # triton.jit picks the interpreter when the kernels are decorated, i.e. at this import:
@@ -191,3 +191,73 @@ def _add_white_noise_grad(ctx, grad, grad_energies):
 
 
 add_white_noise.register_autograd(_add_white_noise_grad, setup_context=_add_white_noise_setup)
+
+
+PAD_MODES = framing.PAD_MODES
+
+
+@triton_op("tritaudio::frame", mutates_args={})
+def frame(
+    x: torch.Tensor,
+    window: torch.Tensor,
+    n_fft: int,
+    hop: int,
+    pad: int,
+    left: int,
+    mode: int,
+) -> torch.Tensor:
+    """Windowed frames (rows, n_frames, n_fft) of (rows, time) ``x``, padding fused."""
+    return framing.frame(x, window, n_fft, hop, pad, left, mode, launch=wrap_triton)
+
+
+@triton_op("tritaudio::overlap_add", mutates_args={})
+def overlap_add(frames: torch.Tensor, window: torch.Tensor, hop: int, out_len: int) -> torch.Tensor:
+    """Windowed overlap-add of (rows, n_frames, n_fft) frames into (rows, out_len)."""
+    return framing.overlap_add(frames.contiguous(), window, hop, out_len, launch=wrap_triton)
+
+
+def fold_padding(padded, n_time, pad, left, mode):
+    """The gradient of the padding the frame kernel reads through: (rows, n_time + 2 pad
+    + 2 left) -> (rows, n_time). Each padded position adds to the sample it was read
+    from; only the ``left`` edge samples on each side move."""
+    core = padded[:, left : padded.shape[1] - left].clone()
+    if left:
+        head, tail = padded[:, :left], padded[:, padded.shape[1] - left :]
+        if mode == framing.PAD_MODES["reflect"]:
+            core[:, 1 : left + 1] += head.flip(-1)
+            core[:, -left - 1 : -1] += tail.flip(-1)
+        elif mode == framing.PAD_MODES["replicate"]:
+            core[:, 0] += head.sum(-1)
+            core[:, -1] += tail.sum(-1)
+        elif mode == framing.PAD_MODES["circular"]:
+            core[:, -left:] += head
+            core[:, :left] += tail
+    return core[:, pad : pad + n_time]
+
+
+def _frame_setup(ctx, inputs, output):
+    x, ctx.window, ctx.n_fft, ctx.hop, ctx.pad, ctx.left, ctx.mode = inputs
+    ctx.n_time = x.shape[1]
+    ctx.x_dtype = x.dtype
+
+
+def _frame_grad(ctx, grad):
+    padded_len = ctx.n_time + 2 * ctx.pad + 2 * ctx.left
+    padded = overlap_add(grad, ctx.window, ctx.hop, padded_len)
+    grad_x = fold_padding(padded, ctx.n_time, ctx.pad, ctx.left, ctx.mode)
+    return grad_x.to(ctx.x_dtype), None, None, None, None, None, None
+
+
+def _overlap_add_setup(ctx, inputs, output):
+    frames, ctx.window, ctx.hop, _ = inputs
+    ctx.n_fft = frames.shape[-1]
+
+
+def _overlap_add_grad(ctx, grad):
+    # overlap-add is the adjoint of framing without padding, and the other way round
+    frames_grad = frame(last_dim_contiguous(grad), ctx.window, ctx.n_fft, ctx.hop, 0, 0, 0)
+    return frames_grad, None, None, None
+
+
+frame.register_autograd(_frame_grad, setup_context=_frame_setup)
+overlap_add.register_autograd(_overlap_add_grad, setup_context=_overlap_add_setup)

@@ -579,8 +579,39 @@ def spectrogram(
             normalized, center, pad_mode, onesided,
         )  # fmt: skip
         return spec if spec.is_complex() else spec.to(waveform.dtype)
-    spectrogram_args = (pad, window, n_fft, hop_length, win_length, power, normalized)
-    return _reference.spectrogram(waveform, *spectrogram_args, center, pad_mode, onesided)
+    if pad_mode not in PAD_MODES:
+        raise ValueError(f"pad_mode must be one of {PAD_MODES}, got {pad_mode!r}")
+    if backend_for(waveform) == "torch" or waveform.numel() == 0:
+        spectrogram_args = (pad, window, n_fft, hop_length, win_length, power, normalized)
+        return _reference.spectrogram(waveform, *spectrogram_args, center, pad_mode, onesided)
+    frame_length_norm, window_norm = _reference.spectrogram_norms(normalized)
+    frames = _frames(waveform, pad, window, n_fft, hop_length, win_length, center, pad_mode)
+    spec = torch.fft.rfft(frames) if onesided else torch.fft.fft(frames)
+    if frame_length_norm:
+        spec = spec * n_fft**-0.5
+    spec = spec.transpose(-1, -2).reshape(*waveform.shape[:-1], *spec.shape[-1:-3:-1])
+    if window_norm:
+        spec = spec / window.pow(2.0).sum().sqrt()
+    if power is None:
+        return spec
+    return spec.abs() if power == 1.0 else spec.abs().pow(power)
+
+
+PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def _frames(waveform, pad, window, n_fft, hop_length, win_length, center, pad_mode):
+    """Windowed STFT frames (rows, n_frames, n_fft) from the Triton framing kernel, in
+    float32 (float64 for float64 input); the window zero-padded to n_fft, centered, as
+    torch.stft does."""
+    from tritaudio import _ops
+
+    compute = torch.float64 if waveform.dtype == torch.float64 else torch.float32
+    offset = (n_fft - win_length) // 2
+    full_window = torch.nn.functional.pad(window.to(compute), (offset, n_fft - win_length - offset))
+    left = n_fft // 2 if center else 0
+    mode = _ops.PAD_MODES[pad_mode]
+    return _ops.frame(_as_rows(waveform), full_window, n_fft, hop_length, pad, left, mode)
 
 
 def inverse_spectrogram(

@@ -1,0 +1,133 @@
+"""Windowed framing with the padding fused into the reads, and its adjoint, overlap-add.
+
+frame: frames[r, f, j] = window[j] * x'[f * hop + j - left], where x' is the signal with
+``pad`` zeros on both sides (torchaudio's ``pad``) and indices outside x' are mapped by
+the centering pad mode (reflect / replicate / circular) or read as zeros (constant). The
+padded signal is never stored: one read of the waveform, one write of the frames.
+
+overlap_add: out[r, p] = sum over frames f covering p of frames[r, f, p - f * hop] *
+window[p - f * hop]: the adjoint of frame without padding (its backward), and the core of
+the inverse STFT.
+"""
+
+import torch
+import triton
+import triton.language as tl
+
+from .launch import block_size, num_warps
+
+PAD_MODES = {"constant": 0, "reflect": 1, "replicate": 2, "circular": 3}
+
+
+@triton.jit
+def frame_kernel(
+    X,  # pointer to the signal, (rows, n_time), last dim contiguous
+    WINDOW,  # pointer to the window zero-padded to n_fft, compute dtype
+    FRAMES,  # pointer to the frames, (rows, n_frames, n_fft), contiguous, compute dtype
+    stride_x_row,
+    n_time,
+    pad,
+    left,
+    n_fft,
+    hop,
+    n_frames,
+    blocks_per_frame,
+    MODE: tl.constexpr,
+    BLOCK: tl.constexpr,
+):
+    pid = tl.program_id(0).to(tl.int64)
+    frame_index = pid // blocks_per_frame  # row * n_frames + frame
+    row = frame_index // n_frames
+    frame = frame_index % n_frames
+    j = (pid % blocks_per_frame) * BLOCK + tl.arange(0, BLOCK)
+    in_frame = j < n_fft
+    padded_time = n_time + 2 * pad
+    u = frame * hop + j - left  # index into the zero-padded signal, before centering
+    if MODE == 1:  # reflect (without repeating the edge sample)
+        u = tl.where(u < 0, -u, u)
+        u = tl.where(u >= padded_time, 2 * (padded_time - 1) - u, u)
+    elif MODE == 2:  # replicate
+        u = tl.minimum(tl.maximum(u, 0), padded_time - 1)
+    elif MODE == 3:  # circular
+        u = ((u % padded_time) + padded_time) % padded_time
+    t = u - pad
+    valid = in_frame & (u >= 0) & (u < padded_time) & (t >= 0) & (t < n_time)
+    x = tl.load(X + row * stride_x_row + t, mask=valid, other=0.0)
+    window = tl.load(WINDOW + j, mask=in_frame, other=0.0)
+    frames = x.to(window.dtype) * window
+    tl.store(FRAMES + frame_index * n_fft + j, frames, mask=in_frame)
+
+
+@triton.jit
+def overlap_add_kernel(
+    FRAMES,  # pointer to the frames, (rows, n_frames, n_fft), contiguous
+    WINDOW,  # pointer to the window zero-padded to n_fft
+    OUT,  # pointer to the output, (rows, out_len), contiguous
+    n_frames,
+    n_fft,
+    hop,
+    out_len,
+    max_overlap,
+    blocks_per_row,
+    BLOCK: tl.constexpr,
+):
+    # out[p] gathers the frames f = p // hop, p // hop - 1, ... that cover p (a gather, not
+    # a scatter: no atomics, the same result on every run).
+    pid = tl.program_id(0).to(tl.int64)
+    row = pid // blocks_per_row
+    p = (pid % blocks_per_row) * BLOCK + tl.arange(0, BLOCK)
+    in_out = p < out_len
+    last = tl.minimum(p // hop, n_frames - 1)
+    acc = tl.zeros([BLOCK], dtype=OUT.dtype.element_ty)
+    for k in range(0, max_overlap):
+        frame = last - k
+        j = p - frame * hop
+        valid = in_out & (frame >= 0) & (j < n_fft)
+        value = tl.load(FRAMES + (row * n_frames + frame) * n_fft + j, mask=valid, other=0.0)
+        window = tl.load(WINDOW + j, mask=valid, other=0.0)
+        acc += value.to(acc.dtype) * window.to(acc.dtype)
+    tl.store(OUT + row * out_len + p, acc, mask=in_out)
+
+
+def frame_count(n_time, n_fft, hop, pad, left):
+    """Frames of a signal of ``n_time`` samples after ``pad`` zeros and ``left`` centering
+    samples on each side."""
+    return 1 + (n_time + 2 * pad + 2 * left - n_fft) // hop
+
+
+def frame(x, window, n_fft, hop, pad, left, mode, launch=lambda kernel: kernel):
+    """Windowed frames of each row of ``x`` (rows, n_time), last dim contiguous.
+
+    ``window`` is zero-padded to ``n_fft`` already and sets the output dtype. Returns
+    (rows, n_frames, n_fft).
+    """
+    rows, n_time = x.shape
+    n_frames = frame_count(n_time, n_fft, hop, pad, left)
+    frames = torch.empty((rows, n_frames, n_fft), dtype=window.dtype, device=x.device)
+    if frames.numel() == 0:
+        return frames
+    block = block_size(n_fft)
+    blocks_per_frame = triton.cdiv(n_fft, block)
+    launch(frame_kernel)[(rows * n_frames * blocks_per_frame,)](
+        x, window, frames, x.stride(0), n_time, pad, left, n_fft, hop, n_frames,
+        blocks_per_frame, MODE=mode, BLOCK=block, num_warps=num_warps(block),
+    )  # fmt: skip
+    return frames
+
+
+def overlap_add(frames, window, hop, out_len, launch=lambda kernel: kernel):
+    """Windowed overlap-add of contiguous (rows, n_frames, n_fft) frames into
+    (rows, out_len)."""
+    rows, n_frames, n_fft = frames.shape
+    out = torch.empty((rows, out_len), dtype=frames.dtype, device=frames.device)
+    if out.numel() == 0:
+        return out
+    if n_frames == 0:
+        return out.zero_()
+    block = block_size(out_len)
+    blocks_per_row = triton.cdiv(out_len, block)
+    launch(overlap_add_kernel)[(rows * blocks_per_row,)](
+        frames, window, out, n_frames, n_fft, hop, out_len, n_fft // hop + 1, blocks_per_row,
+        BLOCK=block, num_warps=num_warps(block),
+    )  # fmt: skip
+    return out
