@@ -242,3 +242,53 @@ def test_spectrogram_runs_the_framing_kernel(monkeypatch, device):
             torch.randn(1, 1000, device=device)
         )
     assert out.shape == (1, 16, 16)
+
+
+@pytest.mark.parametrize(
+    ("n_fft", "hop", "win", "length", "pad", "onesided", "normalized"),
+    [
+        (64, 16, 64, None, 0, True, False),
+        (64, 16, 48, 500, 0, True, True),
+        (64, 20, 64, 490, 3, True, "frame_length"),
+        (64, 16, 64, None, 0, False, False),
+        (33, 7, 30, None, 0, True, False),
+    ],
+)
+def test_inverse_spectrogram_matches_torch_istft(
+    backend, device, n_fft, hop, win, length, pad, onesided, normalized
+):
+    x = torch.randn(2, 500, dtype=torch.float64, generator=torch.Generator().manual_seed(1)).to(
+        device
+    )
+    window = torch.hann_window(win, dtype=torch.float64, device=device)
+    spec = F.spectrogram(x, pad, window, n_fft, hop, win, None, normalized, onesided=onesided)
+    out = F.inverse_spectrogram(
+        spec, length, pad, window, n_fft, hop, win, normalized, onesided=onesided
+    )
+    with tritaudio.use_backend("torch"):
+        expected = F.inverse_spectrogram(
+            spec, length, pad, window, n_fft, hop, win, normalized, onesided=onesided
+        )
+    assert_close_to_reference(out, expected, rel=1e-10)
+    if length == 500:
+        assert_close_to_reference(out, x, rel=1e-10, what="round trip")
+
+
+def test_inverse_spectrogram_runs_the_overlap_add_kernel(monkeypatch, device):
+    from tritaudio import _reference
+
+    monkeypatch.setattr(_reference, "inverse_spectrogram", None)  # calling it would fail
+    x = torch.randn(1, 800, device=device)
+    with tritaudio.use_backend("triton"):
+        spec = T.Spectrogram(n_fft=64, hop_length=16, power=None).to(device)(x)
+        out = T.InverseSpectrogram(n_fft=64, hop_length=16).to(device)(spec, length=800)
+    assert_close_to_reference(out, x, rel=1e-5)
+
+
+def test_inverse_spectrogram_refuses_unrecoverable_windows(backend):
+    window = torch.hann_window(64)
+    spec = F.spectrogram(torch.randn(1, 500), 0, window, 64, 16, 64, None, False, center=False)
+    with pytest.raises((ValueError, RuntimeError), match="overlap"):
+        F.inverse_spectrogram(spec, None, 0, window, 64, 16, 64, False, center=False)
+    with pytest.raises(ValueError, match="frames"):
+        F.inverse_spectrogram(spec[..., :10, :], None, 0, window, 64, 16, 64, False)

@@ -643,8 +643,62 @@ def inverse_spectrogram(
     if not isinstance(spectrogram, torch.Tensor) or not spectrogram.is_complex():
         raise TypeError("spectrogram must be a complex tensor (a spectrogram with power=None)")
     _check_stft_args(n_fft, hop_length, win_length, window)
-    args = (length, pad, window, n_fft, hop_length, win_length, normalized, center, onesided)
-    return _reference.inverse_spectrogram(spectrogram, *args)
+    n_freq = n_fft // 2 + 1 if onesided else n_fft
+    if spectrogram.dim() < 2 or spectrogram.shape[-2] != n_freq:
+        raise ValueError(
+            f"spectrogram must be (..., {n_freq}, frames) for n_fft={n_fft} "
+            f"(onesided={onesided}), got {tuple(spectrogram.shape)}"
+        )
+    if backend_for(spectrogram) == "torch" or spectrogram.numel() == 0:
+        args = (length, pad, window, n_fft, hop_length, win_length, normalized, center, onesided)
+        return _reference.inverse_spectrogram(spectrogram, *args)
+    return _inverse_stft_triton(
+        spectrogram, length, pad, window, n_fft, hop_length, win_length, normalized, center,
+        onesided,
+    )  # fmt: skip
+
+
+def _inverse_stft_triton(
+    spectrogram, length, pad, window, n_fft, hop_length, win_length, normalized, center,
+    onesided,
+):  # fmt: skip
+    """torch.istft's arithmetic with the overlap-add kernel: inverse FFT of each frame,
+    windowed overlap-add, division by the overlap-added squared window."""
+    from tritaudio import _ops
+
+    frame_length_norm, window_norm = _reference.spectrogram_norms(normalized)
+    if window_norm:
+        spectrogram = spectrogram * window.pow(2.0).sum().sqrt()
+    batch, n_frames = spectrogram.shape[:-2], spectrogram.shape[-1]
+    spec = spectrogram.reshape(-1, *spectrogram.shape[-2:]).transpose(-1, -2)
+    frames = torch.fft.irfft(spec, n=n_fft) if onesided else torch.fft.ifft(spec).real
+    if frame_length_norm:
+        frames = frames * n_fft**0.5
+    offset = (n_fft - win_length) // 2
+    full_window = torch.nn.functional.pad(
+        window.to(frames.dtype), (offset, n_fft - win_length - offset)
+    )
+    full_len = n_fft + hop_length * (n_frames - 1)
+    signal = _ops.overlap_add(frames, full_window, hop_length, full_len)
+    ones = torch.ones(1, n_frames, n_fft, dtype=frames.dtype, device=frames.device)
+    envelope = _ops.overlap_add(ones, full_window.pow(2), hop_length, full_len)[0]
+    start = n_fft // 2 if center else 0
+    if length is not None:
+        end = start + length + 2 * pad
+    else:
+        end = full_len - n_fft // 2 if center else full_len
+    signal, envelope = signal[:, start:end], envelope[start:end]
+    if envelope.numel() and envelope.abs().min() < 1e-11:
+        raise ValueError(
+            "the window's overlap-add is zero somewhere (NOLA fails): the signal cannot be "
+            f"recovered with this window, n_fft={n_fft}, hop_length={hop_length}"
+        )
+    signal = signal / envelope
+    if length is not None and signal.shape[-1] < length + 2 * pad:
+        signal = torch.nn.functional.pad(signal, (0, length + 2 * pad - signal.shape[-1]))
+    if length is not None and pad > 0:
+        signal = signal[:, pad:-pad]
+    return signal.reshape(*batch, signal.shape[-1])
 
 
 def melscale_fbanks(
