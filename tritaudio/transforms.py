@@ -452,8 +452,15 @@ class AdditiveNoise(torch.nn.Module):
         return self.noise[index[:, None], positions].reshape(*batch, n_time)
 
 
-def _window(window_fn, win_length, wkwargs):
-    return window_fn(win_length) if wkwargs is None else window_fn(win_length, **wkwargs)
+def _init_stft(module, n_fft, win_length, hop_length, window_fn, wkwargs):
+    """torchaudio's STFT defaults on ``module``: win_length = n_fft, hop_length =
+    win_length // 2, and the window as a buffer."""
+    module.n_fft = n_fft
+    module.win_length = win_length if win_length is not None else n_fft
+    module.hop_length = hop_length if hop_length is not None else module.win_length // 2
+    F._check_stft_args(n_fft, module.hop_length, module.win_length, None)
+    kwargs = wkwargs or {}
+    module.register_buffer("window", window_fn(module.win_length, **kwargs))
 
 
 class Spectrogram(torch.nn.Module):
@@ -483,12 +490,8 @@ class Spectrogram(torch.nn.Module):
         return_complex: bool | None = None,
     ) -> None:
         super().__init__()
-        self.n_fft = n_fft
-        self.win_length = win_length if win_length is not None else n_fft
-        self.hop_length = hop_length if hop_length is not None else self.win_length // 2
-        F._check_stft_args(n_fft, self.hop_length, self.win_length, None)
+        _init_stft(self, n_fft, win_length, hop_length, window_fn, wkwargs)
         _reference.spectrogram_norms(normalized)
-        self.register_buffer("window", _window(window_fn, self.win_length, wkwargs))
         self.pad = pad
         self.power = power
         self.normalized = normalized
@@ -527,12 +530,8 @@ class InverseSpectrogram(torch.nn.Module):
         onesided: bool = True,
     ) -> None:
         super().__init__()
-        self.n_fft = n_fft
-        self.win_length = win_length if win_length is not None else n_fft
-        self.hop_length = hop_length if hop_length is not None else self.win_length // 2
-        F._check_stft_args(n_fft, self.hop_length, self.win_length, None)
+        _init_stft(self, n_fft, win_length, hop_length, window_fn, wkwargs)
         _reference.spectrogram_norms(normalized)
-        self.register_buffer("window", _window(window_fn, self.win_length, wkwargs))
         self.pad = pad
         self.normalized = normalized
         self.center = center
@@ -800,12 +799,8 @@ class GriffinLim(torch.nn.Module):
         super().__init__()
         if not 0 <= momentum < 1:
             raise ValueError(f"momentum must be in [0, 1), got {momentum}")
-        self.n_fft = n_fft
+        _init_stft(self, n_fft, win_length, hop_length, window_fn, wkwargs)
         self.n_iter = n_iter
-        self.win_length = win_length if win_length is not None else n_fft
-        self.hop_length = hop_length if hop_length is not None else self.win_length // 2
-        F._check_stft_args(n_fft, self.hop_length, self.win_length, None)
-        self.register_buffer("window", _window(window_fn, self.win_length, wkwargs))
         self.length = length
         self.power = power
         self.momentum = momentum
