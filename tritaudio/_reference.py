@@ -225,7 +225,14 @@ def spectrogram(
         onesided=onesided,
         return_complex=True,
     )
-    spec = spec.reshape(*shape[:-1], *spec.shape[-2:])
+    return finish_spectrogram(
+        spec.reshape(*shape[:-1], *spec.shape[-2:]), window, window_norm, power
+    )
+
+
+def finish_spectrogram(spec, window, window_norm, power):
+    """The complex STFT to torchaudio's output: window normalisation, then magnitude to
+    ``power`` (None keeps it complex)."""
     if window_norm:
         spec = spec / window.pow(2.0).sum().sqrt()
     if power is None:

@@ -590,11 +590,7 @@ def spectrogram(
     if frame_length_norm:
         spec = spec * n_fft**-0.5
     spec = spec.transpose(-1, -2).reshape(*waveform.shape[:-1], *spec.shape[-1:-3:-1])
-    if window_norm:
-        spec = spec / window.pow(2.0).sum().sqrt()
-    if power is None:
-        return spec
-    return spec.abs() if power == 1.0 else spec.abs().pow(power)
+    return _reference.finish_spectrogram(spec, window, window_norm, power)
 
 
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
