@@ -14,7 +14,7 @@ import triton
 from triton.backends.compiler import GPUTarget
 
 from tritaudio._ops import INTERPRETED
-from tritaudio.kernels import framing, mix, resample
+from tritaudio.kernels import framing, mix, resample, spectral
 
 TARGETS = [GPUTarget("cuda", 90, 32), GPUTarget("cuda", 80, 32)]  # H100 / H200, A100
 
@@ -91,6 +91,15 @@ def launches():
         yield mix.add_scaled_noise, (x, None, torch.ones(3, dtype=compute), 1234)
         yield mix.row_dots, (x, None, compute, 1234)
         yield mix.add_noise_backward, (x, x, None, lengths, torch.ones(3, 3, dtype=compute), 1234)
+        spec = torch.zeros(3, 31, 201, 2, dtype=compute)
+        fb = torch.zeros(201, 80, dtype=compute)
+        bin_ranges = spectral.nonzero_ranges(fb, spectral.BLOCK_MELS)
+        mel_ranges = spectral.nonzero_ranges(fb.t(), spectral.BLOCK_BINS)
+        mel = torch.zeros(3, 80, 31, dtype=compute)
+        for power in (2.0, 1.0, 0.5):
+            for log in (None, (4.3, 1e-10, 0.0, 0.0)):
+                yield spectral.mel_power, (spec, fb, bin_ranges, power, log, log is not None)
+                yield spectral.mel_power_backward, (mel, mel, spec, fb, mel_ranges, power, log)
         for kaiser in (0, 1):
             yield resample.resample, (x, 441, 160, 6.0, 0.99, kaiser, 14.77)
             yield resample.resample_backward, (x, 13781, 441, 160, 6.0, 0.99, kaiser, 14.77)

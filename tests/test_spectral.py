@@ -1,5 +1,7 @@
 """Spectral front-end: torchaudio fixtures, librosa, gradients, bad input."""
 
+import math
+
 import pytest
 import torch
 from helpers import assert_close_to_reference, parity, parity_cases
@@ -139,6 +141,10 @@ def gradient_modules():
         ),
         "mel": T.MelSpectrogram(8000, n_fft=32, hop_length=8, n_mels=6),
         "mfcc": T.MFCC(8000, n_mfcc=4, melkwargs=dict(n_fft=32, hop_length=8, n_mels=6)),
+        "mfcc log_mels, magnitude": T.MFCC(
+            8000, n_mfcc=4, log_mels=True, melkwargs=dict(n_fft=32, hop_length=8, power=1.0)
+        ),
+        "lfcc": T.LFCC(8000, n_filter=8, n_lfcc=4, speckwargs=dict(n_fft=32, hop_length=8)),
         "db": lambda x: T.AmplitudeToDB(top_db=40.0)(x.abs() + 0.1),
         "inverse": lambda x: T.InverseSpectrogram(n_fft=32, hop_length=8)(
             torch.complex(
@@ -156,14 +162,88 @@ def test_gradcheck(name, device):
     x = torch.randn(2, 160, dtype=torch.float64, device=device, requires_grad=True)
     with tritaudio.use_backend("triton"):
         assert torch.autograd.gradcheck(module, (x,), fast_mode=True)
-        if name in ("spectrogram power 2", "mel"):
-            assert torch.autograd.gradgradcheck(module, (x,), fast_mode=True)
+        assert torch.autograd.gradgradcheck(module, (x,), fast_mode=True)
 
 
-def test_magnitude_gradient_at_zero_is_finite(backend, device):
+@pytest.mark.parametrize(
+    "module",
+    [
+        T.Spectrogram(n_fft=32, hop_length=8, power=1.0),
+        T.MelSpectrogram(8000, n_fft=32, hop_length=8, n_mels=6, power=1.0),
+        T.MFCC(8000, n_mfcc=4, melkwargs=dict(n_fft=32, hop_length=8, n_mels=6, power=1.0)),
+    ],
+    ids=["spectrogram", "mel", "mfcc"],
+)
+def test_magnitude_gradient_at_zero_is_finite(backend, device, module):
     x = torch.zeros(1, 200, device=device, requires_grad=True)
-    T.Spectrogram(n_fft=32, hop_length=8, power=1.0).to(device)(x).sum().backward()
+    module.to(device)(x).sum().backward()
     assert torch.isfinite(x.grad).all()
+
+
+FUSED_CASES = {
+    "power": dict(power=2.0, n_mels=40),
+    "magnitude, slaney": dict(power=1.0, n_mels=40, norm="slaney", mel_scale="slaney"),
+    "power 0.7, window norm": dict(power=0.7, n_mels=24, normalized=True),
+    "frame_length norm, 70 mels": dict(power=2.0, n_mels=70, normalized="frame_length"),
+    "empty filters": dict(power=2.0, n_mels=100, f_min=2000.0, f_max=3000.0),
+}
+LOGS = {
+    "none": None,
+    "dB": F.LogScale(10.0, 1e-10, 0.0, 0.0),
+    "log(x + 1e-6)": F.LogScale(1.0, 0.0, 1e-6, 0.0, math.e),
+    "whisper log10": F.LogScale(1.0, 1e-10),
+}
+
+
+@pytest.mark.filterwarnings("ignore:at least one")
+@pytest.mark.parametrize("log", list(LOGS))
+@pytest.mark.parametrize("case", list(FUSED_CASES))
+def test_fused_mel_kernel_matches_float64_reference(backend, device, case, log):
+    kwargs = dict(FUSED_CASES[case])
+    module = T.MelSpectrogram(16000, n_fft=256, hop_length=64, **kwargs).to(device)
+    x = parity()["inputs"]["speech16k"][:, :3000].repeat(2, 1)
+    x[1] *= 0.01  # a quiet row: values near amin, different dB ranges
+    fb = module.mel_scale.fb
+    out = module.spectrogram.project(x.to(device), fb, LOGS[log])
+    with tritaudio.use_backend("torch"):
+        ref = module.to(torch.float64).spectrogram.project(x.double(), fb.double(), LOGS[log])
+    if LOGS[log] is None:
+        assert_close_to_reference(out, ref, rel=1e-5, what=case)
+    else:  # log outputs: absolute error, in the log's own unit
+        err = (out.cpu().double() - ref).abs().max().item()
+        assert err <= 1e-4 * max(1.0, LOGS[log].multiplier), f"{case} {log}: {err}"
+
+
+def test_mel_spectrogram_runs_the_fused_kernel(monkeypatch, device):
+    from tritaudio.kernels import spectral
+
+    calls = []
+    launcher = spectral.mel_power
+    monkeypatch.setattr(spectral, "mel_power", lambda *a, **k: calls.append(1) or launcher(*a, **k))
+    monkeypatch.setattr(torch, "matmul", None)  # the projection must not be a matmul
+    with tritaudio.use_backend("triton"):
+        out = T.MelSpectrogram(16000, n_fft=128, n_mels=16).to(device)(
+            torch.randn(2, 1000, device=device)
+        )
+    assert out.shape == (2, 16, 16) and calls == [1]
+
+
+def test_nonzero_ranges():
+    from tritaudio.kernels.spectral import nonzero_ranges
+
+    fb = torch.zeros(10, 5)
+    fb[2:4, 0] = 1.0
+    fb[7, 1] = 1.0
+    fb[5, 4] = 1.0  # columns 2 and 3 are empty
+    assert nonzero_ranges(fb, 2).tolist() == [[2, 8], [10, 10], [5, 6]]
+    assert nonzero_ranges(fb.t(), 4).tolist() == [[0, 1], [1, 5], [5, 5]]
+
+
+def test_mel_spectrogram_bad_filterbank(backend):
+    with pytest.raises(ValueError, match="fb must be"):
+        F.mel_spectrogram(
+            torch.zeros(1, 400), torch.zeros(10, 4), 0, torch.ones(64), 64, 16, 64, 2.0, False
+        )
 
 
 @pytest.mark.parametrize(
@@ -292,3 +372,80 @@ def test_inverse_spectrogram_refuses_unrecoverable_windows(backend):
         F.inverse_spectrogram(spec, None, 0, window, 64, 16, 64, False, center=False)
     with pytest.raises(ValueError, match="frames"):
         F.inverse_spectrogram(spec[..., :10, :], None, 0, window, 64, 16, 64, False)
+
+
+def test_griffinlim_runs_the_kernels(monkeypatch, device):
+    from tritaudio import _ops
+
+    calls = {"frame": 0, "overlap_add": 0}
+    for name in calls:
+        op = getattr(_ops, name)
+        monkeypatch.setattr(
+            _ops,
+            name,
+            lambda *a, _op=op, _name=name: calls.__setitem__(_name, calls[_name] + 1) or _op(*a),
+        )
+    with tritaudio.use_backend("torch"):
+        magnitudes = T.Spectrogram(n_fft=64, hop_length=16)(torch.randn(2, 800)).to(device)
+    monkeypatch.setattr(torch, "stft", None)
+    monkeypatch.setattr(torch, "istft", None)
+    griffinlim = T.GriffinLim(n_fft=64, hop_length=16, n_iter=3, rand_init=False).to(device)
+    with tritaudio.use_backend("triton"):
+        out = griffinlim(magnitudes)
+    assert out.shape == (2, 800)
+    assert calls["frame"] == 3 and calls["overlap_add"] >= 4
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="compiles real kernels: needs a GPU")
+@pytest.mark.parametrize("name", ["mel", "mfcc"])
+def test_torch_compile_fullgraph(name):
+    # torchaudio's MelSpectrogram / MFCC break the graph (pytorch/audio #3601)
+    module = {
+        "mel": T.MelSpectrogram(16000, n_fft=400, hop_length=160, n_mels=80),
+        "mfcc": T.MFCC(16000, n_mfcc=13, melkwargs=dict(n_fft=400, hop_length=160, n_mels=40)),
+    }[name].cuda()
+    x = torch.randn(2, 16000, device="cuda", requires_grad=True)
+    compiled = torch.compile(module, fullgraph=True)
+    out = compiled(x)
+    torch.testing.assert_close(out, module(x), rtol=1e-4, atol=1e-4)
+    (grad,) = torch.autograd.grad(out.square().sum(), x)
+    (expected,) = torch.autograd.grad(module(x).square().sum(), x)
+    torch.testing.assert_close(grad, expected, rtol=1e-4, atol=1e-3)
+
+
+def test_mel_power_op_registration(device):
+    from tritaudio import _ops
+
+    checks = ("test_schema", "test_autograd_registration")
+    if device == "cuda":  # fake-tensor tracing needs compiled (not interpreted) kernels
+        checks += ("test_faketensor", "test_aot_dispatch_dynamic")
+    spec = torch.randn(2, 7, 33, 2, device=device, requires_grad=True)
+    fb = F.melscale_fbanks(33, 0.0, 8000.0, 20, 16000).to(device)
+    log = (1, 4.34, 1e-10, 0.0, 0.0)
+    mel = torch.rand(2, 20, 7, device=device)
+    for op, args in (
+        (_ops.mel_power, (spec, fb, 2.0, *log, 1)),
+        (_ops.mel_power, (spec, fb, 1.0, 0, 1.0, 0.0, 0.0, 0.0, 0)),
+        (_ops.mel_power_backward, (mel, mel, spec, fb, 2.0, *log[:-1])),
+    ):
+        result = torch.library.opcheck(op, args, test_utils=checks)
+        assert set(result.values()) == {"SUCCESS"}
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs ~20 GB of GPU memory")
+def test_tensors_past_2_to_the_31_elements():
+    # 64 clips x 10 min framed: more elements than an int32 offset can address
+    from tritaudio import _ops
+
+    n_fft, n_time = 4096, 600_000
+    x = torch.randn(1, n_time, device="cuda")
+    frames = _ops.frame(x, torch.ones(n_fft, device="cuda"), n_fft, 1, 0, 0, 0)
+    assert frames.numel() > 2**31
+    torch.testing.assert_close(frames[0, -1], x[0, -n_fft:])
+    del frames
+    spec = torch.zeros(1, n_time, n_fft // 2 + 1, 2, device="cuda")
+    assert spec.numel() > 2**31
+    spec[0, -1, :, 0] = 1.0
+    fb = torch.ones(n_fft // 2 + 1, 16, device="cuda")
+    mel, _ = _ops.mel_power(spec, fb, 2.0, 0, 1.0, 0.0, 0.0, 0.0, 0)
+    assert mel[0, :, -1].eq(n_fft // 2 + 1).all() and mel[0, :, :-1].eq(0).all()

@@ -12,7 +12,7 @@ from torch.library import triton_op, wrap_triton
 from triton.runtime.interpreter import InterpretedFunction
 
 from tritaudio import _reference
-from tritaudio.kernels import framing, mix
+from tritaudio.kernels import framing, mix, spectral
 from tritaudio.kernels import resample as resample_kernels
 
 # triton.jit picks the interpreter when the kernels are decorated, i.e. at this import:
@@ -261,3 +261,85 @@ def _overlap_add_grad(ctx, grad):
 
 frame.register_autograd(_frame_grad, setup_context=_frame_setup)
 overlap_add.register_autograd(_overlap_add_grad, setup_context=_overlap_add_setup)
+
+
+@triton_op("tritaudio::mel_power", mutates_args={})
+def mel_power(
+    spec: torch.Tensor,
+    fb: torch.Tensor,
+    power: float,
+    has_log: int,
+    log_multiplier: float,
+    amin: float,
+    offset: float,
+    shift: float,
+    save_mel: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(log-)mel spectrogram (rows, n_mels, frames) from contiguous STFT pairs (rows, frames,
+    freq, 2) and a contiguous filterbank (freq, n_mels) of the same dtype; also returns the
+    projection before the log when ``save_mel`` (for the backward), else an empty tensor."""
+    bin_ranges = spectral.nonzero_ranges(fb, spectral.BLOCK_MELS)
+    log = (log_multiplier, amin, offset, shift) if has_log else None
+    return spectral.mel_power(spec, fb, bin_ranges, power, log, bool(save_mel), launch=wrap_triton)
+
+
+@triton_op("tritaudio::mel_power_backward", mutates_args={})
+def mel_power_backward(
+    grad: torch.Tensor,
+    mel: torch.Tensor,
+    spec: torch.Tensor,
+    fb: torch.Tensor,
+    power: float,
+    has_log: int,
+    log_multiplier: float,
+    amin: float,
+    offset: float,
+) -> torch.Tensor:
+    """dL/dspec of :func:`mel_power` from dL/dout; ``mel`` is the saved projection."""
+    mel_ranges = spectral.nonzero_ranges(fb.t(), spectral.BLOCK_BINS)
+    log = (log_multiplier, amin, offset, 0.0) if has_log else None
+    return spectral.mel_power_backward(
+        grad, mel, spec, fb, mel_ranges, power, log, launch=wrap_triton
+    )
+
+
+def _mel_power_setup(ctx, inputs, output):
+    spec, fb, *params = inputs
+    ctx.save_for_backward(spec, fb, output[1])
+    ctx.params = params[:-1]
+
+
+def _mel_power_grad(ctx, grad, grad_mel):
+    # The projection before the log is saved for the backward only: no gradient reaches it.
+    spec, fb, mel = ctx.saved_tensors
+    power, has_log, log_multiplier, amin, offset, _ = ctx.params
+    grad_spec = mel_power_backward(
+        grad.contiguous(), mel, spec, fb, power, has_log, log_multiplier, amin, offset
+    )
+    return grad_spec, None, None, None, None, None, None, None, None
+
+
+def _mel_power_backward_setup(ctx, inputs, output):
+    grad, _, spec, fb, *params = inputs
+    ctx.save_for_backward(grad, spec, fb)
+    ctx.params = params
+
+
+def _mel_power_backward_grad(ctx, grad_grad_spec):
+    # Second derivatives (rarely needed): autograd through the torch rendering of the
+    # same function, with the saved projection recomputed from spec.
+    grad, spec, fb = ctx.saved_tensors
+    power, has_log, log_multiplier, amin, offset = ctx.params
+    log = _reference.LogScale(log_multiplier, amin, offset, 0.0, math.e) if has_log else None
+    with torch.enable_grad():
+        grad, spec = grad.detach().requires_grad_(), spec.detach().requires_grad_()
+        out = _reference.mel_power(spec, fb, power, log)
+        (grad_spec,) = torch.autograd.grad(out, spec, grad, create_graph=True)
+        grad_grad, grad_spec2 = torch.autograd.grad(grad_spec, (grad, spec), grad_grad_spec)
+    return grad_grad, None, grad_spec2, None, None, None, None, None, None
+
+
+mel_power.register_autograd(_mel_power_grad, setup_context=_mel_power_setup)
+mel_power_backward.register_autograd(
+    _mel_power_backward_grad, setup_context=_mel_power_backward_setup
+)

@@ -4,6 +4,7 @@ Each function computes exactly what torchaudio computes, on any device and dtype
 """
 
 import math
+from typing import NamedTuple
 
 import torch
 
@@ -335,13 +336,16 @@ def create_dct(n_mfcc, n_mels, norm):
 
 
 def amplitude_to_db(x, multiplier, amin, db_multiplier, top_db=None, per_example=False):
-    """torchaudio.functional.amplitude_to_DB. torchaudio clamps at ``max - top_db`` over the
-    last three dims of a packed batch (one value for a whole 3-D batch, #994);
-    ``per_example`` clamps each ``(freq, time)`` plane against its own maximum."""
+    """torchaudio.functional.amplitude_to_DB, with the floor of :func:`top_db_floor`."""
     x_db = multiplier * torch.log10(torch.clamp(x, min=amin))
     x_db = x_db - multiplier * db_multiplier
-    if top_db is None:
-        return x_db
+    return x_db if top_db is None else top_db_floor(x_db, top_db, per_example)
+
+
+def top_db_floor(x_db, top_db, per_example=False):
+    """``max(x_db, peak - top_db)``. torchaudio takes the peak over the last three dims of
+    a packed batch (one value for a whole 3-D batch, #994); ``per_example`` takes each
+    ``(freq, time)`` plane's own peak."""
     shape = x_db.shape
     if per_example:
         planes = x_db.reshape(-1, *shape[-2:]) if x_db.dim() >= 2 else x_db.reshape(1, 1, -1)
@@ -353,10 +357,53 @@ def amplitude_to_db(x, multiplier, amin, db_multiplier, top_db=None, per_example
     return torch.max(packed, floor).reshape(shape)
 
 
+class LogScale(NamedTuple):
+    """``multiplier * log_base(max(y, amin) + offset) - shift``: dB (multiplier 10, base
+    10), Whisper's log10, MFCC's ``log(y + 1e-6)`` (base e, amin 0, offset 1e-6)."""
+
+    multiplier: float
+    amin: float
+    offset: float = 0.0
+    shift: float = 0.0
+    base: float = 10.0
+
+    def __call__(self, y):
+        log = torch.log10 if self.base == 10.0 else torch.log
+        return self.multiplier * log(torch.clamp(y, min=self.amin) + self.offset) - self.shift
+
+    def natural(self):
+        """(multiplier of the natural log, amin, offset, shift): what the kernel takes."""
+        return self.multiplier / math.log(self.base), self.amin, self.offset, self.shift
+
+
+def mel_power(spec_pairs, fb, power, log):
+    """What kernels/spectral.py computes: ``(rows, frames, freq, 2)`` STFT pairs ->
+    ``(rows, n_mels, frames)``, ``log(|X|^power @ fb)`` (``log`` a
+    :class:`LogScale` or None). Differentiable twice, with the kernel's zero gradient at
+    ``X = 0``."""
+    if power == 2.0:
+        powers = spec_pairs.pow(2).sum(-1)
+    else:
+        powers = torch.linalg.vector_norm(spec_pairs, dim=-1).pow(power)
+    y = torch.matmul(powers, fb).transpose(-1, -2)
+    return y if log is None else log(y)
+
+
 def griffinlim(
-    specgram, window, n_fft, hop_length, win_length, power, n_iter, momentum, length, rand_init
-):
-    """torchaudio.functional.griffinlim: (..., freq, frames) magnitudes -> (..., time)."""
+    specgram, window, n_fft, hop_length, win_length, power, n_iter, momentum, length, rand_init,
+    stft=None, istft=None,
+):  # fmt: skip
+    """torchaudio.functional.griffinlim: (..., freq, frames) magnitudes -> (..., time).
+    ``stft`` / ``istft`` replace torch.stft and torch.istft (the Triton path passes its
+    own)."""
+    stft_args = dict(n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=window)
+    if stft is None:
+        stft = lambda x: torch.stft(
+            x, center=True, pad_mode="reflect", normalized=False, onesided=True,
+            return_complex=True, **stft_args,
+        )  # fmt: skip
+    if istft is None:
+        istft = lambda spec: torch.istft(spec, length=length, **stft_args)
     momentum = momentum / (1 + momentum)
     shape = specgram.shape
     specgram = specgram.reshape(-1, *shape[-2:]).pow(1 / power)
@@ -365,18 +412,13 @@ def griffinlim(
         angles = torch.rand(specgram.shape, dtype=complex_dtype, device=specgram.device)
     else:
         angles = torch.full(specgram.shape, 1, dtype=complex_dtype, device=specgram.device)
-    stft_args = dict(n_fft=n_fft, hop_length=hop_length, win_length=win_length, window=window)
     previous = torch.tensor(0.0, dtype=specgram.dtype, device=specgram.device)
     for _ in range(n_iter):
-        inverse = torch.istft(specgram * angles, length=length, **stft_args)
-        rebuilt = torch.stft(
-            inverse, center=True, pad_mode="reflect", normalized=False, onesided=True,
-            return_complex=True, **stft_args,
-        )  # fmt: skip
+        rebuilt = stft(istft(specgram * angles))
         angles = rebuilt
         if momentum:
             angles = angles - previous * momentum
         angles = angles / (angles.abs() + 1e-16)
         previous = rebuilt
-    waveform = torch.istft(specgram * angles, length=length, **stft_args)
+    waveform = istft(specgram * angles)
     return waveform.reshape(*shape[:-2], waveform.shape[-1])

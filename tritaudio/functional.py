@@ -520,6 +520,29 @@ def _check_stft_args(n_fft, hop_length, win_length, window):
         )
 
 
+def _check_spectrogram_args(
+    waveform, pad, window, n_fft, hop_length, win_length, power, center, pad_mode
+):  # fmt: skip
+    _check_real_waveform(waveform)
+    _check_stft_args(n_fft, hop_length, win_length, window)
+    if power is not None and not power > 0:
+        raise ValueError(f"power must be > 0 or None, got {power}")
+    n_time = waveform.shape[-1] + 2 * pad
+    padded = n_time + (2 * (n_fft // 2) if center else 0)
+    if pad_mode not in PAD_MODES:
+        raise ValueError(f"pad_mode must be one of {PAD_MODES}, got {pad_mode!r}")
+    if n_fft > padded:
+        raise ValueError(
+            f"n_fft ({n_fft}) is longer than the padded signal ({padded} samples from "
+            f"{waveform.shape[-1]})"
+        )
+    if center and pad_mode == "reflect" and n_fft // 2 >= n_time:
+        raise ValueError(
+            f"reflect padding of {n_fft // 2} samples needs a signal longer than that; got "
+            f"{n_time} samples (use pad_mode='constant' or a smaller n_fft)"
+        )
+
+
 def spectrogram(
     waveform: torch.Tensor,
     pad: int,
@@ -555,22 +578,9 @@ def spectrogram(
     Returns:
         ``(..., freq, frames)``, complex when ``power`` is None.
     """
-    _check_real_waveform(waveform)
-    _check_stft_args(n_fft, hop_length, win_length, window)
-    if power is not None and not power > 0:
-        raise ValueError(f"power must be > 0 or None, got {power}")
-    n_time = waveform.shape[-1] + 2 * pad
-    padded = n_time + (2 * (n_fft // 2) if center else 0)
-    if n_fft > padded:
-        raise ValueError(
-            f"n_fft ({n_fft}) is longer than the padded signal ({padded} samples from "
-            f"{waveform.shape[-1]})"
-        )
-    if center and pad_mode == "reflect" and n_fft // 2 >= n_time:
-        raise ValueError(
-            f"reflect padding of {n_fft // 2} samples needs a signal longer than that; got "
-            f"{n_time} samples (use pad_mode='constant' or a smaller n_fft)"
-        )
+    _check_spectrogram_args(
+        waveform, pad, window, n_fft, hop_length, win_length, power, center, pad_mode
+    )
     if waveform.dtype in (torch.float16, torch.bfloat16):
         # Beyond torchaudio (which fails, #2097): computed in float32, real results returned
         # in the input's dtype (complex ones as complex64).
@@ -579,8 +589,6 @@ def spectrogram(
             normalized, center, pad_mode, onesided,
         )  # fmt: skip
         return spec if spec.is_complex() else spec.to(waveform.dtype)
-    if pad_mode not in PAD_MODES:
-        raise ValueError(f"pad_mode must be one of {PAD_MODES}, got {pad_mode!r}")
     if backend_for(waveform) == "torch" or waveform.numel() == 0:
         spectrogram_args = (pad, window, n_fft, hop_length, win_length, power, normalized)
         return _reference.spectrogram(waveform, *spectrogram_args, center, pad_mode, onesided)
@@ -608,6 +616,82 @@ def _frames(waveform, pad, window, n_fft, hop_length, win_length, center, pad_mo
     left = n_fft // 2 if center else 0
     mode = _ops.PAD_MODES[pad_mode]
     return _ops.frame(_as_rows(waveform), full_window, n_fft, hop_length, pad, left, mode)
+
+
+LogScale = _reference.LogScale
+
+
+def mel_spectrogram(
+    waveform: torch.Tensor,
+    fb: torch.Tensor,
+    pad: int,
+    window: torch.Tensor,
+    n_fft: int,
+    hop_length: int,
+    win_length: int,
+    power: float,
+    normalized: bool | str,
+    center: bool = True,
+    pad_mode: str = "reflect",
+    log: LogScale | None = None,
+) -> torch.Tensor:
+    """Spectrogram projected on a filterbank, optionally followed by a log: what
+    ``torchaudio.transforms.MelSpectrogram`` (then ``AmplitudeToDB`` without ``top_db``)
+    computes, as one function (torchaudio.functional has none).
+
+    On the Triton path, the projection and the log run in one kernel over the complex STFT
+    (kernels/spectral.py): the power spectrogram is never stored.
+
+    Args:
+        waveform: ``(..., time)``, real floating point.
+        fb: ``(n_fft // 2 + 1, n_mels)``, e.g. :func:`melscale_fbanks`.
+        pad, window, n_fft, hop_length, win_length, power, normalized, center, pad_mode:
+            as in :func:`spectrogram` (``power`` > 0, onesided).
+        log: None, or a :class:`LogScale` applied to the projection, e.g.
+            ``LogScale(10.0, 1e-10)`` for dB of a power spectrogram.
+
+    Returns:
+        ``(..., n_mels, frames)``.
+    """
+    _check_spectrogram_args(
+        waveform, pad, window, n_fft, hop_length, win_length, power, center, pad_mode
+    )
+    if power is None:
+        raise ValueError("mel_spectrogram needs a real power (> 0), got None")
+    if fb.dim() != 2 or fb.shape[0] != n_fft // 2 + 1:
+        raise ValueError(
+            f"fb must be (n_fft // 2 + 1, n_mels) = ({n_fft // 2 + 1}, n_mels), "
+            f"got {tuple(fb.shape)}"
+        )
+    if waveform.dtype in (torch.float16, torch.bfloat16):
+        # computed in float32 and returned in the input's dtype, like spectrogram
+        mel = mel_spectrogram(
+            waveform.float(), fb.float(), pad, window.float(), n_fft, hop_length, win_length,
+            power, normalized, center, pad_mode, log,
+        )  # fmt: skip
+        return mel.to(waveform.dtype)
+    if backend_for(waveform) == "torch" or waveform.numel() == 0:
+        spec = _reference.spectrogram(
+            waveform, pad, window, n_fft, hop_length, win_length, power, normalized, center,
+            pad_mode, True,
+        )  # fmt: skip
+        mel = torch.matmul(spec.transpose(-1, -2), fb.to(spec.dtype)).transpose(-1, -2)
+        return mel if log is None else log(mel)
+    from tritaudio import _ops
+
+    frame_length_norm, window_norm = _reference.spectrogram_norms(normalized)
+    frames = _frames(waveform, pad, window, n_fft, hop_length, win_length, center, pad_mode)
+    spec = torch.view_as_real(torch.fft.rfft(frames))
+    # A normalisation scales |X|, so |X|^power by scale**power: folded into the filterbank.
+    fb = fb.to(spec.dtype)
+    if frame_length_norm:
+        fb = fb * n_fft ** (-0.5 * power)
+    if window_norm:
+        fb = fb / window.to(spec.dtype).pow(2.0).sum().pow(0.5 * power)
+    log_args = (1, *log.natural()) if log is not None else (0, 1.0, 0.0, 0.0, 0.0)
+    save_mel = log is not None and torch.is_grad_enabled() and spec.requires_grad
+    mel, _ = _ops.mel_power(spec, fb.contiguous(), float(power), *log_args, int(save_mel))
+    return mel.reshape(*waveform.shape[:-1], *mel.shape[-2:])
 
 
 def inverse_spectrogram(
@@ -807,4 +891,10 @@ def griffinlim(
         raise ValueError(f"momentum must be in [0, 1), got {momentum}")
     _check_stft_args(n_fft, hop_length, win_length, window)
     args = (window, n_fft, hop_length, win_length, power, n_iter, momentum, length, rand_init)
-    return _reference.griffinlim(specgram, *args)
+    if backend_for(specgram) == "torch" or specgram.numel() == 0:
+        return _reference.griffinlim(specgram, *args)
+    # the same iterations, with the framing and overlap-add kernels around each FFT
+    stft_args = (window, n_fft, hop_length, win_length)
+    stft = lambda waveform: spectrogram(waveform, 0, *stft_args, None, False)
+    istft = lambda spec: inverse_spectrogram(spec, length, 0, *stft_args, False)
+    return _reference.griffinlim(specgram, *args, stft=stft, istft=istft)

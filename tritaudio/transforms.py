@@ -505,6 +505,20 @@ class Spectrogram(torch.nn.Module):
             self.power, self.normalized, self.center, self.pad_mode, self.onesided,
         )  # fmt: skip
 
+    def project(
+        self, waveform: torch.Tensor, fb: torch.Tensor, log: F.LogScale | None = None
+    ) -> torch.Tensor:
+        """This spectrogram projected on ``fb`` ``(freq, n)``, then ``log``:
+        ``(..., time)`` -> ``(..., n, frames)``, one fused kernel after the FFT on the
+        Triton path (see :func:`tritaudio.functional.mel_spectrogram`)."""
+        if self.power is None or not self.onesided:  # torchaudio's matmul, whatever it gives
+            projected = torch.matmul(self(waveform).transpose(-1, -2), fb).transpose(-1, -2)
+            return projected if log is None else log(projected)
+        return F.mel_spectrogram(
+            waveform, fb, self.pad, self.window, self.n_fft, self.hop_length, self.win_length,
+            self.power, self.normalized, self.center, self.pad_mode, log,
+        )  # fmt: skip
+
 
 class InverseSpectrogram(torch.nn.Module):
     """Waveform from a complex spectrogram.
@@ -637,7 +651,7 @@ class MelSpectrogram(torch.nn.Module):
         )
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        return self.mel_scale(self.spectrogram(waveform))
+        return self.spectrogram.project(waveform, self.mel_scale.fb)
 
 
 class AmplitudeToDB(torch.nn.Module):
@@ -678,6 +692,23 @@ class AmplitudeToDB(torch.nn.Module):
             x, self.multiplier, self.amin, self.db_multiplier, self.top_db, self.per_example
         )
 
+    def log_scale(self) -> F.LogScale:
+        """The log this module applies, before its ``top_db`` floor."""
+        return F.LogScale(self.multiplier, self.amin, 0.0, self.multiplier * self.db_multiplier)
+
+    def floor(self, x_db: torch.Tensor) -> torch.Tensor:
+        """The ``top_db`` floor alone, on values already in dB."""
+        if self.top_db is None:
+            return x_db
+        return _reference.top_db_floor(x_db, self.top_db, self.per_example)
+
+
+def _log_of(amplitude_to_db, natural_log):
+    """MFCC's and LFCC's log: ``log(x + 1e-6)``, or the dB of ``amplitude_to_db``."""
+    if natural_log:
+        return F.LogScale(1.0, 0.0, 1e-6, 0.0, math.e)
+    return amplitude_to_db.log_scale()
+
 
 class MFCC(torch.nn.Module):
     """Mel-frequency cepstral coefficients.
@@ -716,8 +747,11 @@ class MFCC(torch.nn.Module):
         self.log_mels = log_mels
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        mel = self.MelSpectrogram(waveform)
-        mel = torch.log(mel + 1e-6) if self.log_mels else self.amplitude_to_DB(mel)
+        mel = self.MelSpectrogram.spectrogram.project(
+            waveform, self.MelSpectrogram.mel_scale.fb, _log_of(self.amplitude_to_DB, self.log_mels)
+        )
+        if not self.log_mels:
+            mel = self.amplitude_to_DB.floor(mel)
         return torch.matmul(mel.transpose(-1, -2), self.dct_mat).transpose(-1, -2)
 
 
@@ -767,9 +801,11 @@ class LFCC(torch.nn.Module):
         self.register_buffer("dct_mat", F.create_dct(n_lfcc, n_filter, norm))
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        specgram = self.Spectrogram(waveform)
-        specgram = torch.matmul(specgram.transpose(-1, -2), self.filter_mat).transpose(-1, -2)
-        specgram = torch.log(specgram + 1e-6) if self.log_lf else self.amplitude_to_DB(specgram)
+        specgram = self.Spectrogram.project(
+            waveform, self.filter_mat, _log_of(self.amplitude_to_DB, self.log_lf)
+        )
+        if not self.log_lf:
+            specgram = self.amplitude_to_DB.floor(specgram)
         return torch.matmul(specgram.transpose(-1, -2), self.dct_mat).transpose(-1, -2)
 
 
