@@ -20,6 +20,23 @@ PAD_MODES = {"constant": 0, "reflect": 1, "replicate": 2, "circular": 3}
 
 
 @triton.jit
+def signal_index(u, n_time, pad, MODE: tl.constexpr):
+    """Sample index read for position ``u`` of the centered signal (u < 0 and u >= the
+    length of the zero-padded signal are the centering pad), and whether it is a sample
+    (False: a zero of ``pad`` or of constant centering)."""
+    padded_time = n_time + 2 * pad
+    if MODE == 1:  # reflect (without repeating the edge sample)
+        u = tl.where(u < 0, -u, u)
+        u = tl.where(u >= padded_time, 2 * (padded_time - 1) - u, u)
+    elif MODE == 2:  # replicate
+        u = tl.minimum(tl.maximum(u, 0), padded_time - 1)
+    elif MODE == 3:  # circular
+        u = ((u % padded_time) + padded_time) % padded_time
+    t = u - pad
+    return t, (u >= 0) & (u < padded_time) & (t >= 0) & (t < n_time)
+
+
+@triton.jit
 def frame_kernel(
     X,  # pointer to the signal, (rows, n_time), last dim contiguous
     WINDOW,  # pointer to the window zero-padded to n_fft, compute dtype
@@ -41,18 +58,8 @@ def frame_kernel(
     frame = frame_index % n_frames
     j = (pid % blocks_per_frame) * BLOCK + tl.arange(0, BLOCK)
     in_frame = j < n_fft
-    padded_time = n_time + 2 * pad
-    u = frame * hop + j - left  # index into the zero-padded signal, before centering
-    if MODE == 1:  # reflect (without repeating the edge sample)
-        u = tl.where(u < 0, -u, u)
-        u = tl.where(u >= padded_time, 2 * (padded_time - 1) - u, u)
-    elif MODE == 2:  # replicate
-        u = tl.minimum(tl.maximum(u, 0), padded_time - 1)
-    elif MODE == 3:  # circular
-        u = ((u % padded_time) + padded_time) % padded_time
-    t = u - pad
-    valid = in_frame & (u >= 0) & (u < padded_time) & (t >= 0) & (t < n_time)
-    x = tl.load(X + row * stride_x_row + t, mask=valid, other=0.0)
+    t, valid = signal_index(frame * hop + j - left, n_time, pad, MODE)
+    x = tl.load(X + row * stride_x_row + t, mask=in_frame & valid, other=0.0)
     window = tl.load(WINDOW + j, mask=in_frame, other=0.0)
     frames = x.to(window.dtype) * window
     tl.store(FRAMES + frame_index * n_fft + j, frames, mask=in_frame)

@@ -14,7 +14,7 @@ import triton
 from triton.backends.compiler import GPUTarget
 
 from tritaudio._ops import INTERPRETED
-from tritaudio.kernels import framing, mix, resample, spectral
+from tritaudio.kernels import framing, logmel, mix, resample, spectral
 
 TARGETS = [GPUTarget("cuda", 90, 32), GPUTarget("cuda", 80, 32)]  # H100 / H200, A100
 
@@ -100,6 +100,14 @@ def launches():
             for log in (None, (4.3, 1e-10, 0.0, 0.0)):
                 yield spectral.mel_power, (spec, fb, bin_ranges, power, log, log is not None)
                 yield spectral.mel_power_backward, (mel, mel, spec, fb, mel_ranges, power, log)
+        cos, sin = logmel.dft_bases(torch.ones(400, dtype=compute), 400)
+        precisions = ("ieee",) if compute == torch.float64 else logmel.PRECISIONS
+        for precision in precisions:
+            for mode in (0, 1):
+                yield logmel.log_mel_dft, (
+                    x, cos, sin, fb, bin_ranges, 160, 0, 200, mode, 2.0, (0.1, 1e-10, 0.0, -1.0),
+                    precision == "ieee", precision,
+                )  # fmt: skip
         for kaiser in (0, 1):
             yield resample.resample, (x, 441, 160, 6.0, 0.99, kaiser, 14.77)
             yield resample.resample_backward, (x, 13781, 441, 160, 6.0, 0.99, kaiser, 14.77)

@@ -12,7 +12,7 @@ from torch.library import triton_op, wrap_triton
 from triton.runtime.interpreter import InterpretedFunction
 
 from tritaudio import _reference
-from tritaudio.kernels import framing, mix, spectral
+from tritaudio.kernels import framing, logmel, mix, spectral
 from tritaudio.kernels import resample as resample_kernels
 
 # triton.jit picks the interpreter when the kernels are decorated, i.e. at this import:
@@ -241,10 +241,15 @@ def _frame_setup(ctx, inputs, output):
     ctx.x_dtype = x.dtype
 
 
+def frame_adjoint(grad, window, hop, n_time, pad, left, mode):
+    """dL/dx (rows, n_time) from dL/dframes (rows, n_frames, n_fft): overlap-add, then the
+    padding folded back onto the samples it was read from."""
+    padded = overlap_add(grad, window, hop, n_time + 2 * pad + 2 * left)
+    return fold_padding(padded, n_time, pad, left, mode)
+
+
 def _frame_grad(ctx, grad):
-    padded_len = ctx.n_time + 2 * ctx.pad + 2 * ctx.left
-    padded = overlap_add(grad, ctx.window, ctx.hop, padded_len)
-    grad_x = fold_padding(padded, ctx.n_time, ctx.pad, ctx.left, ctx.mode)
+    grad_x = frame_adjoint(grad, ctx.window, ctx.hop, ctx.n_time, ctx.pad, ctx.left, ctx.mode)
     return grad_x.to(ctx.x_dtype), None, None, None, None, None, None
 
 
@@ -343,3 +348,62 @@ mel_power.register_autograd(_mel_power_grad, setup_context=_mel_power_setup)
 mel_power_backward.register_autograd(
     _mel_power_backward_grad, setup_context=_mel_power_backward_setup
 )
+
+
+@triton_op("tritaudio::log_mel_dft", mutates_args={})
+def log_mel_dft(
+    x: torch.Tensor,
+    window: torch.Tensor,
+    fb: torch.Tensor,
+    hop: int,
+    pad: int,
+    left: int,
+    mode: int,
+    power: float,
+    has_log: int,
+    log_multiplier: float,
+    amin: float,
+    offset: float,
+    shift: float,
+    save_mel: int,
+    precision: str,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(log-)mel spectrogram (rows, n_mels, frames) of (rows, time) ``x`` in one kernel, the
+    DFT as tl.dot against windowed bases; ``window`` (n_fft,) and ``fb`` (n_fft // 2 + 1,
+    n_mels) in the compute dtype. Also returns the projection before the log when
+    ``save_mel``, else an empty tensor."""
+    cos, sin = logmel.dft_bases(window, window.shape[0])
+    bin_ranges = spectral.nonzero_ranges(fb, logmel.BLOCK_MELS)
+    log = (log_multiplier, amin, offset, shift) if has_log else None
+    return logmel.log_mel_dft(
+        x, cos, sin, fb, bin_ranges, hop, pad, left, mode, power, log, bool(save_mel),
+        precision, launch=wrap_triton,
+    )  # fmt: skip
+
+
+def _log_mel_dft_setup(ctx, inputs, output):
+    x, window, fb, *params = inputs
+    ctx.save_for_backward(x, window, fb, output[1])
+    ctx.params = params
+    ctx.x_dtype = x.dtype
+
+
+def _log_mel_dft_grad(ctx, grad, grad_mel):
+    # The backward needs the complex STFT, which the forward never stored: recomputed by
+    # the framing kernel and cuFFT, then the fused backward, the adjoint of the real FFT
+    # (n * ifft of the zero-extended gradient) and the framing's adjoint.
+    x, window, fb, mel = ctx.saved_tensors
+    hop, pad, left, mode, power, has_log, log_multiplier, amin, offset, *_ = ctx.params
+    n_fft = window.shape[0]
+    spec = torch.view_as_real(torch.fft.rfft(frame(x, window, n_fft, hop, pad, left, mode)))
+    grad_spec = mel_power_backward(
+        grad.contiguous(), mel, spec, fb, power, has_log, log_multiplier, amin, offset
+    )
+    grad_spec = torch.view_as_complex(grad_spec)
+    grad_spec = torch.nn.functional.pad(grad_spec, (0, n_fft - grad_spec.shape[-1]))
+    grad_frames = torch.fft.ifft(grad_spec, norm="forward").real
+    grad_x = frame_adjoint(grad_frames, window, hop, x.shape[1], pad, left, mode)
+    return (grad_x.to(ctx.x_dtype),) + (None,) * 14
+
+
+log_mel_dft.register_autograd(_log_mel_dft_grad, setup_context=_log_mel_dft_setup)

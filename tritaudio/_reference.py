@@ -357,6 +357,18 @@ def top_db_floor(x_db, top_db, per_example=False):
     return torch.max(packed, floor).reshape(shape)
 
 
+def dynamic_range_floor(x, dynamic_range, per_example=True):
+    """``max(x, peak - dynamic_range)`` with the peak of each ``(..., freq, time)`` plane, or
+    of the whole tensor (Whisper's batched clamp) when not ``per_example``."""
+    if x.numel() == 0:
+        return x
+    if not per_example:
+        return torch.maximum(x, x.amax() - dynamic_range)
+    planes = x.reshape(-1, *x.shape[-2:])
+    floor = planes.amax(dim=(-2, -1), keepdim=True) - dynamic_range
+    return torch.maximum(planes, floor).reshape(x.shape)
+
+
 class LogScale(NamedTuple):
     """``multiplier * log_base(max(y, amin) + offset) - shift``: dB (multiplier 10, base
     10), Whisper's log10, MFCC's ``log(y + 1e-6)`` (base e, amin 0, offset 1e-6)."""

@@ -1,0 +1,213 @@
+"""LogMelSpectrogram: both implementations (STFT + fused kernel, single DFT kernel) against
+torchaudio's fixtures, a float64 reference, Whisper's published formula; gradients, bad
+input."""
+
+import pytest
+import torch
+from helpers import parity, parity_cases
+
+import tritaudio
+import tritaudio.functional as F
+import tritaudio.transforms as T
+
+IMPLEMENTATIONS = ["stft", "dft"]
+
+
+def assert_log_mel_close(out, ref, unit_per_db, what):
+    """Float32 log-mel against a float64 reference: in the power domain within 1e-5 of the
+    peak (the accuracy contract), and within 1e-3 dB wherever float32 can resolve the
+    value (within 60 dB of the peak: an FFT's rounding, like the DFT's, is relative to the
+    peak)."""
+    out, ref = out.detach().cpu().double(), ref.detach().cpu().double()
+    assert out.shape == ref.shape, what
+    power_out, power_ref = 10 ** (out / (10 * unit_per_db)), 10 ** (ref / (10 * unit_per_db))
+    peak = power_ref.amax()
+    assert (power_out - power_ref).abs().max() <= 1e-5 * peak, what
+    resolved = power_ref >= peak * 1e-6
+    db_error = (out - ref)[resolved].abs().max() / unit_per_db
+    assert db_error <= 1e-3, f"{what}: {db_error:.2e} dB"
+
+
+@pytest.mark.filterwarnings("ignore:at least one")
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_melspectrogram_fixtures_in_db(backend, device, implementation):
+    cases = parity_cases("transforms.MelSpectrogram")
+    assert cases
+    for case in cases:
+        x = parity()["inputs"][case["input"]].to(device)
+        module = T.LogMelSpectrogram(**case["kwargs"], implementation=implementation)
+        out = module.to(device)(x)
+        expected = 10 * torch.log10(case["output"].double().clamp(min=1e-10))
+        # the fixture is torchaudio's float32: its rounding bounds the agreement (1e-4)
+        power_out, power_ref = 10 ** (out.cpu().double() / 10), 10 ** (expected / 10)
+        assert (power_out - power_ref).abs().max() <= 1e-4 * power_ref.amax(), case["kwargs"]
+        resolved = power_ref >= power_ref.amax() * 1e-6
+        assert (out.cpu().double() - expected)[resolved].abs().max() <= 1e-3, case["kwargs"]
+
+
+@pytest.mark.filterwarnings("ignore:at least one")
+def test_amplitude_to_db_floor_semantics(backend, device):
+    # LogMelSpectrogram(dynamic_range=80) = AmplitudeToDB("power", top_db=80) of the mel
+    case = parity_cases("transforms.MelSpectrogram")[0]
+    x = parity()["inputs"][case["input"]].to(device)
+    mel = T.MelSpectrogram(**case["kwargs"]).to(device)(x)
+    expected = T.AmplitudeToDB("power", top_db=80.0)(mel)
+    out = T.LogMelSpectrogram(**case["kwargs"], dynamic_range=80.0).to(device)(x)
+    assert (out - expected).abs().max() <= 1e-4
+    assert out.min() == pytest.approx(out.max().item() - 80.0)
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+@pytest.mark.parametrize(
+    "preset",
+    [
+        dict(),
+        dict(n_fft=512, win_length=300, hop_length=128, n_mels=40, power=1.0, center=False),
+        dict(n_fft=256, hop_length=100, n_mels=24, power=0.6, normalized=True, pad=7),
+        dict(n_fft=256, n_mels=32, normalized="frame_length", pad_mode="constant"),
+        dict(n_fft=256, n_mels=32, pad_mode="replicate", f_min=300.0, f_max=3000.0),
+    ],
+    ids=["default", "magnitude", "power 0.6", "frame_length", "band"],
+)
+def test_matches_float64_reference(backend, device, implementation, preset):
+    x = parity()["inputs"]["speech16k"][:, :6001].repeat(2, 1)
+    x[1] *= 1e-3
+    module = T.LogMelSpectrogram(**preset, implementation=implementation)
+    out = module.to(device)(x.to(device))
+    with tritaudio.use_backend("torch"):
+        ref = module.to(torch.float64)(x.double())
+    assert_log_mel_close(out, ref, 1.0, f"{implementation} {preset}")
+
+
+def whisper_formula(audio, n_mels):
+    """Whisper's log_mel_spectrogram from its published definition, in float64."""
+    librosa = pytest.importorskip("librosa")
+    audio = audio.double()
+    window = torch.hann_window(400, dtype=torch.float64)
+    stft = torch.stft(audio, 400, 160, window=window, return_complex=True)
+    magnitudes = stft[..., :-1].abs() ** 2
+    filters = torch.from_numpy(librosa.filters.mel(sr=16000, n_fft=400, n_mels=n_mels))
+    mel_spec = filters.double() @ magnitudes
+    log_spec = torch.clamp(mel_spec, min=1e-10).log10()
+    log_spec = torch.maximum(log_spec, log_spec.max() - 8.0)
+    return (log_spec + 4.0) / 4.0
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+@pytest.mark.parametrize("n_mels", [80, 128])
+def test_whisper_preset_matches_whisper(backend, device, implementation, n_mels):
+    speech = parity()["inputs"]["speech16k"][0, :8000]
+    batch = torch.stack([speech, 0.01 * speech.flip(0)])
+    module = T.LogMelSpectrogram.whisper(n_mels, implementation=implementation).to(device)
+    # one clip, and a batch floored per clip
+    for clip in batch:
+        out = module(clip.to(device))
+        assert_log_mel_close(out, whisper_formula(clip, n_mels), 0.025, "whisper clip")
+    stacked = torch.stack([whisper_formula(clip, n_mels) for clip in batch])
+    assert_log_mel_close(module(batch.to(device)), stacked, 0.025, "whisper per example")
+    # Whisper's own batched call: one peak for the whole batch
+    module.per_example = False
+    assert_log_mel_close(
+        module(batch.to(device)), whisper_formula(batch, n_mels), 0.025, "whisper batch"
+    )
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_kaldi_preset(backend, device, implementation):
+    x = parity()["inputs"]["speech16k"][:, :4000]
+    module = T.LogMelSpectrogram.kaldi(implementation=implementation).to(device)
+    out = module(x.to(device))
+    assert out.shape == (1, 80, 1 + (4000 - 400) // 160)  # snip_edges frames
+    assert module.mel_spectrogram.n_fft == 512 and module.mel_spectrogram.win_length == 400
+    with tritaudio.use_backend("torch"):
+        ref = module.to(torch.float64)(x.double())
+    assert_log_mel_close(out, ref, 10 / torch.log(torch.tensor(10.0)).item(), "kaldi")
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_batch_odd_lengths_non_contiguous_empty(backend, device, implementation):
+    module = T.LogMelSpectrogram(16000, n_fft=256, hop_length=64, n_mels=32)
+    module.implementation = implementation
+    module = module.to(device)
+    x = torch.randn(3, 2, 1601, device=device)
+    stacked = torch.stack([module(item) for item in x])
+    torch.testing.assert_close(module(x), stacked, rtol=1e-5, atol=1e-4)
+    strided = torch.randn(2, 3202, device=device)[:, ::2]
+    torch.testing.assert_close(module(strided), module(strided.contiguous()))
+    assert module(torch.empty(0, 1601, device=device)).shape == (0, 32, 26)
+    half = module(x[0].half())
+    assert half.dtype == torch.float16
+    assert (half.float() - module(x[0].half().float())).abs().max() <= 0.05
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_gradcheck(device, implementation):
+    module = T.LogMelSpectrogram(8000, n_fft=32, hop_length=8, n_mels=6, dynamic_range=30.0)
+    module.implementation = implementation
+    module = module.to(device, torch.float64)
+    x = torch.randn(2, 160, dtype=torch.float64, device=device, requires_grad=True)
+    with tritaudio.use_backend("triton"):
+        assert torch.autograd.gradcheck(module, (x,), fast_mode=True)
+        if implementation == "stft":
+            assert torch.autograd.gradgradcheck(module, (x,), fast_mode=True)
+
+
+def test_dft_gradient_equals_stft_gradient(device):
+    x = torch.randn(2, 3000, device=device, requires_grad=True)
+    grads = []
+    for implementation in IMPLEMENTATIONS:
+        module = T.LogMelSpectrogram.whisper(implementation=implementation).to(device)
+        with tritaudio.use_backend("triton"):
+            (grad,) = torch.autograd.grad(module(x).square().sum(), x)
+        grads.append(grad)
+    torch.testing.assert_close(grads[0], grads[1], rtol=1e-3, atol=1e-3 * grads[0].abs().max())
+
+
+def test_dft_is_one_kernel_from_the_waveform(monkeypatch, device):
+    from tritaudio import _ops
+
+    monkeypatch.setattr(torch.fft, "rfft", None)  # no FFT in the forward
+    monkeypatch.setattr(_ops, "frame", None)  # no frames written
+    module = T.LogMelSpectrogram.whisper(implementation="dft").to(device)
+    with tritaudio.use_backend("triton"):
+        out = module(torch.randn(2, 4000, device=device))
+    assert out.shape == (2, 80, 25)
+
+
+@pytest.mark.parametrize("precision", ["ieee", "tf32x3", "tf32"])
+def test_precisions_accepted(device, precision):
+    module = T.LogMelSpectrogram.whisper(implementation="dft", precision=precision).to(device)
+    with tritaudio.use_backend("triton"):
+        out = module(torch.randn(1, 4000, device=device))
+    assert torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        (dict(implementation="fft"), ValueError, "implementation"),
+        (dict(precision="bf16"), ValueError, "precision"),
+        (dict(log=10.0), TypeError, "LogScale"),
+        (dict(dynamic_range=-1.0), ValueError, "dynamic_range"),
+    ],
+)
+def test_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        T.LogMelSpectrogram(**kwargs)
+    window, fb = torch.ones(64), torch.zeros(33, 8)
+    with pytest.raises(error, match=match):
+        F.log_mel_spectrogram(torch.zeros(1, 400), fb, 0, window, 64, 16, 64, 2.0, False, **kwargs)
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_bad_input(backend, implementation):
+    module = T.LogMelSpectrogram(n_fft=512, implementation=implementation)
+    with pytest.raises(TypeError, match="floating-point"):
+        module(torch.zeros(1, 1000, dtype=torch.int16))
+    with pytest.raises(TypeError, match="real"):
+        module(torch.zeros(1, 1000, dtype=torch.complex64))
+    with pytest.raises(ValueError, match="reflect padding"):
+        module(torch.zeros(1, 100))
+    with pytest.raises(ValueError, match="power"):
+        F.log_mel_spectrogram(torch.zeros(1, 400), torch.zeros(33, 8), 0, torch.ones(64), 64,
+                              16, 64, None, False, implementation=implementation)  # fmt: skip
