@@ -51,7 +51,7 @@ def test_demo_writes_a_png_and_prints_timings(tmp_path):
     assert result.returncode == 0, result.stderr
     png = tmp_path / "tritaudio-demo.png"  # the default, in the current folder
     assert f"wrote {png}" in result.stdout
-    for step in ("resample", "log-mel", "MFCC", "noise"):
+    for step in ("resample", "log-mel", "MFCC", "noise", "pitch shift"):
         assert step in result.stdout
     assert "torch (cpu)" in result.stdout or "torch (cuda)" in result.stdout
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -16,6 +16,8 @@ TARGET_RATE = 22050
 MEL = dict(n_fft=400, hop_length=160, n_mels=80)
 SNR_DB = 10.0
 NOISE_STEP = f"add white noise ({SNR_DB:g} dB SNR)"
+SEMITONES = 4
+SHIFT_STEP = f"pitch shift ({SEMITONES:+d} semitones)"
 
 
 def bundled_clip():
@@ -34,6 +36,7 @@ def _steps(rate):
         (f"log-mel ({MEL['n_mels']} bands)", _log_mel(rate)),
         ("MFCC (40 coefficients)", T.MFCC(rate, n_mfcc=40, melkwargs=MEL)),
         (NOISE_STEP, T.AdditiveNoise(SNR_DB, seed=0)),
+        (SHIFT_STEP, T.PitchShift(rate, SEMITONES)),
     ]
 
 
@@ -64,17 +67,18 @@ def _median_ms(fn, device, repeats):
 
 
 def _time_steps(waveform, rate, device, repeats):
-    """{step label: {backend label: ms}} and the torch backend's outputs for the picture."""
-    steps = [(label, module.to(device)) for label, module in _steps(rate)]
+    """{step label: {backend label: ms}}, and the augmented clip (noise, then the pitch
+    shift) from the first backend, for the picture."""
+    steps = dict((label, module.to(device)) for label, module in _steps(rate))
     waveform = waveform.to(device)
-    table = {label: {} for label, _ in steps}
-    outputs = {}
+    table = {label: {} for label in steps}
     for backend, column in _backends(device):
         with tritaudio.use_backend(backend), torch.inference_mode():
-            for label, module in steps:
+            for label, module in steps.items():
                 table[label][column] = _median_ms(lambda m=module: m(waveform), device, repeats)
-                outputs.setdefault(label, module(waveform).cpu())
-    return table, outputs
+    with tritaudio.use_backend(_backends(device)[0][0]), torch.inference_mode():
+        augmented = steps[SHIFT_STEP](steps[NOISE_STEP](waveform)).cpu()
+    return table, augmented
 
 
 def _print_table(table):
@@ -103,7 +107,8 @@ def _draw(path, waveform, rate, augmented):
     panels = [
         (spectrogram, "spectrogram (dB)", "Hz", (0, rate / 2)),
         (mel, f"log-mel, {MEL['n_mels']} bands (dB)", "mel band", (0, MEL["n_mels"])),
-        (augmented_mel, f"augmented: white noise at {SNR_DB:g} dB SNR, log-mel (dB)",
+        (augmented_mel, f"augmented: white noise at {SNR_DB:g} dB SNR, pitch {SEMITONES:+d} "
+         "semitones, log-mel (dB)",
          "mel band", (0, MEL["n_mels"])),
     ]  # fmt: skip
     for ax, (image, title, unit, (low, high)) in zip(axes[1:], panels, strict=True):
@@ -129,11 +134,10 @@ def run_demo(args):
         f"tritaudio {tritaudio.__version__}: {clip.name}, {waveform.shape[-1] / rate:.2f} s "
         f"of speech at {rate} Hz, loaded in {load_ms:.1f} ms; median of {args.repeats} runs:"
     )
-    table, outputs = _time_steps(waveform, rate, device, args.repeats)
+    table, augmented = _time_steps(waveform, rate, device, args.repeats)
     _print_table(table)
     if len(next(iter(table.values()))) == 1:
         print("(triton: needs a CUDA GPU; TRITON_INTERPRET=1 runs its kernels, slowly, on the CPU)")
-    augmented = outputs[NOISE_STEP]
     path = os.path.abspath(args.out)
     _draw(path, waveform, rate, augmented)
     print(f"wrote {path} (waveform, spectrogram, mel, augmented mel)")
