@@ -238,7 +238,10 @@ def compute_batch(clips, extractor, device):
         kept = features[row : row + count, ..., : extractor.frames(length)]
         outputs.append(extractor.finish(kept))
         row += count
-    return [out.cpu() for out in outputs]
+    # One transfer (and one wait for the GPU) for the whole batch, not one per clip.
+    flat = torch.cat([out.reshape(-1) for out in outputs]).cpu()
+    pieces = flat.split([out.numel() for out in outputs])
+    return [piece.view(out.shape) for piece, out in zip(pieces, outputs, strict=True)]
 
 
 def compute_single(clip, extractor, device):
