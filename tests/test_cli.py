@@ -357,3 +357,26 @@ def test_features_refuses_two_inputs_with_one_output(capsys, tmp_path):
     code, _, err = run_main(capsys, "features", tmp_path / "in", "--out", tmp_path / "out")
     assert code == 2 and "x.npy" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_features_on_the_triton_path_equal_the_library(capsys, tmp_path):
+    """The GPU's path: resampling and framing kernels on a padded batch (under the
+    interpreter here), against the library on each clip alone on the same path."""
+    speech, rate = tritaudio.load(DATA / "speech_en_16k.flac")
+    sweep, sweep_rate = tritaudio.load(DATA / "sweep_8k.wav")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for seconds in (0.3, 0.45, 0.61):
+        tritaudio.save(corpus / f"speech_{seconds}.wav", speech[:, : int(seconds * rate)], rate)
+    tritaudio.save(corpus / "sweep.wav", sweep[:, :3001], sweep_rate)
+    with tritaudio.use_backend("triton"):
+        code, _, _ = run_main(
+            capsys, "features", corpus, "--out", tmp_path / "out", "--sample-rate", 16000,
+            "--quiet",
+        )  # fmt: skip
+        assert code == 0
+        for path in sorted(corpus.iterdir()):
+            features = torch.from_numpy(np.load(tmp_path / "out" / f"{path.stem}.npy"))
+            expected = _library_logmel(path)
+            assert features.shape == expected.shape
+            torch.testing.assert_close(features, expected, rtol=0, atol=1e-3, msg=path.name)
