@@ -117,6 +117,8 @@ def test_forced_triton_on_cpu_with_the_interpreter_set_before_import_works():
 
 
 def test_import_pulls_in_no_optional_package_nor_triton():
+    # matplotlib (a dependency of the command's demo) is imported only by the demo. tqdm is
+    # not checked: torch.hub imports it whenever it is installed (torch 2.13).
     code = (
         "import sys, tritaudio\n"
         "print(sorted(m for m in ('triton', 'scipy', 'librosa', 'soxr', 'hypothesis', "

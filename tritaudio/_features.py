@@ -1,0 +1,503 @@
+"""``tritaudio features``: a folder (or list) of audio files in, one feature array per file
+out, computed in batches on the GPU while worker threads decode the next files.
+
+Every output equals the library transform applied to that file alone
+(:func:`feature_transform` on the file mixed down to mono, then resampled): batches
+hold clips of similar length padded with zeros, and each clip gets its own edge padding
+before the STFT runs without ``center``, so padding never reaches the frames that are kept.
+"""
+
+import argparse
+import collections
+import concurrent.futures
+import dataclasses
+import itertools
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from tritaudio import transforms as T
+
+FEATURES = ("logmel", "mel", "mfcc", "spectrogram")
+AUDIO_SUFFIXES = frozenset(
+    (".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".aifc", ".au",
+     ".snd", ".w64", ".caf", ".rf64")
+)  # fmt: skip
+LIST_SUFFIXES = frozenset((".txt", ".lst", ".list"))
+# Padded samples in one batch (a 1-hour clip is batched alone): bounds GPU memory.
+BATCH_SAMPLES = 2**25
+# Decoded clips sorted by length together, so that a batch holds clips of similar length.
+BUCKET_BATCHES = 4
+
+_EXAMPLES = """\
+examples:
+  tritaudio features corpus/ --out feats/                 # log-mel, one .npy per file
+  tritaudio features corpus/ --out feats/ --feature mfcc --sample-rate 16000 --n-mels 80
+  tritaudio features files.txt --out feats/ --format pt   # a list of paths, .pt outputs
+  tritaudio features corpus/ --out feats/ --shard-index 0 --num-shards 4   # 1 of 4 machines
+
+inputs: audio files; folders (searched recursively for audio files: wav, flac, ogg, opus,
+mp3, aiff, au, w64, caf, rf64); or text files (.txt, .lst, .list) listing one path per line
+('#' comments; relative paths are relative to the list file's folder).
+
+outputs mirror the inputs: a folder's files keep their path below it, a list's files their
+path below the deepest folder holding them all, a file given alone its name; the audio
+suffix is replaced: corpus/a/b.flac -> feats/a/b.npy. Two inputs that map to the same output
+are refused. Each output is written atomically and an existing output is skipped, so a
+run that stopped can be restarted with the same command.
+
+each output is float32 (channels, features, frames), channels = 1 (the file's channels
+averaged) unless --keep-channels, and equals the library on that file alone:
+  waveform, rate = tritaudio.load(path)
+  waveform = waveform.mean(0, keepdim=True)              # unless --keep-channels
+  waveform = tritaudio.functional.resample(waveform, rate, RATE)   # RATE: --sample-rate
+  spectrogram: tritaudio.transforms.Spectrogram(n_fft, win_length, hop_length)(waveform)
+  mel:         MelSpectrogram(RATE, n_fft, win_length, hop_length, f_min, f_max,
+               n_mels=N_MELS, mel_scale=...)(waveform)          (power, not dB)
+  logmel:      10 * log10(max(mel, 1e-10)), in dB, i.e. AmplitudeToDB("power", top_db=None)(mel)
+  mfcc:        MFCC(RATE, n_mfcc, melkwargs=<the mel arguments>)(waveform)
+               (dB with top_db=80 per file, then an orthonormal DCT-II)
+Defaults: n_fft 400, hop_length 160, n_mels 80 (25 ms frames every 10 ms at 16 kHz, as
+speech models use), win_length = n_fft, n_mfcc 40, and torchaudio's other defaults: a Hann
+window, centered frames with reflect padding, htk mel scale without filter normalisation.
+
+sharding: the inputs' output paths are sorted and file k goes to shard k % num_shards, the
+same split on every machine. Exit code 1 when any file failed (each is named on stderr).
+"""
+
+
+def add_arguments(commands):
+    """The ``features`` subcommand and its options."""
+    from tritaudio.cli import _non_negative_int, _positive_int
+
+    parser = commands.add_parser(
+        "features",
+        help="audio files / folders -> one feature file per input, on the GPU",
+        description="Compute log-mel (or mel, MFCC, spectrogram) features of many audio "
+        "files in batches, on the GPU when there is one, decoding on worker threads.",
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="files, folders, lists")
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder for the outputs")
+    parser.add_argument("--feature", choices=FEATURES, default="logmel")
+    parser.add_argument(
+        "--sample-rate",
+        type=_positive_int,
+        metavar="N",
+        help="resample every file to N Hz first (default: each file's rate)",
+    )
+    parser.add_argument("--n-fft", type=_positive_int, default=400)
+    parser.add_argument("--win-length", type=_positive_int, help="default: n_fft")
+    parser.add_argument("--hop-length", type=_positive_int, default=160)
+    parser.add_argument("--n-mels", type=_positive_int, default=80)
+    parser.add_argument("--n-mfcc", type=_positive_int, default=40)
+    parser.add_argument("--f-min", type=float, default=0.0, help="Hz")
+    parser.add_argument("--f-max", type=float, help="Hz (default: half the sample rate)")
+    parser.add_argument("--mel-scale", choices=("htk", "slaney"), default="htk")
+    parser.add_argument(
+        "--keep-channels",
+        action="store_true",
+        help="features per channel instead of on the channels' average",
+    )
+    parser.add_argument("--format", choices=("npy", "pt"), default="npy", help="output files")
+    parser.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="auto: cuda when there is a GPU",
+    )
+    parser.add_argument("--batch-size", type=_positive_int, default=32, help="files per batch")
+    parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=min(8, os.cpu_count() or 1),
+        help="decoding threads",
+    )
+    parser.add_argument(
+        "--shard-index",
+        type=_non_negative_int,
+        default=0,
+        metavar="I",
+        help="this process's share of the files, 0 to N - 1",
+    )
+    parser.add_argument(
+        "--num-shards",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="processes or machines sharing the files",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def feature_transform(config, sample_rate, center=True):
+    """The library transform the command computes, as a user would build it.
+
+    ``logmel`` is LogMelSpectrogram with its defaults: the dB of the mel power, as
+    MelSpectrogram then AmplitudeToDB("power", top_db=None), fused on the GPU.
+    """
+    stft = dict(n_fft=config.n_fft, win_length=config.win_length, hop_length=config.hop_length)
+    mel = dict(
+        **stft, f_min=config.f_min, f_max=config.f_max, n_mels=config.n_mels,
+        mel_scale=config.mel_scale, center=center,
+    )  # fmt: skip
+    if config.feature == "spectrogram":
+        return T.Spectrogram(**stft, center=center)
+    if config.feature == "mel":
+        return T.MelSpectrogram(sample_rate, **mel)
+    if config.feature == "logmel":
+        return T.LogMelSpectrogram(sample_rate, **mel)
+    return T.MFCC(sample_rate, n_mfcc=config.n_mfcc, melkwargs=mel)
+
+
+class Extractor:
+    """The transforms for one (source rate, target rate), on the device.
+
+    ``framewise`` is the transform (without MFCC's per-file dB floor and DCT) with
+    ``center=False``, run on a batch whose rows carry their own edge padding; ``single``
+    is :func:`feature_transform` itself, for clips too short for a batch and for retries.
+    """
+
+    def __init__(self, config, source_rate, device):
+        self.feature = config.feature
+        self.rate = config.sample_rate or source_rate
+        self.resampler = None
+        if self.rate != source_rate:
+            self.resampler = T.Resample(source_rate, self.rate).to(device)
+        self.single = feature_transform(config, self.rate).to(device)
+        framed = feature_transform(config, self.rate, center=False).to(device)
+        self.framewise = framed.MelSpectrogram if self.feature == "mfcc" else framed
+        stft = self.framewise.mel_spectrogram if self.feature == "logmel" else self.framewise
+        self.n_fft, self.hop = stft.n_fft, stft.hop_length
+        self.edge = self.n_fft // 2
+
+    def resampled_length(self, length, source_rate):
+        return -(-length * self.rate // source_rate)
+
+    def frames(self, length):
+        return (length + 2 * self.edge - self.n_fft) // self.hop + 1
+
+    def finish(self, features):
+        """The per-file stages of MFCC (dB floored at the file's maximum, DCT)."""
+        if self.feature != "mfcc":
+            return features
+        db = self.single.amplitude_to_DB(features)
+        return torch.matmul(db.transpose(-1, -2), self.single.dct_mat).transpose(-1, -2)
+
+
+def _reflect_edges(batch, lengths, edge):
+    """(rows, time) zero-padded rows -> (rows, time + 2 edge), each row reflect-padded at
+    its own ends (what ``center=True`` does to the row alone), zeros after that."""
+    out = torch.nn.functional.pad(batch, (edge, edge))
+    if edge == 0:
+        return out
+    steps = torch.arange(1, edge + 1, device=batch.device)
+    out[:, :edge] = batch[:, 1 : edge + 1].flip(-1)
+    ends = torch.as_tensor(lengths, device=batch.device)[:, None]
+    out.scatter_(1, edge + ends - 1 + steps, batch.gather(1, ends - 1 - steps))
+    return out
+
+
+@dataclasses.dataclass
+class Clip:
+    job: "Job"
+    waveform: torch.Tensor  # (channels, time), float32, at the file's rate
+    rate: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    source: str
+    output: Path
+
+
+def compute_batch(clips, extractor, device):
+    """Features of clips of one rate: a list of (channels, features, frames) CPU tensors."""
+    counts = [clip.waveform.shape[0] for clip in clips]
+    lengths = [clip.waveform.shape[-1] for clip in clips]
+    batch = torch.zeros(sum(counts), max(lengths), pin_memory=device.type == "cuda")
+    row = 0
+    for clip in clips:
+        batch[row : row + clip.waveform.shape[0], : clip.waveform.shape[-1]] = clip.waveform
+        row += clip.waveform.shape[0]
+    batch = batch.to(device, non_blocking=True)
+    if extractor.resampler is not None:
+        batch = extractor.resampler(batch)
+        lengths = [extractor.resampled_length(n, clips[0].rate) for n in lengths]
+    row_lengths = [n for n, count in zip(lengths, counts, strict=True) for _ in range(count)]
+    features = extractor.framewise(_reflect_edges(batch, row_lengths, extractor.edge))
+    outputs, row = [], 0
+    for count, length in zip(counts, lengths, strict=True):
+        kept = features[row : row + count, ..., : extractor.frames(length)]
+        outputs.append(extractor.finish(kept))
+        row += count
+    # One transfer (and one wait for the GPU) for the whole batch, not one per clip.
+    flat = torch.cat([out.reshape(-1) for out in outputs]).cpu()
+    pieces = flat.split([out.numel() for out in outputs])
+    return [piece.view(out.shape) for piece, out in zip(pieces, outputs, strict=True)]
+
+
+def compute_single(clip, extractor, device):
+    waveform = clip.waveform.to(device)
+    if extractor.resampler is not None:
+        waveform = extractor.resampler(waveform)
+    return extractor.single(waveform).cpu()
+
+
+def _batches(clips, extractor_for, batch_size, report):
+    """Cut clips sorted by (rate, length) into batches of one rate; clips too short for
+    their own reflect padding are batches of one (the library raises for them)."""
+    clips = sorted(clips, key=lambda clip: (clip.rate, clip.waveform.shape[-1]))
+    batch = []
+    for clip in clips:
+        try:
+            extractor = extractor_for(clip.rate)
+        except (ValueError, TypeError) as err:  # e.g. arguments this file's rate cannot take
+            report.fail(clip.job.source, err)
+            continue
+        n = clip.waveform.shape[-1]
+        if extractor.resampler is not None:
+            n = extractor.resampled_length(n, clip.rate)
+        if n <= extractor.edge:
+            yield [clip], False
+            continue
+        fits = batch and batch[0].rate == clip.rate and len(batch) < batch_size
+        rows = sum(c.waveform.shape[0] for c in batch) + clip.waveform.shape[0]
+        padded = rows * clip.waveform.shape[-1]  # sorted: the newest clip is the longest
+        if batch and not (fits and padded <= BATCH_SAMPLES):
+            yield batch, True
+            batch = []
+        batch.append(clip)
+    if batch:
+        yield batch, True
+
+
+# ------------------------------------------------------------------------ inputs, outputs
+
+
+def _read_list(path):
+    """The audio paths of a list file: one per line, '#' comments, relative to its folder."""
+    folder = path.parent
+    try:
+        lines = path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise _usage(f"cannot read the list {path}: {err}") from None
+    entries = (line.strip() for line in lines)
+    return [folder / entry for entry in entries if entry and not entry.startswith("#")]
+
+
+def collect_jobs(inputs, out_dir, suffix):
+    """One Job per audio file of the inputs, its output path mirroring the input tree."""
+    jobs = {}
+    for given in inputs:
+        path = Path(given)
+        if path.is_dir():
+            files = [p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES]
+            files = [p for p in files if p.is_file()]
+            root = path
+        elif path.suffix.lower() in LIST_SUFFIXES and path.is_file():
+            files = [p.absolute() for p in _read_list(path)]
+            root = Path(os.path.commonpath([p.parent for p in files])) if files else path
+        elif path.exists():
+            files, root = [path], path.parent
+        else:
+            raise _usage(f"no such file or folder: {given}")
+        for file in files:
+            output = out_dir / file.relative_to(root).with_suffix(suffix)
+            known = jobs.setdefault(output, str(file))
+            if known != str(file) and Path(known).absolute() != file.absolute():
+                raise _usage(f"{known} and {file} would both be written to {output}")
+    return [Job(source, output) for output, source in jobs.items()]
+
+
+def shard(jobs, index, count):
+    """Job k of the jobs sorted by output path goes to shard k % count."""
+    ordered = sorted(jobs, key=lambda job: job.output.as_posix())
+    return ordered[index::count]
+
+
+def write_output(path, features, file_format):
+    """Write (channels, features, frames) to ``path`` atomically (temporary file + rename)."""
+    from tritaudio.io import _replace_atomically
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(tmp_path):
+        with open(tmp_path, "wb") as file:
+            if file_format == "npy":
+                np.save(file, features.numpy())
+            else:
+                # A clone, else torch.save would store the whole batch the view comes from.
+                torch.save(features.clone(), file)
+
+    _replace_atomically(os.fspath(path), write)
+
+
+def decode(job, keep_channels):
+    """A Clip, or the exception that stopped this file from being read."""
+    import tritaudio
+
+    try:
+        waveform, rate = tritaudio.load(job.source)
+    except Exception as err:  # any reason a file cannot be read is reported, not raised
+        return job, err
+    if not keep_channels and waveform.shape[0] != 1:
+        waveform = waveform.mean(0, keepdim=True)
+    return Clip(job, waveform, rate)
+
+
+def decoded(jobs, keep_channels, workers, prefetch):
+    """Decode jobs on worker threads, in order, with at most ``prefetch`` in flight."""
+    with concurrent.futures.ThreadPoolExecutor(workers, "tritaudio-decode") as pool:
+        pending = collections.deque()
+        remaining = iter(jobs)
+        for job in itertools.islice(remaining, prefetch):
+            pending.append(pool.submit(decode, job, keep_channels))
+        while pending:
+            result = pending.popleft().result()
+            for job in itertools.islice(remaining, 1):
+                pending.append(pool.submit(decode, job, keep_channels))
+            yield result
+
+
+def _windows(items, size):
+    items = iter(items)
+    while window := list(itertools.islice(items, size)):
+        yield window
+
+
+def _usage(message):
+    from tritaudio.cli import UsageError
+
+    return UsageError(message)
+
+
+# ------------------------------------------------------------------------------ the run
+
+
+class _Report:
+    """Counts, the progress bar (files/s and audio-hours/s) and the failure messages."""
+
+    def __init__(self, total, skipped, quiet):
+        from tqdm import tqdm
+
+        self.total, self.skipped, self.done, self.failed = total, skipped, 0, []
+        self.audio_seconds = 0.0
+        self.start = time.perf_counter()
+        self.bar = tqdm(
+            total=total, initial=skipped, unit="file", disable=quiet, file=sys.stderr,
+            dynamic_ncols=True, smoothing=0.1,
+        )  # fmt: skip
+
+    def finished(self, clip):
+        self.done += 1
+        self.audio_seconds += clip.waveform.shape[-1] / clip.rate
+        self.bar.update(1)
+        self.bar.set_postfix_str(f"{self.hours_per_second():.3g} audio-h/s", refresh=False)
+
+    def fail(self, source, err):
+        reason = str(err) or type(err).__name__
+        self.failed.append(source)
+        self.bar.write(f"failed: {source}: {reason}", file=sys.stderr)
+        self.bar.update(1)
+
+    def hours_per_second(self):
+        return self.audio_seconds / 3600 / max(time.perf_counter() - self.start, 1e-9)
+
+    def close(self, shard_note):
+        self.bar.close()
+        seconds = time.perf_counter() - self.start
+        print(
+            f"done {self.done}, skipped {self.skipped}, failed {len(self.failed)} "
+            f"(of {self.total} files{shard_note}); {self.audio_seconds / 3600:.4g} audio hours "
+            f"in {seconds:.1f} s: {self.done / max(seconds, 1e-9):.1f} files/s, "
+            f"{self.hours_per_second():.3g} audio-h/s",
+            flush=True,
+        )
+        for source in self.failed:
+            print(f"failed: {source}", file=sys.stderr)
+
+
+def _check_arguments(args):
+    if args.shard_index >= args.num_shards:
+        raise _usage(f"--shard-index must be below --num-shards ({args.num_shards})")
+    out_dir = Path(args.out)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise _usage(f"--out {args.out} is a file, not a folder")
+    try:  # every transform argument is checked once, before any file is read
+        feature_transform(args, args.sample_rate or 16000)
+    except (ValueError, TypeError) as err:
+        raise _usage(str(err)) from None
+
+
+def run_features(args):
+    from tritaudio.cli import EXIT_FAILED, EXIT_OK, _device
+
+    _check_arguments(args)
+    device = _device(args.device)
+    jobs = shard(collect_jobs(args.inputs, Path(args.out), f".{args.format}"), args.shard_index,
+                 args.num_shards)  # fmt: skip
+    todo = [job for job in jobs if not job.output.exists()]
+    report = _Report(len(jobs), len(jobs) - len(todo), args.quiet)
+    extractors = {}
+
+    def extractor_for(rate):
+        if rate not in extractors:
+            extractors[rate] = Extractor(args, rate, device)
+        return extractors[rate]
+
+    prefetch = max(2 * args.batch_size, 2 * args.workers)
+    clips = decoded(todo, args.keep_channels, args.workers, prefetch)
+    with concurrent.futures.ThreadPoolExecutor(2, "tritaudio-write") as writer:
+        writes = collections.deque()
+        with torch.inference_mode():
+            for window in _windows(clips, BUCKET_BATCHES * args.batch_size):
+                ready = []
+                for item in window:
+                    if isinstance(item, Clip):
+                        ready.append(item)
+                    else:
+                        report.fail(item[0].source, item[1])
+                for batch, batched in _batches(ready, extractor_for, args.batch_size, report):
+                    for clip, features in _compute(batch, batched, extractor_for, device, report):
+                        writes.append((clip, writer.submit(write_output, clip.job.output,
+                                                           features, args.format)))  # fmt: skip
+                    _collect(writes, report, block=False)
+        _collect(writes, report, block=True)
+    shard_note = f", shard {args.shard_index} of {args.num_shards}" if args.num_shards > 1 else ""
+    report.close(shard_note)
+    return EXIT_FAILED if report.failed else EXIT_OK
+
+
+def _compute(batch, batched, extractor_for, device, report):
+    """(clip, features) for each clip computed; a batch that fails is retried clip by clip
+    so that only the clip at fault is reported."""
+    extractor = extractor_for(batch[0].rate)
+    if batched and len(batch) > 1:
+        try:
+            return list(zip(batch, compute_batch(batch, extractor, device), strict=True))
+        except Exception:  # retried one by one below, where the error names its file
+            pass
+    results = []
+    for clip in batch:
+        try:
+            results.append((clip, compute_single(clip, extractor, device)))
+        except Exception as err:
+            report.fail(clip.job.source, err)
+    return results
+
+
+def _collect(writes, report, block):
+    while writes and (block or writes[0][1].done()):
+        clip, future = writes.popleft()
+        try:
+            future.result()
+        except Exception as err:
+            report.fail(f"{clip.job.source} (writing {clip.job.output})", err)
+        else:
+            report.finished(clip)
