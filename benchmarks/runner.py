@@ -90,7 +90,8 @@ def _cpu_name():
 def device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"CPU: {_cpu_name()}, {torch.get_num_threads()} threads"
+    threads = torch.get_num_threads()
+    return f"CPU: {_cpu_name()}, {threads} thread{'s' if threads > 1 else ''}"
 
 
 def _version(package):
