@@ -380,3 +380,32 @@ def griffinlim(
         previous = rebuilt
     waveform = torch.istft(specgram * angles, length=length, **stft_args)
     return waveform.reshape(*shape[:-2], waveform.shape[-1])
+
+
+def phase_vocoder(complex_specgrams, rate, phase_advance):
+    """torchaudio.functional.phase_vocoder: ``(..., freq, frames)`` complex ->
+    ``(..., freq, ceil(frames / rate))``.
+
+    Output frame t reads the input at time ``t * rate``: its magnitude is interpolated
+    linearly between the two frames around that time; its phase is the first frame's phase
+    plus, for every earlier output frame, the phase advance measured between its two input
+    frames (the deviation from the bin's expected advance ``phase_advance``, ``(freq, 1)``,
+    wrapped to [-pi, pi]). Two zero frames are appended so the last reads stay in range.
+    """
+    if rate == 1.0:
+        return complex_specgrams
+    shape = complex_specgrams.shape
+    spec = complex_specgrams.reshape(math.prod(shape[:-2]), *shape[-2:])
+    steps = torch.arange(0, shape[-1], rate, dtype=spec.real.dtype, device=spec.device)
+    alphas = steps % 1.0
+    first_phase = spec[..., :1].angle()
+    spec = torch.nn.functional.pad(spec, [0, 2])
+    before = spec.index_select(-1, steps.long())
+    after = spec.index_select(-1, (steps + 1).long())
+    deviation = after.angle() - before.angle() - phase_advance
+    deviation = deviation - 2 * math.pi * torch.round(deviation / (2 * math.pi))
+    advance = deviation + phase_advance
+    phase = torch.cumsum(torch.cat([first_phase, advance[..., :-1]], dim=-1), -1)
+    magnitude = alphas * after.abs() + (1 - alphas) * before.abs()
+    stretched = torch.polar(magnitude, phase)
+    return stretched.reshape(*shape[:-2], *stretched.shape[-2:])

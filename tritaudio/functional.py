@@ -808,3 +808,235 @@ def griffinlim(
     _check_stft_args(n_fft, hop_length, win_length, window)
     args = (window, n_fft, hop_length, win_length, power, n_iter, momentum, length, rand_init)
     return _reference.griffinlim(specgram, *args)
+
+
+# Time-stretch and pitch-shift: STFT (framing kernel) -> phase vocoder -> inverse STFT
+# (overlap-add kernel) [-> resampling kernel]. The phase vocoder itself is a handful of
+# gathers and elementwise ops plus a cumsum along time, the same torch ops on both paths
+# (no Triton kernel for it: it has not been measured on a GPU yet).
+
+
+def _check_positive_real(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    if not math.isfinite(value) or not value > 0:
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return float(value)
+
+
+def _check_complex_spectrogram(specgram, name="complex_specgrams"):
+    if not isinstance(specgram, torch.Tensor) or not specgram.is_complex():
+        described = specgram.dtype if isinstance(specgram, torch.Tensor) else type(specgram)
+        raise TypeError(
+            f"{name} must be a complex tensor (a spectrogram with power=None), got {described}"
+        )
+    if specgram.dim() < 2:
+        raise ValueError(f"{name} must be (..., freq, frames), got {tuple(specgram.shape)}")
+
+
+def phase_vocoder(
+    complex_specgrams: torch.Tensor, rate: float, phase_advance: torch.Tensor
+) -> torch.Tensor:
+    """Speed a complex spectrogram up by ``rate`` without changing its pitch.
+
+    Mirrors ``torchaudio.functional.phase_vocoder``: the same frames and phase
+    accumulation, the same numbers. Torch ops on both paths.
+
+    Args:
+        complex_specgrams: ``(..., freq, frames)``, complex.
+        rate: speed-up factor, > 0 (2 halves the frames, 0.5 doubles them).
+        phase_advance: the expected phase advance of each bin over one hop, ``(freq, 1)``,
+            e.g. ``torch.linspace(0, math.pi * hop_length, freq)[..., None]``.
+
+    Returns:
+        ``(..., freq, ceil(frames / rate))``, the dtype of ``complex_specgrams``
+        (``complex_specgrams`` itself when ``rate`` is 1).
+    """
+    _check_complex_spectrogram(complex_specgrams)
+    rate = _check_positive_real("rate", rate)
+    n_freq = complex_specgrams.shape[-2]
+    if not isinstance(phase_advance, torch.Tensor) or not phase_advance.is_floating_point():
+        raise TypeError("phase_advance must be a real floating-point tensor of shape (freq, 1)")
+    if tuple(phase_advance.shape) != (n_freq, 1):
+        raise ValueError(
+            f"phase_advance must be ({n_freq}, 1) for a spectrogram with {n_freq} frequency "
+            f"bins, got {tuple(phase_advance.shape)}"
+        )
+    if complex_specgrams.dtype == torch.complex32:
+        complex_specgrams = complex_specgrams.to(torch.complex64)
+    return _reference.phase_vocoder(complex_specgrams, rate, phase_advance)
+
+
+def _stretch_stft(waveform, n_fft, win_length, hop_length, window):
+    """Checked STFT settings of time_stretch / pitch_shift: (win_length, hop_length,
+    window) with torchaudio's defaults (win_length = n_fft, hop_length = n_fft // 4, a
+    Hann window) and the window in the waveform's compute dtype."""
+    win_length = n_fft if win_length is None else win_length
+    hop_length = n_fft // 4 if hop_length is None else hop_length
+    compute = torch.float64 if waveform.dtype == torch.float64 else torch.float32
+    if window is None:
+        if isinstance(win_length, int) and not isinstance(win_length, bool) and win_length > 0:
+            window = torch.hann_window(win_length, dtype=compute, device=waveform.device)
+    elif not isinstance(window, torch.Tensor) or not window.is_floating_point():
+        raise TypeError("window must be a real floating-point tensor of shape (win_length,)")
+    _check_stft_args(n_fft, hop_length, win_length, window)
+    return win_length, hop_length, window.to(device=waveform.device, dtype=compute)
+
+
+def _stretch(waveform, rate, n_fft, win_length, hop_length, window):
+    """STFT -> phase vocoder -> inverse STFT of a checked float32 / float64 waveform:
+    ``(..., time)`` -> ``(..., round(time / rate))``, as torchaudio's pitch shift does."""
+    length = round(waveform.shape[-1] / rate)
+    if waveform.shape[-1] == 0:
+        return waveform.new_zeros(*waveform.shape[:-1], length)
+    stft = (window, n_fft, hop_length, win_length)
+    spec = spectrogram(waveform, 0, *stft, None, False)
+    phase_advance = torch.linspace(
+        0, math.pi * hop_length, spec.shape[-2], dtype=spec.real.dtype, device=spec.device
+    )[..., None]
+    stretched = _reference.phase_vocoder(spec, rate, phase_advance)
+    return inverse_spectrogram(stretched, length, 0, *stft, False)
+
+
+def _in_compute_dtype(waveform):
+    """float16 / bfloat16 waveforms are stretched in float32 (beyond torchaudio, whose
+    STFT refuses them) and returned in their dtype."""
+    return waveform.float() if waveform.dtype in (torch.float16, torch.bfloat16) else waveform
+
+
+def time_stretch(
+    waveform: torch.Tensor,
+    rate: float,
+    n_fft: int = 512,
+    win_length: int | None = None,
+    hop_length: int | None = None,
+    window: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Stretch a waveform in time by ``1 / rate`` without changing its pitch.
+
+    Beyond torchaudio (whose TimeStretch works on spectrograms): STFT, phase vocoder,
+    inverse STFT, the steps of torchaudio's pitch shift before its resampling. On the
+    Triton path the STFT and its inverse run the framing and overlap-add kernels.
+
+    Args:
+        waveform: ``(..., time)``, real floating point.
+        rate: speed-up factor, > 0 (2 is twice as fast and half as long).
+        n_fft: FFT size; win_length: window length (default ``n_fft``); hop_length:
+            default ``n_fft // 4``; window: ``(win_length,)``, default Hann.
+
+    Returns:
+        ``(..., round(time / rate))``, the dtype of ``waveform``; differentiable.
+
+    Example:
+        >>> import torch, tritaudio.functional as F
+        >>> F.time_stretch(torch.randn(2, 16000), 1.25).shape
+        torch.Size([2, 12800])
+    """
+    _check_real_waveform(waveform)
+    rate = _check_positive_real("rate", rate)
+    x = _in_compute_dtype(waveform)
+    win_length, hop_length, window = _stretch_stft(x, n_fft, win_length, hop_length, window)
+    return _stretch(x, rate, n_fft, win_length, hop_length, window).to(waveform.dtype)
+
+
+class PitchShiftRates(NamedTuple):
+    """The rates of a pitch shift: stretch by ``rate``, then resample from ``orig_freq``
+    to ``sample_rate`` Hz (not gcd-reduced)."""
+
+    rate: float
+    orig_freq: int
+    sample_rate: int
+
+
+def pitch_shift_rates(sample_rate, n_steps, bins_per_octave=12):
+    """torchaudio's rates for a pitch shift by ``n_steps`` of ``bins_per_octave``:
+    stretch by ``rate = 2 ** (-n_steps / bins_per_octave)``, then resample from
+    ``int(sample_rate / rate)`` to ``sample_rate`` Hz. The truncation to whole Hz moves
+    the pitch by less than ``1 / orig_freq`` relative (6e-5 at 16 kHz), fractional
+    ``n_steps`` included."""
+    sample_rate = _check_rate("sample_rate", sample_rate)
+    if isinstance(n_steps, bool) or not isinstance(n_steps, numbers.Real):
+        raise TypeError(f"n_steps must be a number, got {n_steps!r}")
+    if not math.isfinite(n_steps):
+        raise ValueError(f"n_steps must be finite, got {n_steps!r}")
+    if isinstance(bins_per_octave, bool) or not isinstance(bins_per_octave, numbers.Real):
+        raise TypeError(f"bins_per_octave must be a number, got {bins_per_octave!r}")
+    if not math.isfinite(bins_per_octave) or not bins_per_octave > 0:
+        raise ValueError(f"bins_per_octave must be positive, got {bins_per_octave!r}")
+    rate = 2.0 ** (-float(n_steps) / bins_per_octave)
+    orig_freq = int(sample_rate / rate)
+    if orig_freq < 1:
+        raise ValueError(
+            f"n_steps={n_steps} takes a {sample_rate} Hz signal's resampling rate below 1 Hz"
+        )
+    return PitchShiftRates(rate, orig_freq, sample_rate)
+
+
+def _fit_length(waveform, n_time):
+    """Trim or zero-pad the end of ``(..., time)`` to ``n_time`` samples (torchaudio's
+    last step of pitch_shift)."""
+    if waveform.shape[-1] >= n_time:
+        return waveform[..., :n_time]
+    return torch.nn.functional.pad(waveform, (0, n_time - waveform.shape[-1]))
+
+
+def shift_pitch(waveform, rates, n_fft, win_length, hop_length, window, resample_taps=None):
+    """pitch_shift after its checks (also PitchShift's forward): stretch, resample from
+    ``rates.orig_freq`` to ``rates.sample_rate``, fit to the input's length.
+
+    ``resample_taps``: the reference path's ``(taps, first)`` table when the caller keeps
+    one (PitchShift does).
+    """
+    x = _in_compute_dtype(waveform)
+    window = window.to(
+        device=x.device, dtype=torch.float64 if x.dtype == torch.float64 else torch.float32
+    )
+    stretched = _stretch(x, rates.rate, n_fft, win_length, hop_length, window)
+    spec = resample_filter(rates.orig_freq, rates.sample_rate)
+    shifted = stretched if spec is None else apply_resample_filter(stretched, spec, resample_taps)
+    return _fit_length(shifted, waveform.shape[-1]).to(waveform.dtype)
+
+
+def pitch_shift(
+    waveform: torch.Tensor,
+    sample_rate: int,
+    n_steps: float,
+    bins_per_octave: int = 12,
+    n_fft: int = 512,
+    win_length: int | None = None,
+    hop_length: int | None = None,
+    window: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Shift the pitch of a waveform by ``n_steps`` steps of ``1 / bins_per_octave``
+    octave, keeping its length.
+
+    Mirrors ``torchaudio.functional.pitch_shift``: time-stretch by
+    ``rate = 2 ** (-n_steps / bins_per_octave)`` (STFT, phase vocoder, inverse STFT to
+    ``round(time / rate)`` samples), resample from ``int(sample_rate / rate)`` to
+    ``sample_rate`` Hz, trim or zero-pad to ``time``. The same numbers; fractional
+    ``n_steps`` work. The resampling computes its filter taps on the fly (Triton) or keeps
+    only its non-zero taps (torch path): no ``(sample_rate, 1, orig_freq)`` filter table
+    (torchaudio's, up to 1 GB, pytorch/audio #3447). Differentiable with respect to
+    ``waveform`` on both paths.
+
+    Args:
+        waveform: ``(..., time)``, real floating point.
+        sample_rate: its rate in Hz.
+        n_steps: the shift in steps, any finite number (12 is an octave up by default).
+        bins_per_octave: steps per octave, > 0.
+        n_fft: FFT size; win_length: default ``n_fft``; hop_length: default
+            ``n_fft // 4``; window: ``(win_length,)``, default Hann.
+
+    Returns:
+        ``(..., time)``, the dtype of ``waveform``.
+
+    Example:
+        >>> import torch, tritaudio.functional as F
+        >>> F.pitch_shift(torch.randn(2, 16000), 16000, 3.5).shape
+        torch.Size([2, 16000])
+    """
+    _check_real_waveform(waveform)
+    rates = pitch_shift_rates(sample_rate, n_steps, bins_per_octave)
+    x = _in_compute_dtype(waveform)
+    win_length, hop_length, window = _stretch_stft(x, n_fft, win_length, hop_length, window)
+    return shift_pitch(waveform, rates, n_fft, win_length, hop_length, window)
