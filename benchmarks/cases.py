@@ -23,8 +23,9 @@ MODES = (FORWARD, FORWARD_BACKWARD)
 TRITON, REFERENCE, TORCHAUDIO = "tritaudio-triton", "tritaudio-torch", "torchaudio"
 
 # On a CPU the Triton path runs under Triton's interpreter, thousands of times slower than
-# compiled code: it is timed only up to this many samples per call (the tiny grid).
-INTERPRETER_MAX_SAMPLES = 16384
+# compiled code: it is timed only up to this much audio per call (batch x seconds: the
+# tiny grid's 2 x 0.25 s).
+INTERPRETER_MAX_SECONDS = 0.5
 
 
 class Unavailable(Exception):
@@ -91,6 +92,8 @@ class Case:
         sample_rate: the case's own input rate (it replaces the size's), or None.
         headline: the size pytest-benchmark times on a GPU, and the size targets name.
         sizes: the case's own sizes, replacing the run's grid (file I/O: the clips).
+        headline_only: timed at its headline size only (on a grid without headlines, at
+            the grid's first size): for variants of a case that the grid already covers.
         device: "cpu" for cases that only run on the CPU (file I/O), else None (the run's).
         ours, baseline: the speed-up reported is time(baseline) / time(ours).
         bytes_moved: ``(inputs, output, grads) -> bytes`` for GB/s, or None when GB/s
@@ -106,6 +109,7 @@ class Case:
     sample_rate: int | None = None
     headline: Size = Size(32, 10, 16000)
     sizes: tuple | None = None
+    headline_only: bool = False
     device: str | None = None
     ours: str = TRITON
     baseline: str = TORCHAUDIO
@@ -173,6 +177,7 @@ class Workload:
     input_sets: list
     grad_output: torch.Tensor | None
     bytes_moved: int | None
+    memory_base: int | None
     _next: itertools.cycle = dataclasses.field(init=False, repr=False)
 
     def __post_init__(self):
@@ -201,6 +206,11 @@ def prepare(
     to exceed the L2 cache of a GPU), at most 16 sets and at most a quarter of the free
     GPU memory.
 
+    ``memory_base`` (GPU): the bytes allocated before the op was built, plus its inputs
+    and output gradient; peak memory is counted above it, so it includes what the op
+    keeps (filter tables, windows: torchaudio builds some on the first call) and what one
+    call allocates, its output included.
+
     Raises:
         Unavailable: the implementation cannot run here, or this size is too large for
             Triton's interpreter.
@@ -211,12 +221,10 @@ def prepare(
         raise ValueError(f"{case.name} is not timed {mode}")
     if impl not in case.implementations:
         raise ValueError(f"{case.name} has no implementation {impl!r}")
-    if (
-        impl == TRITON
-        and device.type == "cpu"
-        and size.batch * size.samples > (INTERPRETER_MAX_SAMPLES)
-    ):
+    interpreted = impl == TRITON and device.type == "cpu"
+    if interpreted and size.batch * size.seconds > INTERPRETER_MAX_SECONDS:
         raise Unavailable("Triton on a CPU runs under the interpreter: timed at tiny sizes only")
+    before = torch.cuda.memory_allocated(device) if device.type == "cuda" else None
     op = case.implementations[impl](size, device)
     first = case.make_inputs(size, device)
     per_set = max(_bytes(first), 1)
@@ -239,4 +247,8 @@ def prepare(
         grads = torch.autograd.grad(output, [input_sets[0][i] for i in case.grad_inputs],
                                     grad_output)  # fmt: skip
     moved = None if case.bytes_moved is None else case.bytes_moved(first, output, grads)
-    return Workload(case, impl, mode, size, device, op, input_sets, grad_output, moved)
+    base = None
+    if before is not None:
+        harness = [*input_sets, (grad_output,)]
+        base = before + sum(_bytes(inputs) for inputs in harness)
+    return Workload(case, impl, mode, size, device, op, input_sets, grad_output, moved, base)

@@ -26,9 +26,9 @@ CPU_NOTE = (
 LEGEND = (
     "Each cell: median time (p20-p80) over calls on rotated inputs after warm-up; GB/s = "
     "bytes moved (inputs read once, output written once, and the gradients for a backward "
-    "pass) / median time; peak = memory allocated by one call on top of its inputs (GPU "
-    "only). Speed-up = torchaudio's median / tritaudio's (Triton path; `tritaudio.load/save` "
-    "for I/O)."
+    "pass) / median time; peak = memory the op keeps (tables, windows) plus what one call "
+    "allocates, output included, beyond its inputs (GPU only). Speed-up = torchaudio's "
+    "median / tritaudio's (Triton path; `tritaudio.load/save` for I/O)."
 )
 
 

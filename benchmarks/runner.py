@@ -71,6 +71,8 @@ def case_sizes(case, grid: Grid) -> list:
     """The sizes ``case`` is timed at in ``grid``, without duplicates, in grid order."""
     if case.sizes is not None:
         return list(case.sizes)
+    if case.headline_only:
+        return [case.headline if grid.headlines else case.sized(grid.sizes[0])]
     sizes = [case.sized(size) for size in grid.sizes]
     if grid.headlines:
         sizes.append(case.headline)
@@ -192,7 +194,7 @@ def measure(case, mode, impl, size, device, settings) -> dict:
     try:
         workload = prepare(case, impl, mode, size, device)
         timing = time_calls(workload, workload.device, settings)
-        peak = peak_memory(workload, workload.device)
+        peak = peak_memory(workload, workload.device, workload.memory_base)
     except Unavailable as err:
         return dict(entry, reason=str(err))
     except torch.cuda.OutOfMemoryError:
@@ -254,7 +256,7 @@ def run(cases, grid_name, device, impls=None, modes=None, copy_bytes=None, commi
                     _release_memory()
                     (skipped if "reason" in row else results).append(row)
                     shown = row.get("reason") or f"{row['median_ms']:.3f} ms"
-                    print(f"{case.name:28} {mode:17} {case.sized(size).label():26} "
+                    print(f"{case.name:36} {mode:17} {case.sized(size).label():26} "
                           f"{impl:17} {shown}", file=sys.stderr)  # fmt: skip
     return dict(
         schema=schema.SCHEMA,

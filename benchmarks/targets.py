@@ -9,6 +9,7 @@ n_steps) is met when every one of them meets it, and its value is the worst case
 import dataclasses
 
 from benchmarks.cases import FORWARD, FORWARD_BACKWARD, Size
+from benchmarks.families.pitch import STEPS, pitch_case_name
 
 SPEEDUP = "speed-up"  # time(baseline) / time(ours) >= threshold
 MEMORY_FRACTION = "memory fraction"  # peak memory(ours) / peak memory(baseline) <= threshold
@@ -28,7 +29,7 @@ class Target:
     size: Size
 
 
-PITCH_STEPS = tuple(n for n in range(-6, 7) if n != 0)
+PITCH_CASES = tuple(pitch_case_name(n) for n in STEPS)
 
 TARGETS = [
     *(
@@ -43,11 +44,11 @@ TARGETS = [
     Target(4, "resample >= 3x torchaudio (each rate pair)", SPEEDUP, 3.0, "resample",
            ("Resample 48 -> 44.1 kHz",), FORWARD, Size(32, 10, 48000)),
     Target(6, "PitchShift, n_steps -6..6, >= 5x torchaudio", SPEEDUP, 5.0, "pitch",
-           tuple(f"PitchShift n_steps={n:+d}" for n in PITCH_STEPS), FORWARD,
+           PITCH_CASES, FORWARD,
            Size(16, 4, 16000)),
     Target(6, "PitchShift, n_steps -6..6, <= 1/10 of torchaudio's peak memory",
            MEMORY_FRACTION, 0.1, "pitch",
-           tuple(f"PitchShift n_steps={n:+d}" for n in PITCH_STEPS), FORWARD,
+           PITCH_CASES, FORWARD,
            Size(16, 4, 16000)),
     Target(9, "whisper log-mel >= 5x torchaudio", SPEEDUP, 5.0, "spectral",
            ("whisper log-mel",), FORWARD, Size(64, 30, 16000)),

@@ -65,19 +65,18 @@ def time_calls(fn, device, settings: Settings = Settings()) -> dict:
     return dict(median_ms=float(median), p20_ms=float(p20), p80_ms=float(p80), reps=reps)
 
 
-def peak_memory(fn, device) -> int | None:
-    """Bytes one call of ``fn`` allocates at its peak on top of what was allocated before
-    (its inputs, the module's buffers): the memory the op itself needs. None on a CPU,
+def peak_memory(fn, device, base: int) -> int | None:
+    """Bytes allocated at the peak of one call of ``fn``, above ``base`` (what was
+    allocated before, that the op does not own: see ``cases.prepare``). None on a CPU,
     where torch keeps no such count."""
     device = torch.device(device)
     if device.type != "cuda":
         return None
     torch.cuda.synchronize(device)
-    before = torch.cuda.memory_allocated(device)
     torch.cuda.reset_peak_memory_stats(device)
     fn()
     torch.cuda.synchronize(device)
-    return torch.cuda.max_memory_allocated(device) - before
+    return torch.cuda.max_memory_allocated(device) - base
 
 
 def copy_bandwidth(device, nbytes: int | None = None) -> dict:

@@ -3,12 +3,13 @@
 Adding a family is one module with a ``CASES`` list (see spectral.py) and one entry here.
 """
 
-from benchmarks.families import io, noise, resample, spectral
+from benchmarks.families import io, noise, pitch, resample, spectral
 
 FAMILIES = {
     "spectral": spectral.CASES,
     "resample": resample.CASES,
     "noise": noise.CASES,
+    "pitch": pitch.CASES,
     "io": io.CASES,
 }
 
