@@ -114,7 +114,8 @@ def cell(row, copy_gbps=None) -> str:
     if row["gbps"] is not None:
         text += f", {row['gbps']:.3g} GB/s"
         if copy_gbps:
-            text += f" ({100 * row['gbps'] / copy_gbps:.0f} %)"
+            percent = 100 * row["gbps"] / copy_gbps
+            text += f" ({percent:.0f} %)" if percent >= 1 else " (<1 %)"
     if row["peak_memory_bytes"] is not None:
         text += f", peak {_mib(row['peak_memory_bytes'])}"
     return text
