@@ -299,6 +299,8 @@ def parse_args(argv=None):
     parser.add_argument("--no-report", action="store_true", help="only write the results")
     parser.add_argument("--report-only", action="store_true",
                         help="only regenerate the report from the results in --out")  # fmt: skip
+    parser.add_argument("--merge", type=Path, nargs="+", metavar="FILE",
+                        help="add results files from another machine to --out")  # fmt: skip
     parser.add_argument("--threads", type=int, help="torch's CPU threads for the run")
     parser.add_argument("--copy-bytes", type=int, help="size of the bandwidth copy")
     parser.add_argument("--commit", help="the git commit, where the tree has no .git")
@@ -310,7 +312,11 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if not args.report_only:
+    if args.merge:
+        for path in args.merge:
+            data = schema.validate(json.loads(path.read_text()))
+            print(f"{path} -> {write_results(args.out, data)}", file=sys.stderr)
+    elif not args.report_only:
         cases = select(args.families, args.cases)
         threads = torch.get_num_threads()
         torch.set_num_threads(args.threads or threads)

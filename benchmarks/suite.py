@@ -54,5 +54,5 @@ def run_case(benchmark, case, mode, impl, size=None):
     benchmark(call)
     benchmark.extra_info["device"] = device_name(workload.device)
     benchmark.extra_info["size"] = workload.size.as_dict()
-    if workload.bytes_moved is not None:
+    if workload.bytes_moved is not None and benchmark.stats is not None:  # None: disabled
         benchmark.extra_info["GB/s"] = workload.bytes_moved / benchmark.stats.stats.median / 1e9

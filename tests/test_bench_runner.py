@@ -144,3 +144,12 @@ def test_runs_of_one_setup_merge_into_one_file(bench, tmp_path):
     assert len(merged) == 4 and sorted(r["median_ms"] for r in merged)[0] == 0.5
     other = dict(copy.deepcopy(second), grid="tiny")
     assert bench.runner.write_results(tmp_path, other).name == path.stem + "-2.json"
+
+
+def test_merge_adds_results_written_elsewhere(bench, tmp_path):
+    elsewhere = tmp_path / "fetched.json"
+    elsewhere.write_text(json.dumps(_gpu_results(bench, 1.0, 2.0)))
+    out = tmp_path / "results"
+    assert bench.runner.main(["--merge", str(elsewhere), "--out", str(out), "--no-readme"]) == 0
+    assert [p.name for p in out.glob("*.json")] == ["test-gpu-2030-01-02.json"]
+    assert "| **met** |" in (out / "README.md").read_text()
