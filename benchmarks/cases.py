@@ -178,6 +178,7 @@ class Workload:
     grad_output: torch.Tensor | None
     bytes_moved: int | None
     memory_base: int | None
+    first_call_peak: int | None
     _next: itertools.cycle = dataclasses.field(init=False, repr=False)
 
     def __post_init__(self):
@@ -208,8 +209,9 @@ def prepare(
 
     ``memory_base`` (GPU): the bytes allocated before the op was built, plus its inputs
     and output gradient; peak memory is counted above it, so it includes what the op
-    keeps (filter tables, windows: torchaudio builds some on the first call) and what one
-    call allocates, its output included.
+    keeps (filter tables, windows: torchaudio builds some on the first call) and what a
+    call allocates, its output included. ``first_call_peak``: that peak over building the
+    op and its first call (where lazily built tables have their transients).
 
     Raises:
         Unavailable: the implementation cannot run here, or this size is too large for
@@ -224,7 +226,11 @@ def prepare(
     interpreted = impl == TRITON and device.type == "cpu"
     if interpreted and size.batch * size.seconds > INTERPRETER_MAX_SECONDS:
         raise Unavailable("Triton on a CPU runs under the interpreter: timed at tiny sizes only")
-    before = torch.cuda.memory_allocated(device) if device.type == "cuda" else None
+    before = None
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        before = torch.cuda.memory_allocated(device)
     op = case.implementations[impl](size, device)
     first = case.make_inputs(size, device)
     per_set = max(_bytes(first), 1)
@@ -247,8 +253,11 @@ def prepare(
         grads = torch.autograd.grad(output, [input_sets[0][i] for i in case.grad_inputs],
                                     grad_output)  # fmt: skip
     moved = None if case.bytes_moved is None else case.bytes_moved(first, output, grads)
-    base = None
+    base = first_peak = None
     if before is not None:
+        torch.cuda.synchronize(device)
         harness = [*input_sets, (grad_output,)]
         base = before + sum(_bytes(inputs) for inputs in harness)
-    return Workload(case, impl, mode, size, device, op, input_sets, grad_output, moved, base)
+        first_peak = torch.cuda.max_memory_allocated(device) - base
+    workload = (case, impl, mode, size, device, op, input_sets, grad_output, moved)
+    return Workload(*workload, base, first_peak)

@@ -195,6 +195,8 @@ def measure(case, mode, impl, size, device, settings) -> dict:
         workload = prepare(case, impl, mode, size, device)
         timing = time_calls(workload, workload.device, settings)
         peak = peak_memory(workload, workload.device, workload.memory_base)
+        if peak is not None:
+            peak = max(peak, workload.first_call_peak)
     except Unavailable as err:
         return dict(entry, reason=str(err))
     except torch.cuda.OutOfMemoryError:
