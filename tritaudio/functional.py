@@ -887,7 +887,7 @@ def _stretch(waveform, rate, n_fft, win_length, hop_length, window):
     """STFT -> phase vocoder -> inverse STFT of a checked float32 / float64 waveform:
     ``(..., time)`` -> ``(..., round(time / rate))``, as torchaudio's pitch shift does."""
     length = round(waveform.shape[-1] / rate)
-    if waveform.shape[-1] == 0:
+    if waveform.numel() == 0:
         return waveform.new_zeros(*waveform.shape[:-1], length)
     stft = (window, n_fft, hop_length, win_length)
     spec = spectrogram(waveform, 0, *stft, None, False)
