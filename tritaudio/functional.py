@@ -1046,7 +1046,8 @@ def phase_vocoder(
 
     Returns:
         ``(..., freq, ceil(frames / rate))``, the dtype of ``complex_specgrams``
-        (``complex_specgrams`` itself when ``rate`` is 1).
+        (``complex_specgrams`` itself when ``rate`` is 1; complex32 is computed and
+        returned as complex64).
     """
     _check_complex_spectrogram(complex_specgrams)
     rate = _check_positive_real("rate", rate)
@@ -1063,27 +1064,26 @@ def phase_vocoder(
     return _reference.phase_vocoder(complex_specgrams, rate, phase_advance)
 
 
-def _stretch_stft(waveform, n_fft, win_length, hop_length, window):
-    """Checked STFT settings of time_stretch / pitch_shift: (win_length, hop_length,
-    window) with torchaudio's defaults (win_length = n_fft, hop_length = n_fft // 4, a
-    Hann window) and the window in the waveform's compute dtype."""
+def _stretch_stft(x, n_fft, win_length, hop_length, window):
+    """Checked STFT settings of time_stretch / pitch_shift for a float32 / float64 ``x``:
+    (win_length, hop_length, window) with torchaudio's defaults (win_length = n_fft,
+    hop_length = n_fft // 4, a Hann window), the window on x's device in x's dtype."""
     win_length = n_fft if win_length is None else win_length
     hop_length = n_fft // 4 if hop_length is None else hop_length
-    compute = torch.float64 if waveform.dtype == torch.float64 else torch.float32
+    _check_stft_args(n_fft, hop_length, win_length, None)
     if window is None:
-        if isinstance(win_length, int) and not isinstance(win_length, bool) and win_length > 0:
-            window = torch.hann_window(win_length, dtype=compute, device=waveform.device)
+        window = torch.hann_window(win_length, dtype=x.dtype, device=x.device)
     elif not isinstance(window, torch.Tensor) or not window.is_floating_point():
         raise TypeError("window must be a real floating-point tensor of shape (win_length,)")
     _check_stft_args(n_fft, hop_length, win_length, window)
-    return win_length, hop_length, window.to(device=waveform.device, dtype=compute)
+    return win_length, hop_length, window.to(device=x.device, dtype=x.dtype)
 
 
 def _stretch(waveform, rate, n_fft, win_length, hop_length, window):
     """STFT -> phase vocoder -> inverse STFT of a checked float32 / float64 waveform:
     ``(..., time)`` -> ``(..., round(time / rate))``, as torchaudio's pitch shift does."""
     length = round(waveform.shape[-1] / rate)
-    if waveform.shape[-1] == 0:
+    if waveform.numel() == 0:
         return waveform.new_zeros(*waveform.shape[:-1], length)
     stft = (window, n_fft, hop_length, win_length)
     spec = spectrogram(waveform, 0, *stft, None, False)
@@ -1184,9 +1184,7 @@ def shift_pitch(waveform, rates, n_fft, win_length, hop_length, window, resample
     one (PitchShift does).
     """
     x = _in_compute_dtype(waveform)
-    window = window.to(
-        device=x.device, dtype=torch.float64 if x.dtype == torch.float64 else torch.float32
-    )
+    window = window.to(device=x.device, dtype=x.dtype)
     stretched = _stretch(x, rates.rate, n_fft, win_length, hop_length, window)
     spec = resample_filter(rates.orig_freq, rates.sample_rate)
     shifted = stretched if spec is None else apply_resample_filter(stretched, spec, resample_taps)

@@ -1,0 +1,19 @@
+"""The op families the runner times, in report order: name -> list of cases.
+
+Adding a family is one module with a ``CASES`` list (see spectral.py) and one entry here.
+"""
+
+from benchmarks.families import io, noise, pitch, resample, spectral
+
+FAMILIES = {
+    "spectral": spectral.CASES,
+    "resample": resample.CASES,
+    "noise": noise.CASES,
+    "pitch": pitch.CASES,
+    "io": io.CASES,
+}
+
+
+def all_cases():
+    """Every case of every family, in report order."""
+    return [case for cases in FAMILIES.values() for case in cases]

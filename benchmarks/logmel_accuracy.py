@@ -1,0 +1,89 @@
+"""Float32 accuracy of each log-mel implementation and tl.dot precision (not timed).
+
+Whisper's features of real speech (tests/data/speech_en_16k.flac) from
+``LogMelSpectrogram.whisper`` on this machine's device, against the same math in float64
+(the torch reference on the CPU). Errors: in mel power, relative to the peak (the
+accuracy contract: 1e-5), and in dB wherever the value is within 60 dB of the peak.
+Triton's interpreter ignores ``precision``: the tf32 rows mean something only on a GPU.
+
+    python benchmarks/logmel_accuracy.py [--out benchmarks/results]
+
+prints a markdown table and writes ``logmel-accuracy-<device>-<date>.json``.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import pathlib
+import sys
+
+import torch
+
+if not torch.cuda.is_available():
+    os.environ.setdefault("TRITON_INTERPRET", "1")  # before tritaudio imports triton
+
+import tritaudio
+import tritaudio.transforms as T
+
+CLIP = pathlib.Path(__file__).parent.parent / "tests" / "data" / "speech_en_16k.flac"
+SETTINGS = [("stft", "ieee"), ("dft", "ieee"), ("dft", "tf32x3"), ("dft", "tf32")]
+UNIT_PER_DB = 0.025  # whisper's output: (log10 + 4) / 4
+
+
+def errors(out, ref):
+    """(max power error / peak power, max dB error within 60 dB of the peak)."""
+    out, ref = out.cpu().double(), ref.double()
+    power_out, power_ref = 10 ** (out / (10 * UNIT_PER_DB)), 10 ** (ref / (10 * UNIT_PER_DB))
+    peak = power_ref.amax()
+    resolved = power_ref >= peak * 1e-6
+    db = ((out - ref)[resolved].abs().max() / UNIT_PER_DB).item()
+    return ((power_out - power_ref).abs().max() / peak).item(), db
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=pathlib.Path, default=None, help="folder for the JSON")
+    parser.add_argument("--seconds", type=float, default=None, help="clip prefix (CPU: 2 s)")
+    args = parser.parse_args(argv)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    waveform, rate = tritaudio.load(CLIP)
+    seconds = args.seconds or (None if device == "cuda" else 2.0)
+    if seconds:
+        waveform = waveform[:, : round(seconds * rate)]
+    with tritaudio.use_backend("torch"):
+        reference = T.LogMelSpectrogram.whisper().double()(waveform.double())
+    rows = []
+    for implementation, precision in SETTINGS:
+        module = T.LogMelSpectrogram.whisper(implementation=implementation, precision=precision)
+        with tritaudio.use_backend("triton"):
+            out = module.to(device)(waveform.to(device))
+        power_error, db_error = errors(out, reference)
+        rows.append(
+            dict(
+                implementation=implementation,
+                precision=precision,
+                power_error_of_peak=power_error,
+                db_error_within_60db=db_error,
+            )
+        )
+    name = torch.cuda.get_device_name() if device == "cuda" else "cpu (Triton interpreter)"
+    print(f"whisper log-mel of {CLIP.name} ({waveform.shape[-1] / rate:g} s), {name}\n")
+    print("| implementation | precision | max power error / peak | max dB error (60 dB) |")
+    print("|---|---|---|---|")
+    for row in rows:
+        errors_text = f"{row['power_error_of_peak']:.1e} | {row['db_error_within_60db']:.1e}"
+        print(f"| {row['implementation']} | {row['precision']} | {errors_text} |")
+    if args.out is not None:
+        date = datetime.date.today().isoformat()
+        slug = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
+        path = args.out / f"logmel-accuracy-{slug}-{date}.json"
+        seconds = waveform.shape[-1] / rate
+        record = dict(device=name, date=date, torch=torch.__version__, seconds=seconds, rows=rows)
+        path.write_text(json.dumps(record, indent=1) + "\n")
+        print(f"\nwrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
