@@ -604,15 +604,44 @@ def spectrogram(
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
 
+def _compute_dtype(waveform):
+    """float64 for float64 input, else float32 (the kernels' arithmetic)."""
+    return torch.float64 if waveform.dtype == torch.float64 else torch.float32
+
+
+def _full_window(window, n_fft, dtype):
+    """The window zero-padded to ``n_fft``, centered, as torch.stft pads it."""
+    offset = (n_fft - window.shape[0]) // 2
+    return torch.nn.functional.pad(window.to(dtype), (offset, n_fft - window.shape[0] - offset))
+
+
+def _check_filterbank(fb, n_fft):
+    if fb.dim() != 2 or fb.shape[0] != n_fft // 2 + 1:
+        raise ValueError(
+            f"fb must be (n_fft // 2 + 1, n_mels) = ({n_fft // 2 + 1}, n_mels), "
+            f"got {tuple(fb.shape)}"
+        )
+
+
+def _normalized_filterbank(fb, window, n_fft, power, normalized, dtype):
+    """``fb`` in ``dtype`` with the STFT's normalisation folded in: a normalisation scales
+    |X|, so |X|^power by scale**power (no sync, no graph break)."""
+    frame_length_norm, window_norm = _reference.spectrogram_norms(normalized)
+    fb = fb.to(dtype)
+    if frame_length_norm:
+        fb = fb * n_fft ** (-0.5 * power)
+    if window_norm:
+        fb = fb / window.to(dtype).pow(2.0).sum().pow(0.5 * power)
+    return fb.contiguous()
+
+
 def _frames(waveform, pad, window, n_fft, hop_length, win_length, center, pad_mode):
     """Windowed STFT frames (rows, n_frames, n_fft) from the Triton framing kernel, in
     float32 (float64 for float64 input); the window zero-padded to n_fft, centered, as
     torch.stft does."""
     from tritaudio import _ops
 
-    compute = torch.float64 if waveform.dtype == torch.float64 else torch.float32
-    offset = (n_fft - win_length) // 2
-    full_window = torch.nn.functional.pad(window.to(compute), (offset, n_fft - win_length - offset))
+    full_window = _full_window(window, n_fft, _compute_dtype(waveform))
     left = n_fft // 2 if center else 0
     mode = _ops.PAD_MODES[pad_mode]
     return _ops.frame(_as_rows(waveform), full_window, n_fft, hop_length, pad, left, mode)
@@ -658,11 +687,7 @@ def mel_spectrogram(
     )
     if power is None:
         raise ValueError("mel_spectrogram needs a real power (> 0), got None")
-    if fb.dim() != 2 or fb.shape[0] != n_fft // 2 + 1:
-        raise ValueError(
-            f"fb must be (n_fft // 2 + 1, n_mels) = ({n_fft // 2 + 1}, n_mels), "
-            f"got {tuple(fb.shape)}"
-        )
+    _check_filterbank(fb, n_fft)
     if waveform.dtype in (torch.float16, torch.bfloat16):
         # computed in float32 and returned in the input's dtype, like spectrogram
         mel = mel_spectrogram(
@@ -679,18 +704,12 @@ def mel_spectrogram(
         return mel if log is None else log(mel)
     from tritaudio import _ops
 
-    frame_length_norm, window_norm = _reference.spectrogram_norms(normalized)
     frames = _frames(waveform, pad, window, n_fft, hop_length, win_length, center, pad_mode)
     spec = torch.view_as_real(torch.fft.rfft(frames))
-    # A normalisation scales |X|, so |X|^power by scale**power: folded into the filterbank.
-    fb = fb.to(spec.dtype)
-    if frame_length_norm:
-        fb = fb * n_fft ** (-0.5 * power)
-    if window_norm:
-        fb = fb / window.to(spec.dtype).pow(2.0).sum().pow(0.5 * power)
+    fb = _normalized_filterbank(fb, window, n_fft, power, normalized, spec.dtype)
     log_args = (1, *log.natural()) if log is not None else (0, 1.0, 0.0, 0.0, 0.0)
     save_mel = log is not None and torch.is_grad_enabled() and spec.requires_grad
-    mel, _ = _ops.mel_power(spec, fb.contiguous(), float(power), *log_args, int(save_mel))
+    mel, _ = _ops.mel_power(spec, fb, float(power), *log_args, int(save_mel))
     return mel.reshape(*waveform.shape[:-1], *mel.shape[-2:])
 
 
@@ -776,26 +795,16 @@ def _log_mel_dft(
 ):  # fmt: skip
     from tritaudio import _ops
 
-    if fb.dim() != 2 or fb.shape[0] != n_fft // 2 + 1:
-        raise ValueError(
-            f"fb must be (n_fft // 2 + 1, n_mels) = ({n_fft // 2 + 1}, n_mels), "
-            f"got {tuple(fb.shape)}"
-        )
-    compute = torch.float64 if waveform.dtype == torch.float64 else torch.float32
-    offset = (n_fft - win_length) // 2
-    full_window = torch.nn.functional.pad(window.to(compute), (offset, n_fft - win_length - offset))
-    frame_length_norm, window_norm = _reference.spectrogram_norms(normalized)
-    fb = fb.to(compute)
-    if frame_length_norm:
-        fb = fb * n_fft ** (-0.5 * power)
-    if window_norm:
-        fb = fb / window.to(compute).pow(2.0).sum().pow(0.5 * power)
+    _check_filterbank(fb, n_fft)
+    compute = _compute_dtype(waveform)
+    fb = _normalized_filterbank(fb, window, n_fft, power, normalized, compute)
+    full_window = _full_window(window, n_fft, compute)
+    left = n_fft // 2 if center else 0
     rows = _as_rows(waveform)
     save_mel = torch.is_grad_enabled() and rows.requires_grad
     out, _ = _ops.log_mel_dft(
-        rows, full_window, fb.contiguous(), hop_length, pad, n_fft // 2 if center else 0,
-        _ops.PAD_MODES[pad_mode], float(power), 1, *log.natural(), int(save_mel),
-        "ieee" if compute == torch.float64 else precision,
+        rows, full_window, fb, hop_length, pad, left, _ops.PAD_MODES[pad_mode], float(power), 1,
+        *log.natural(), int(save_mel), "ieee" if compute == torch.float64 else precision,
     )  # fmt: skip
     return out.to(waveform.dtype).reshape(*waveform.shape[:-1], *out.shape[-2:])
 
@@ -860,10 +869,7 @@ def _inverse_stft_triton(
     frames = torch.fft.irfft(spec, n=n_fft) if onesided else torch.fft.ifft(spec).real
     if frame_length_norm:
         frames = frames * n_fft**0.5
-    offset = (n_fft - win_length) // 2
-    full_window = torch.nn.functional.pad(
-        window.to(frames.dtype), (offset, n_fft - win_length - offset)
-    )
+    full_window = _full_window(window, n_fft, frames.dtype)
     full_len = n_fft + hop_length * (n_frames - 1)
     signal = _ops.overlap_add(frames, full_window, hop_length, full_len)
     ones = torch.ones(1, n_frames, n_fft, dtype=frames.dtype, device=frames.device)
