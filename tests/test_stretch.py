@@ -375,6 +375,23 @@ def test_gradcheck_phase_vocoder():
         assert torch.autograd.gradcheck(stretch, (spec,))
 
 
+def test_phase_vocoder_in_blocks_of_bins_gives_the_same_numbers(monkeypatch):
+    from tritaudio import _reference
+
+    generator = torch.Generator().manual_seed(11)
+    spec = torch.randn(3, 65, 80, dtype=torch.complex64, generator=generator)
+    advance = torch.linspace(0, math.pi * 16, 65)[..., None]
+    one_pass = F.phase_vocoder(spec, 0.8, advance)
+    monkeypatch.setattr(_reference, "PHASE_VOCODER_CHUNK", 3 * 100 * 7)  # 7 bins per pass
+    assert torch.equal(F.phase_vocoder(spec, 0.8, advance), one_pass)
+    spec64 = spec[:1, :9, :12].to(torch.complex128)
+    spec64 = (spec64 + 0.5 * spec64 / spec64.abs()).requires_grad_(True)
+    monkeypatch.setattr(_reference, "PHASE_VOCODER_CHUNK", 15 * 2)  # 2 bins per pass
+    assert torch.autograd.gradcheck(
+        lambda s: F.phase_vocoder(s, 0.8, advance[:9].double()), (spec64,)
+    )
+
+
 # --- bad input ----------------------------------------------------------------------------
 
 
