@@ -20,7 +20,7 @@ import triton.language as tl
 
 from .framing import signal_index
 from .launch import num_warps
-from .spectral import _power, power_mode
+from .spectral import magnitude_power, power_mode, store_mel_tile
 
 BLOCK_FRAMES = 64
 BLOCK_TIME = 32
@@ -91,18 +91,14 @@ def log_mel_dft_kernel(
             sin = tl.load(SIN + basis_offsets, mask=basis_mask, other=0.0)
             re += tl.dot(frames, cos, input_precision=PRECISION)
             im += tl.dot(frames, sin, input_precision=PRECISION)
-        powers = _power(re, im, power, POWER_MODE)
+        powers = magnitude_power(re, im, power, POWER_MODE)
         fb_mask = in_bins[:, None] & in_mels[None, :]
         fb = tl.load(FB + k[:, None] * n_mels + m[None, :], mask=fb_mask, other=0.0)
         acc += tl.dot(powers, fb, input_precision="ieee")
-    out_offsets = (row * n_mels + m[None, :]) * n_frames + f[:, None]
-    out_mask = in_frames[:, None] & in_mels[None, :]
-    if SAVE_MEL:
-        tl.store(MEL + out_offsets, acc, mask=out_mask)
-    y = acc
-    if HAS_LOG:
-        y = log_multiplier * tl.log(tl.maximum(y, amin) + offset) - shift
-    tl.store(OUT + out_offsets, y, mask=out_mask)
+    store_mel_tile(
+        OUT, MEL, acc, row, f, m, n_frames, n_mels, log_multiplier, amin, offset, shift,
+        HAS_LOG, SAVE_MEL,
+    )  # fmt: skip
 
 
 def dft_bases(window, n_fft):

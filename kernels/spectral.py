@@ -28,7 +28,7 @@ POWER_GENERAL, POWER_MAGNITUDE, POWER_SQUARED = 0, 1, 2
 
 
 @triton.jit
-def _power(re, im, power, POWER_MODE: tl.constexpr):
+def magnitude_power(re, im, power, POWER_MODE: tl.constexpr):
     squared = re * re + im * im
     if POWER_MODE == 2:
         return squared
@@ -36,6 +36,22 @@ def _power(re, im, power, POWER_MODE: tl.constexpr):
         return tl.sqrt(squared)
     else:  # |X|^p = exp2(p / 2 * log2 |X|^2); log2(0) = -inf gives 0 for p > 0
         return tl.exp2(tl.log2(squared) * (power * 0.5))
+
+
+@triton.jit
+def store_mel_tile(
+    OUT, MEL, y, row, f, m, n_frames, n_mels, log_multiplier, amin, offset, shift,
+    HAS_LOG: tl.constexpr, SAVE_MEL: tl.constexpr,
+):  # fmt: skip
+    """Store a (frames, bands) tile of y into (rows, n_mels, n_frames) outputs: y itself
+    into MEL when SAVE_MEL, then the log of y (or y) into OUT."""
+    offsets = (row * n_mels + m[None, :]) * n_frames + f[:, None]
+    mask = (f < n_frames)[:, None] & (m < n_mels)[None, :]
+    if SAVE_MEL:
+        tl.store(MEL + offsets, y, mask=mask)
+    if HAS_LOG:
+        y = log_multiplier * tl.log(tl.maximum(y, amin) + offset) - shift
+    tl.store(OUT + offsets, y, mask=mask)
 
 
 @triton.jit
@@ -78,18 +94,14 @@ def mel_power_kernel(
         mask = in_frames[:, None] & in_bins[None, :]
         re = tl.load(spec_rows + 2 * k[None, :], mask=mask, other=0.0)
         im = tl.load(spec_rows + 2 * k[None, :] + 1, mask=mask, other=0.0)
-        powers = _power(re, im, power, POWER_MODE)
+        powers = magnitude_power(re, im, power, POWER_MODE)
         fb_mask = in_bins[:, None] & in_mels[None, :]
         fb = tl.load(FB + k[:, None] * n_mels + m[None, :], mask=fb_mask, other=0.0)
         acc += tl.dot(powers, fb, input_precision="ieee")
-    y = acc
-    out_offsets = (row * n_mels + m[None, :]) * n_frames + f[:, None]
-    out_mask = in_frames[:, None] & in_mels[None, :]
-    if SAVE_MEL:
-        tl.store(MEL + out_offsets, y, mask=out_mask)
-    if HAS_LOG:
-        y = log_multiplier * tl.log(tl.maximum(y, amin) + offset) - shift
-    tl.store(OUT + out_offsets, y, mask=out_mask)
+    store_mel_tile(
+        OUT, MEL, acc, row, f, m, n_frames, n_mels, log_multiplier, amin, offset, shift,
+        HAS_LOG, SAVE_MEL,
+    )  # fmt: skip
 
 
 @triton.jit
@@ -146,11 +158,10 @@ def mel_power_backward_kernel(
     else:
         squared = re * re + im * im
         if POWER_MODE == 1:
-            magnitude_power = tl.sqrt(squared)
-            factor = tl.where(squared > 0, grad_powers / magnitude_power, 0.0)
+            factor = tl.where(squared > 0, grad_powers / tl.sqrt(squared), 0.0)
         else:
-            magnitude_power = tl.exp2(tl.log2(squared) * (power * 0.5 - 1.0))
-            factor = tl.where(squared > 0, power * grad_powers * magnitude_power, 0.0)
+            magnitude_to_p_minus_2 = tl.exp2(tl.log2(squared) * (power * 0.5 - 1.0))
+            factor = tl.where(squared > 0, power * grad_powers * magnitude_to_p_minus_2, 0.0)
     tl.store(GRAD_SPEC + spec_offsets, factor * re, mask=mask)
     tl.store(GRAD_SPEC + spec_offsets + 1, factor * im, mask=mask)
 

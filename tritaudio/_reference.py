@@ -362,11 +362,9 @@ def dynamic_range_floor(x, dynamic_range, per_example=True):
     of the whole tensor (Whisper's batched clamp) when not ``per_example``."""
     if x.numel() == 0:
         return x
-    if not per_example:
-        return torch.maximum(x, x.amax() - dynamic_range)
-    planes = x.reshape(-1, *x.shape[-2:])
-    floor = planes.amax(dim=(-2, -1), keepdim=True) - dynamic_range
-    return torch.maximum(planes, floor).reshape(x.shape)
+    if per_example:
+        return top_db_floor(x, dynamic_range, per_example=True)
+    return torch.maximum(x, x.amax() - dynamic_range)
 
 
 class LogScale(NamedTuple):
