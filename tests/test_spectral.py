@@ -428,6 +428,7 @@ def test_mel_power_op_registration(device):
     mel = torch.rand(2, 20, 7, device=device)
     for op, args in (
         (_ops.mel_power, (spec, fb, 2.0, *log, 1)),
+        (_ops.mel_power, (spec, fb, 2.0, *log, 0)),  # the backward recomputes the projection
         (_ops.mel_power, (spec, fb, 1.0, 0, 1.0, 0.0, 0.0, 0.0, 0)),
         (_ops.mel_power_backward, (mel, mel, spec, fb, 2.0, *log[:-1])),
     ):
@@ -497,3 +498,18 @@ def test_triton_path_traces_fullgraph():
     assert lines[1] == "mfcc ['tritaudio.frame.default', 'tritaudio.mel_power.default']"
     assert lines[2] == "logmel stft ['tritaudio.frame.default', 'tritaudio.mel_power.default']"
     assert lines[3] == "logmel dft ['tritaudio.log_mel_dft.default']"
+
+
+def test_op_gradients_without_the_saved_projection(device):
+    # Called directly with save_mel=0, the ops' backward recomputes the projection.
+    from tritaudio import _ops
+
+    spec = torch.randn(1, 5, 17, 2, dtype=torch.float64, device=device, requires_grad=True)
+    fb = F.melscale_fbanks(17, 0.0, 4000.0, 6, 8000).to(device, torch.float64)
+    log = (1, 4.34, 1e-10, 0.0, 0.0)
+    mel_power = lambda s: _ops.mel_power(s, fb, 2.0, *log, 0)[0]
+    assert torch.autograd.gradcheck(mel_power, (spec,), fast_mode=True)
+    x = torch.randn(1, 100, dtype=torch.float64, device=device, requires_grad=True)
+    window = torch.hann_window(32, dtype=torch.float64, device=device)
+    log_mel = lambda x: _ops.log_mel_dft(x, window, fb, 8, 0, 16, 1, 2.0, *log, 0, "ieee")[0]
+    assert torch.autograd.gradcheck(log_mel, (x,), fast_mode=True)

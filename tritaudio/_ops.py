@@ -318,6 +318,8 @@ def _mel_power_grad(ctx, grad, grad_mel):
     # The projection before the log is saved for the backward only: no gradient reaches it.
     spec, fb, mel = ctx.saved_tensors
     power, has_log, log_multiplier, amin, offset, _ = ctx.params
+    if has_log and mel.numel() == 0:  # called without save_mel: recompute the projection
+        mel, _ = mel_power(spec, fb, power, 0, 1.0, 0.0, 0.0, 0.0, 0)
     grad_spec = mel_power_backward(
         grad.contiguous(), mel, spec, fb, power, has_log, log_multiplier, amin, offset
     )
@@ -396,6 +398,8 @@ def _log_mel_dft_grad(ctx, grad, grad_mel):
     hop, pad, left, mode, power, has_log, log_multiplier, amin, offset, *_ = ctx.params
     n_fft = window.shape[0]
     spec = torch.view_as_real(torch.fft.rfft(frame(x, window, n_fft, hop, pad, left, mode)))
+    if has_log and mel.numel() == 0:  # called without save_mel: recompute the projection
+        mel, _ = mel_power(spec, fb, power, 0, 1.0, 0.0, 0.0, 0.0, 0)
     grad_spec = mel_power_backward(
         grad.contiguous(), mel, spec, fb, power, has_log, log_multiplier, amin, offset
     )
