@@ -718,6 +718,21 @@ LOG_MEL_IMPLEMENTATIONS = ("stft", "dft")
 DFT_PRECISIONS = ("ieee", "tf32x3", "tf32")
 
 
+def check_log_mel_options(log, dynamic_range, implementation, precision):
+    """The checks of :func:`log_mel_spectrogram`'s own arguments (also run by
+    LogMelSpectrogram's constructor, to fail early)."""
+    if implementation not in LOG_MEL_IMPLEMENTATIONS:
+        raise ValueError(
+            f"implementation must be one of {LOG_MEL_IMPLEMENTATIONS}, got {implementation!r}"
+        )
+    if precision not in DFT_PRECISIONS:
+        raise ValueError(f"precision must be one of {DFT_PRECISIONS}, got {precision!r}")
+    if not isinstance(log, LogScale):
+        raise TypeError(f"log must be a LogScale, got {type(log).__name__}")
+    if dynamic_range is not None and not dynamic_range >= 0:
+        raise ValueError(f"dynamic_range must be >= 0 or None, got {dynamic_range}")
+
+
 def log_mel_spectrogram(
     waveform: torch.Tensor,
     fb: torch.Tensor,
@@ -762,18 +777,9 @@ def log_mel_spectrogram(
     Returns:
         ``(..., n_mels, frames)`` (one frame fewer with ``drop_last_frame``).
     """
-    if implementation not in LOG_MEL_IMPLEMENTATIONS:
-        raise ValueError(
-            f"implementation must be one of {LOG_MEL_IMPLEMENTATIONS}, got {implementation!r}"
-        )
-    if precision not in DFT_PRECISIONS:
-        raise ValueError(f"precision must be one of {DFT_PRECISIONS}, got {precision!r}")
-    if not isinstance(log, LogScale):
-        raise TypeError(f"log must be a LogScale, got {type(log).__name__}")
+    check_log_mel_options(log, dynamic_range, implementation, precision)
     if power is None:
         raise ValueError("log_mel_spectrogram needs a real power (> 0), got None")
-    if dynamic_range is not None and not dynamic_range >= 0:
-        raise ValueError(f"dynamic_range must be >= 0 or None, got {dynamic_range}")
     spectrogram_args = (pad, window, n_fft, hop_length, win_length, power, normalized, center)
     if implementation == "dft" and backend_for(waveform) == "triton" and waveform.numel():
         _check_spectrogram_args(

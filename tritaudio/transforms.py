@@ -714,16 +714,7 @@ class LogMelSpectrogram(torch.nn.Module):
             sample_rate, n_fft, win_length, hop_length, f_min, f_max, pad, n_mels, window_fn,
             power, normalized, wkwargs, center, pad_mode, onesided, norm, mel_scale,
         )  # fmt: skip
-        if implementation not in F.LOG_MEL_IMPLEMENTATIONS:
-            raise ValueError(
-                f"implementation must be one of {F.LOG_MEL_IMPLEMENTATIONS}, got {implementation!r}"
-            )
-        if precision not in F.DFT_PRECISIONS:
-            raise ValueError(f"precision must be one of {F.DFT_PRECISIONS}, got {precision!r}")
-        if not isinstance(log, F.LogScale):
-            raise TypeError(f"log must be a LogScale, got {type(log).__name__}")
-        if dynamic_range is not None and not dynamic_range >= 0:
-            raise ValueError(f"dynamic_range must be >= 0 or None, got {dynamic_range}")
+        F.check_log_mel_options(log, dynamic_range, implementation, precision)
         self.log = log
         self.dynamic_range = dynamic_range
         self.per_example = per_example
