@@ -593,7 +593,7 @@ def spectrogram(
         spectrogram_args = (pad, window, n_fft, hop_length, win_length, power, normalized)
         return _reference.spectrogram(waveform, *spectrogram_args, center, pad_mode, onesided)
     frame_length_norm, window_norm = _reference.spectrogram_norms(normalized)
-    frames = _frames(waveform, pad, window, n_fft, hop_length, win_length, center, pad_mode)
+    frames = _frames(waveform, pad, window, n_fft, hop_length, center, pad_mode)
     spec = torch.fft.rfft(frames) if onesided else torch.fft.fft(frames)
     if frame_length_norm:
         spec = spec * n_fft**-0.5
@@ -635,7 +635,7 @@ def _normalized_filterbank(fb, window, n_fft, power, normalized, dtype):
     return fb.contiguous()
 
 
-def _frames(waveform, pad, window, n_fft, hop_length, win_length, center, pad_mode):
+def _frames(waveform, pad, window, n_fft, hop_length, center, pad_mode):
     """Windowed STFT frames (rows, n_frames, n_fft) from the Triton framing kernel, in
     float32 (float64 for float64 input); the window zero-padded to n_fft, centered, as
     torch.stft does."""
@@ -704,7 +704,7 @@ def mel_spectrogram(
         return mel if log is None else log(mel)
     from tritaudio import _ops
 
-    frames = _frames(waveform, pad, window, n_fft, hop_length, win_length, center, pad_mode)
+    frames = _frames(waveform, pad, window, n_fft, hop_length, center, pad_mode)
     spec = torch.view_as_real(torch.fft.rfft(frames))
     fb = _normalized_filterbank(fb, window, n_fft, power, normalized, spec.dtype)
     log_args = (1, *log.natural()) if log is not None else (0, 1.0, 0.0, 0.0, 0.0)
@@ -780,14 +780,19 @@ def log_mel_spectrogram(
     check_log_mel_options(log, dynamic_range, implementation, precision)
     if power is None:
         raise ValueError("log_mel_spectrogram needs a real power (> 0), got None")
-    spectrogram_args = (pad, window, n_fft, hop_length, win_length, power, normalized, center)
     if implementation == "dft" and backend_for(waveform) == "triton" and waveform.numel():
         _check_spectrogram_args(
             waveform, pad, window, n_fft, hop_length, win_length, power, center, pad_mode
         )
-        out = _log_mel_dft(waveform, fb, *spectrogram_args, pad_mode, log, precision)
+        out = _log_mel_dft(
+            waveform, fb, pad, window, n_fft, hop_length, power, normalized, center, pad_mode,
+            log, precision,
+        )  # fmt: skip
     else:
-        out = mel_spectrogram(waveform, fb, *spectrogram_args, pad_mode, log)
+        out = mel_spectrogram(
+            waveform, fb, pad, window, n_fft, hop_length, win_length, power, normalized, center,
+            pad_mode, log,
+        )  # fmt: skip
     if drop_last_frame:
         out = out[..., :-1]
     if dynamic_range is not None:
@@ -796,8 +801,8 @@ def log_mel_spectrogram(
 
 
 def _log_mel_dft(
-    waveform, fb, pad, window, n_fft, hop_length, win_length, power, normalized, center,
-    pad_mode, log, precision,
+    waveform, fb, pad, window, n_fft, hop_length, power, normalized, center, pad_mode, log,
+    precision,
 ):  # fmt: skip
     from tritaudio import _ops
 
@@ -854,15 +859,13 @@ def inverse_spectrogram(
         args = (length, pad, window, n_fft, hop_length, win_length, normalized, center, onesided)
         return _reference.inverse_spectrogram(spectrogram, *args)
     return _inverse_stft_triton(
-        spectrogram, length, pad, window, n_fft, hop_length, win_length, normalized, center,
-        onesided,
-    )  # fmt: skip
+        spectrogram, length, pad, window, n_fft, hop_length, normalized, center, onesided
+    )
 
 
 def _inverse_stft_triton(
-    spectrogram, length, pad, window, n_fft, hop_length, win_length, normalized, center,
-    onesided,
-):  # fmt: skip
+    spectrogram, length, pad, window, n_fft, hop_length, normalized, center, onesided
+):
     """torch.istft's arithmetic with the overlap-add kernel: inverse FFT of each frame,
     windowed overlap-add, division by the overlap-added squared window."""
     from tritaudio import _ops
