@@ -12,7 +12,7 @@ import torch
 
 import tritaudio
 from tritaudio import cli
-from tritaudio._demo import bundled_clip
+from tritaudio.cli.demo import bundled_clip
 
 SECONDS, RATE = 10, 16000
 CLIPS = {"cuda": 1000, "cpu": 40}

@@ -14,7 +14,7 @@ import triton
 from triton.backends.compiler import GPUTarget
 
 from tritaudio._ops import INTERPRETED
-from tritaudio.kernels import framing, logmel, mix, resample, spectral
+from tritaudio.kernels import framing, logmel, noise, resample, spectral
 
 TARGETS = [GPUTarget("cuda", 90, 32), GPUTarget("cuda", 80, 32)]  # H100 / H200, A100
 
@@ -75,22 +75,22 @@ def launches():
     """Each launcher with inputs covering its dtypes and feature flags."""
     for dtype in (torch.float32, torch.float16, torch.bfloat16, torch.float64):
         x = torch.zeros(3, 5000, dtype=dtype)
-        yield mix.scale_rows, (x, 2.0)
+        yield noise.scale_rows, (x, 2.0)
         lengths = torch.full((3,), 5000, dtype=torch.int64)
-        yield mix.noise_energies, (x, x, lengths)
+        yield noise.noise_energies, (x, x, lengths)
         compute = torch.float64 if dtype == torch.float64 else torch.float32
-        yield mix.add_scaled_noise, (x, x, torch.ones(3, dtype=compute))
-        yield mix.row_dots, (x, x, compute)
-        yield mix.add_noise_backward, (x, x, x, lengths, torch.ones(3, 3, dtype=compute))
+        yield noise.add_scaled_noise, (x, x, torch.ones(3, dtype=compute))
+        yield noise.row_dots, (x, x, compute)
+        yield noise.add_noise_backward, (x, x, x, lengths, torch.ones(3, 3, dtype=compute))
         window = torch.ones(400, dtype=compute)
         for mode in framing.PAD_MODES.values():
             yield framing.frame, (x, window, 400, 160, 3, 200, mode)
         yield framing.overlap_add, (torch.zeros(3, 31, 400, dtype=compute), window, 160, 5200)
         # the same kernels generating white noise in place of loading it
-        yield mix.noise_energies, (x, None, lengths, 1234)
-        yield mix.add_scaled_noise, (x, None, torch.ones(3, dtype=compute), 1234)
-        yield mix.row_dots, (x, None, compute, 1234)
-        yield mix.add_noise_backward, (x, x, None, lengths, torch.ones(3, 3, dtype=compute), 1234)
+        yield noise.noise_energies, (x, None, lengths, 1234)
+        yield noise.add_scaled_noise, (x, None, torch.ones(3, dtype=compute), 1234)
+        yield noise.row_dots, (x, None, compute, 1234)
+        yield noise.add_noise_backward, (x, x, None, lengths, torch.ones(3, 3, dtype=compute), 1234)
         spec = torch.zeros(3, 31, 201, 2, dtype=compute)
         fb = torch.zeros(201, 80, dtype=compute)
         bin_ranges = spectral.nonzero_ranges(fb, spectral.BLOCK_MELS)

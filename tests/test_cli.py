@@ -69,7 +69,7 @@ def test_every_command_has_help_with_examples(capsys, command):
 
 
 def test_bundled_clip_is_package_data():
-    from tritaudio._demo import bundled_clip
+    from tritaudio.cli.demo import bundled_clip
 
     meta = tritaudio.info(bundled_clip())
     assert (meta.sample_rate, meta.num_channels, meta.encoding) == (16000, 1, "FLAC")

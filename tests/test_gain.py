@@ -1,4 +1,4 @@
-"""functional.gain: the first op on the Triton path (kernels/mix.py scale_rows_kernel)."""
+"""functional.gain: the first op on the Triton path (kernels/noise.py scale_rows_kernel)."""
 
 import math
 

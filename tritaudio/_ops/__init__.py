@@ -12,12 +12,12 @@ from torch.library import triton_op, wrap_triton
 from triton.runtime.interpreter import InterpretedFunction
 
 from tritaudio import _reference
-from tritaudio.kernels import framing, logmel, mix, spectral
+from tritaudio.kernels import framing, logmel, noise, spectral
 from tritaudio.kernels import resample as resample_kernels
 
 # triton.jit picks the interpreter when the kernels are decorated, i.e. at this import:
 # TRITON_INTERPRET=1 must have been set before it. This records what triton decided.
-INTERPRETED = isinstance(mix.scale_rows_kernel, InterpretedFunction)
+INTERPRETED = isinstance(noise.scale_rows_kernel, InterpretedFunction)
 
 
 def last_dim_contiguous(x):
@@ -29,7 +29,7 @@ def last_dim_contiguous(x):
 @triton_op("tritaudio::scale_rows", mutates_args={})
 def scale_rows(x: torch.Tensor, factor: float) -> torch.Tensor:
     """``factor * x`` for a 2-D ``x`` (rows, time) with its last dim contiguous."""
-    return mix.scale_rows(x, factor, launch=wrap_triton)
+    return noise.scale_rows(x, factor, launch=wrap_triton)
 
 
 def _scale_rows_setup(ctx, inputs, output):
@@ -104,21 +104,21 @@ def add_noise(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(rows, time) waveform and noise (row stride may be 0), (rows,) snr and int64
     lengths -> (mixed, energies (2, rows))."""
-    energies = mix.noise_energies(waveform, noise, lengths, launch=wrap_triton)
+    energies = noise.noise_energies(waveform, noise, lengths, launch=wrap_triton)
     scale = _reference.noise_scale(energies[0], energies[1], snr.to(energies.dtype))
-    return mix.add_scaled_noise(waveform, noise, scale, launch=wrap_triton), energies
+    return noise.add_scaled_noise(waveform, noise, scale, launch=wrap_triton), energies
 
 
 def _noise_gradients(grad, waveform, noise, snr, lengths, energies, seed):
     """The shared backward of add_noise and add_white_noise."""
     energy_signal, energy_noise = energies
     scale = _reference.noise_scale(energy_signal, energy_noise, snr.to(energies.dtype))
-    dot = mix.row_dots(grad, noise, energies.dtype, seed=seed, launch=wrap_triton)
+    dot = noise.row_dots(grad, noise, energies.dtype, seed=seed, launch=wrap_triton)
     # scale is 0 where an energy is 0, and so are the coefficients; 1 avoids 0 / 0 there.
     coeff_signal = dot * scale / torch.where(scale != 0, energy_signal, 1.0)
     coeff_noise = dot * scale / torch.where(scale != 0, energy_noise, 1.0)
     coeffs = torch.stack([scale, coeff_signal, coeff_noise])
-    grad_waveform, grad_noise = mix.add_noise_backward(
+    grad_waveform, grad_noise = noise.add_noise_backward(
         grad, waveform, noise, lengths, coeffs, seed=seed, launch=wrap_triton
     )
     grad_snr = (-math.log(10) / 20 * dot * scale).to(snr.dtype)
@@ -158,9 +158,9 @@ def add_white_noise(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """add_noise with white Gaussian noise generated in the kernels from ``seed`` (never
     stored): (rows, time) waveform, (rows,) snr (+inf: unchanged row) and int64 lengths."""
-    energies = mix.noise_energies(waveform, None, lengths, seed=seed, launch=wrap_triton)
+    energies = noise.noise_energies(waveform, None, lengths, seed=seed, launch=wrap_triton)
     scale = _reference.noise_scale(energies[0], energies[1], snr.to(energies.dtype))
-    return mix.add_scaled_noise(waveform, None, scale, seed=seed, launch=wrap_triton), energies
+    return noise.add_scaled_noise(waveform, None, scale, seed=seed, launch=wrap_triton), energies
 
 
 @triton_op("tritaudio::add_white_noise_backward", mutates_args={})

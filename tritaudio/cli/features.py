@@ -21,6 +21,14 @@ import numpy as np
 import torch
 
 from tritaudio import transforms as T
+from tritaudio.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    UsageError,
+    device_for,
+    non_negative_int,
+    positive_int,
+)
 
 FEATURES = ("logmel", "mel", "mfcc", "spectrogram")
 AUDIO_SUFFIXES = frozenset(
@@ -72,7 +80,6 @@ same split on every machine. Exit code 1 when any file failed (each is named on 
 
 def add_arguments(commands):
     """The ``features`` subcommand and its options."""
-    from tritaudio.cli import _non_negative_int, _positive_int
 
     parser = commands.add_parser(
         "features",
@@ -87,15 +94,15 @@ def add_arguments(commands):
     parser.add_argument("--feature", choices=FEATURES, default="logmel")
     parser.add_argument(
         "--sample-rate",
-        type=_positive_int,
+        type=positive_int,
         metavar="N",
         help="resample every file to N Hz first (default: each file's rate)",
     )
-    parser.add_argument("--n-fft", type=_positive_int, default=400)
-    parser.add_argument("--win-length", type=_positive_int, help="default: n_fft")
-    parser.add_argument("--hop-length", type=_positive_int, default=160)
-    parser.add_argument("--n-mels", type=_positive_int, default=80)
-    parser.add_argument("--n-mfcc", type=_positive_int, default=40)
+    parser.add_argument("--n-fft", type=positive_int, default=400)
+    parser.add_argument("--win-length", type=positive_int, help="default: n_fft")
+    parser.add_argument("--hop-length", type=positive_int, default=160)
+    parser.add_argument("--n-mels", type=positive_int, default=80)
+    parser.add_argument("--n-mfcc", type=positive_int, default=40)
     parser.add_argument("--f-min", type=float, default=0.0, help="Hz")
     parser.add_argument("--f-max", type=float, help="Hz (default: half the sample rate)")
     parser.add_argument("--mel-scale", choices=("htk", "slaney"), default="htk")
@@ -111,23 +118,23 @@ def add_arguments(commands):
         default="auto",
         help="auto: cuda when there is a GPU",
     )
-    parser.add_argument("--batch-size", type=_positive_int, default=32, help="files per batch")
+    parser.add_argument("--batch-size", type=positive_int, default=32, help="files per batch")
     parser.add_argument(
         "--workers",
-        type=_positive_int,
+        type=positive_int,
         default=min(8, os.cpu_count() or 1),
         help="decoding threads",
     )
     parser.add_argument(
         "--shard-index",
-        type=_non_negative_int,
+        type=non_negative_int,
         default=0,
         metavar="I",
         help="this process's share of the files, 0 to N - 1",
     )
     parser.add_argument(
         "--num-shards",
-        type=_positive_int,
+        type=positive_int,
         default=1,
         metavar="N",
         help="processes or machines sharing the files",
@@ -372,7 +379,6 @@ def _windows(items, size):
 
 
 def _usage(message):
-    from tritaudio.cli import UsageError
 
     return UsageError(message)
 
@@ -436,10 +442,9 @@ def _check_arguments(args):
 
 
 def run_features(args):
-    from tritaudio.cli import EXIT_FAILED, EXIT_OK, _device
 
     _check_arguments(args)
-    device = _device(args.device)
+    device = device_for(args.device)
     jobs = shard(collect_jobs(args.inputs, Path(args.out), f".{args.format}"), args.shard_index,
                  args.num_shards)  # fmt: skip
     todo = [job for job in jobs if not job.output.exists()]

@@ -10,6 +10,7 @@ import torch
 
 import tritaudio
 from tritaudio import transforms as T
+from tritaudio.cli.common import EXIT_OK, device_for
 
 CLIP = "data/speech_16k.flac"
 TARGET_RATE = 22050
@@ -123,9 +124,8 @@ def _draw(path, waveform, rate, augmented):
 
 
 def run_demo(args):
-    from tritaudio.cli import EXIT_OK, _device
 
-    device = _device(args.device)
+    device = device_for(args.device)
     with importlib.resources.as_file(bundled_clip()) as clip:
         start = time.perf_counter()
         waveform, rate = tritaudio.load(clip)
