@@ -10,7 +10,7 @@ import dataclasses
 import io
 import operator
 import os
-import re
+import struct
 import tempfile
 import warnings
 
@@ -106,14 +106,33 @@ _FORMAT_ALIASES = {
 }
 _ALIAS_SUBTYPES = {"vorbis": "VORBIS", "opus": "OPUS"}
 
-# libsndfile logs "data : <declared> (should be <present>)" for a WAV whose data chunk is
-# cut short, and reads the frames present without an error.
-_WAV_DATA_SHORT = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
 # Writers that stream to a pipe put these placeholders in the size fields.
 _UNKNOWN_SIZES = {0xFFFFFFFF, 0x7FFFFFFF}
 
-# Frames de-interleaved at a time when reading several channels.
+# Frames decoded at a time from PCM and FLAC files.
 _BLOCK_FRAMES = 65536
+# Bytes allocated before any frame is decoded: a header's frame count is a claim (a forged
+# one can promise 2**36 frames); beyond this the output grows with what is decoded.
+_PREALLOCATE_BYTES = 2**28
+# Lossy decoders of libsndfile 1.2.2 (libmpg123, libvorbis, libopus) return different samples
+# depending on how a decode is split into reads (Opus for reads below one packet, MP3 around
+# frames with damaged side information): these are decoded in one read, the same samples as
+# a whole-file read whatever the caller's block or chunk size.
+_ONE_READ_SUBTYPES = frozenset(
+    ("VORBIS", "OPUS", "MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III")
+)
+# One read of a lossy file allocates the frames its header promises up front (only the pages
+# decoded are touched); a promise beyond this many bytes is read in blocks instead.
+_ONE_READ_MAX_BYTES = 2**32
+
+# Sample rates save accepts: libsndfile stores an int; some encoders take less (libvorbis
+# crashes above 200 kHz).
+_MAX_SAMPLE_RATE = 2**31 - 1
+_FORMAT_MAX_RATES = {"FLAC": 655350, "OGG": 200000}
+_SUBTYPE_RATES = {
+    "OPUS": (8000, 12000, 16000, 24000, 48000),
+    "MPEG_LAYER_III": (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000),
+}
 
 
 def _is_path(uri):
@@ -121,8 +140,9 @@ def _is_path(uri):
 
 
 def _name(uri):
+    """The file's name for messages; bytes that are not text show as ``\\xff`` escapes."""
     if _is_path(uri):
-        return os.fsdecode(uri)
+        return os.fsencode(uri).decode("utf-8", "backslashreplace")
     return getattr(uri, "name", None) or f"<{type(uri).__name__}>"
 
 
@@ -133,6 +153,10 @@ def _libsndfile_errors(name, action):
         yield
     except sf.SoundFileError as err:
         reason = getattr(err, "error_string", None) or str(err)
+        if action == "read" and "does not exist" in reason:
+            # libsndfile says so of an existing file it cannot parse as the format its
+            # extension names (a text file called .mp3): the file was checked to exist.
+            reason = "not an audio file libsndfile can decode (format not recognised)"
         raise AudioFileError(f"cannot {action} {name!s}: {reason}") from err
 
 
@@ -149,13 +173,15 @@ def _check_format_name(format):
 
 
 def _source(uri):
-    """What soundfile opens: a path (checked to exist) or a seekable binary file object."""
+    """What soundfile opens: a path as bytes (checked to exist; bytes, so that a name that
+    is not valid text in the file-system encoding still opens) or a seekable binary file
+    object."""
     if _is_path(uri):
-        path = os.fsdecode(uri)
+        path = os.fsencode(uri)
         if not os.path.exists(path):
-            raise FileNotFoundError(f"no such audio file: {path}")
+            raise FileNotFoundError(f"no such audio file: {_name(uri)}")
         if os.path.isdir(path):
-            raise IsADirectoryError(f"expected an audio file, got a directory: {path}")
+            raise IsADirectoryError(f"expected an audio file, got a directory: {_name(uri)}")
         return path
     if not hasattr(uri, "read"):
         raise TypeError(
@@ -169,19 +195,88 @@ def _source(uri):
     return uri
 
 
-def _check_complete(sound_file, name):
-    """Raise AudioFileError for a file that libsndfile opened although it is cut short."""
-    log = sound_file.extra_info
-    short = _WAV_DATA_SHORT.search(log)
-    if short:
-        declared, present = int(short[1]), int(short[2])
-        if present < declared and declared not in _UNKNOWN_SIZES:
-            raise AudioFileError(
-                f"cannot read {name}: the file is truncated (its header declares {declared} "
-                f"bytes of audio data, {present} are present)"
-            )
-    if "Last page lacks an end-of-stream bit" in log:
-        raise AudioFileError(f"cannot read {name}: the file is truncated (Ogg stream has no end)")
+@contextlib.contextmanager
+def _raw_bytes(source):
+    """The file's bytes from the start, for the container checks; a file object is put
+    back where it was."""
+    if isinstance(source, bytes):
+        with open(source, "rb") as file:
+            yield file
+        return
+    position = source.tell()
+    try:
+        source.seek(0)
+        yield source
+    finally:
+        source.seek(position)
+
+
+def _wav_problem(file):
+    """Why a RIFF WAV file is cut short (its data chunk declares more bytes than follow),
+    or None."""
+    header = file.read(12)
+    if len(header) < 12 or header[:4] != b"RIFF" or header[8:12] != b"WAVE":
+        return None
+    position = 12
+    while True:
+        file.seek(position)
+        chunk = file.read(8)
+        if len(chunk) < 8:
+            return None
+        size = struct.unpack("<I", chunk[4:])[0]
+        if chunk[:4] == b"data":
+            present = file.seek(0, os.SEEK_END) - position - 8
+            if size in _UNKNOWN_SIZES or present >= size:
+                return None
+            return f"its header declares {size} bytes of audio data, {present} are present"
+        position += 8 + size + (size & 1)
+
+
+def _ogg_problem(file):
+    """Why an Ogg file is cut short or broken (a page cut off, a logical stream without
+    its end-of-stream page, no page where one belongs), or None. Walks the page headers
+    only; junk after every stream has ended is tolerated."""
+    end = file.seek(0, os.SEEK_END)
+    position, open_streams, pages = 0, set(), 0
+    while position < end:
+        file.seek(position)
+        header = file.read(27)
+        if header[:4] != b"OggS":
+            if pages and not open_streams:
+                return None
+            return f"no Ogg page at byte {position} of {end}"
+        if len(header) < 27:
+            return f"its last page is cut off at byte {end}"
+        flags, serial, segments = header[5], header[14:18], header[26]
+        lacing = file.read(segments)
+        length = 27 + segments + sum(lacing)
+        if len(lacing) < segments or position + length > end:
+            return f"its last page is cut off at byte {end}"
+        if flags & 0x02:
+            open_streams.add(serial)
+        if flags & 0x04:
+            open_streams.discard(serial)
+        pages += 1
+        position += length
+    if open_streams:
+        return "its stream ends without an end-of-stream page"
+    return None
+
+
+_CONTAINER_CHECKS = {"WAV": _wav_problem, "WAVEX": _wav_problem, "OGG": _ogg_problem}
+
+
+def _check_complete(sound_file, source, name):
+    """Raise AudioFileError for a file that libsndfile opened although its container shows
+    it cut short. (A decode that ends before the frames the header promises is caught as
+    it is read, by :func:`_read_frames`.)"""
+    check = _CONTAINER_CHECKS.get(sound_file.format)
+    if check is None:
+        return
+    with _raw_bytes(source) as file:
+        problem = check(file)
+    if problem:
+        raise AudioFileError(f"cannot read {name}: the file is truncated or corrupt ({problem})")
 
 
 @contextlib.contextmanager
@@ -193,7 +288,7 @@ def _open_for_read(uri, format):
     name = _name(uri)
     source = _source(uri)
     with _libsndfile_errors(name, "read"), sf.SoundFile(source) as sound_file:
-        _check_complete(sound_file, name)
+        _check_complete(sound_file, source, name)
         yield sound_file, name
 
 
@@ -280,32 +375,93 @@ def _frames_to_read(sound_file, frame_offset, num_frames):
 
 def _truncated(name, got, count):
     return AudioFileError(
-        f"cannot read {name}: the file is truncated (decoded {got} of the {count} frames "
-        "its header promises)"
+        f"cannot read {name}: the file is truncated or corrupt (decoded {got} of the {count} "
+        "frames its header promises)"
     )
+
+
+def _reads_whole(sound_file, count, read_dtype):
+    """Whether ``count`` frames are decoded in one read (see ``_ONE_READ_SUBTYPES``)."""
+    size = count * sound_file.channels * np.dtype(read_dtype).itemsize
+    return sound_file.subtype in _ONE_READ_SUBTYPES and size <= _ONE_READ_MAX_BYTES
+
+
+class _Frames:
+    """The output of a read, ``(channels, frames)`` or ``(frames, channels)``, grown with
+    the frames decoded: a header's frame count is not allocated beyond
+    ``_PREALLOCATE_BYTES`` before the frames are there."""
+
+    def __init__(self, channels, count, dtype, channels_first, block_frames):
+        per_frame = channels * np.dtype(dtype).itemsize
+        self.capacity = min(count, max(block_frames, _PREALLOCATE_BYTES // per_frame))
+        self.channels, self.channels_first, self.done = channels, channels_first, 0
+        self.array = np.empty(self._shape(self.capacity), dtype)
+        # libsndfile interleaves channels: (channels, frames) output of several channels
+        # is de-interleaved from a buffer, the other layouts are decoded in place.
+        self.buffer = None
+        if channels_first and channels > 1:
+            self.buffer = np.empty((min(count, block_frames), channels), dtype)
+
+    def _shape(self, frames):
+        return (self.channels, frames) if self.channels_first else (frames, self.channels)
+
+    def _frames(self, array, start, stop):
+        return array[:, start:stop] if self.channels_first else array[start:stop]
+
+    def _make_room(self, frames):
+        if self.done + frames <= self.capacity:
+            return
+        self.capacity = max(self.done + frames, 2 * self.capacity)
+        grown = np.empty(self._shape(self.capacity), self.array.dtype)
+        self._frames(grown, 0, self.done)[...] = self._frames(self.array, 0, self.done)
+        self.array = grown
+
+    def space(self, frames):
+        """A C-contiguous ``(frames, channels)`` array for the next read to fill."""
+        if self.buffer is not None:
+            return self.buffer[:frames]
+        self._make_room(frames)
+        return self._frames(self.array, self.done, self.done + frames).reshape(
+            frames, self.channels
+        )
+
+    def commit(self, block):
+        """Keep ``block``: what the last read put in :meth:`space`."""
+        if self.buffer is not None:
+            self._make_room(len(block))
+            # De-interleaving a block that stays in cache costs little; transposing a long
+            # array at once costs more than its decode.
+            for start in range(0, len(block), _BLOCK_FRAMES):
+                piece = block[start : start + _BLOCK_FRAMES]
+                at = self.done + start
+                self.array[:, at : at + len(piece)] = piece.T
+        self.done += len(block)
+
+    def result(self):
+        return self._frames(self.array, 0, self.done)
 
 
 def _read_frames(sound_file, name, count, read_dtype, channels_first):
     """The next ``count`` frames as ``(channels, count)`` or ``(count, channels)``;
     AudioFileError if the file ends first."""
-    channels = sound_file.channels
-    if not channels_first or channels == 1:
-        samples = sound_file.read(count, dtype=read_dtype, always_2d=True)
-        if len(samples) < count:
-            raise _truncated(name, len(samples), count)
-        return samples.reshape(channels, count) if channels_first else samples
-    # libsndfile interleaves channels. Transposing a whole read costs more than the decode;
-    # de-interleaving block by block through a buffer that stays in cache costs little.
-    out = np.empty((channels, count), read_dtype)
-    buffer = np.empty((min(count, _BLOCK_FRAMES), channels), read_dtype)
-    done = 0
-    while done < count:
-        block = sound_file.read(dtype=read_dtype, out=buffer[: count - done])
+    block_frames = count if _reads_whole(sound_file, count, read_dtype) else _BLOCK_FRAMES
+    frames = _Frames(sound_file.channels, count, read_dtype, channels_first, block_frames)
+    while frames.done < count:
+        want = min(block_frames, count - frames.done)
+        try:
+            block = sound_file.read(want, dtype=read_dtype, out=frames.space(want))
+        except sf.SoundFileError as err:
+            reason = getattr(err, "error_string", None) or str(err)
+            raise AudioFileError(
+                f"cannot read {name}: the file is truncated or corrupt (decoding failed after "
+                f"{frames.done} of the {count} frames its header promises: {reason})"
+            ) from err
         if len(block) == 0:
-            raise _truncated(name, done, count)
-        out[:, done : done + len(block)] = block.T
-        done += len(block)
-    return out
+            break
+        frames.commit(block)
+    if frames.done < count:
+        raise _truncated(name, frames.done, count)
+    return frames.result()
 
 
 def load(
@@ -414,9 +570,18 @@ def stream(
 
 def _chunks(source, name, frames_per_chunk, frame_offset, num_frames, normalize, channels_first):
     with _libsndfile_errors(name, "read"), sf.SoundFile(source) as sound_file:
-        _check_complete(sound_file, name)
+        _check_complete(sound_file, source, name)
         read_dtype, dtype = _read_dtype(sound_file.subtype, normalize)
         remaining = _frames_to_read(sound_file, frame_offset, num_frames)
+        if remaining and _reads_whole(sound_file, remaining, read_dtype):
+            # A lossy file is decoded in one read (see _ONE_READ_SUBTYPES), then cut.
+            samples = _read_frames(sound_file, name, remaining, read_dtype, channels_first)
+            along_time = samples if channels_first else samples.T
+            for start in range(0, remaining, frames_per_chunk):
+                chunk = along_time[:, start : start + frames_per_chunk]
+                chunk = chunk if channels_first else chunk.T
+                yield _to_tensor(np.ascontiguousarray(chunk), dtype)
+            return
         while remaining > 0:
             count = min(frames_per_chunk, remaining)
             samples = _read_frames(sound_file, name, count, read_dtype, channels_first)
@@ -431,16 +596,21 @@ def _save_format(uri, format):
             raise ValueError("format is required when saving to a file-like object")
         extension = os.path.splitext(os.fsdecode(uri))[1]
         if not extension:
-            raise ValueError(f"cannot tell the format of {_name(uri)}: give format=")
+            raise ValueError(
+                f"cannot tell the format of {_name(uri)}: its name has no extension "
+                "(.wav, .flac, .ogg, .mp3...) and no format was given"
+            )
         format = extension
     return _check_format_name(format), format.lower().lstrip(".")
 
 
 def _allowed_encodings(fmt):
     pairs = sorted(
-        f"{_SUBTYPES[s][0]}/{_SUBTYPES[s][1] or '-'}"
-        for s in sf.available_subtypes(fmt)
-        if s in _SUBTYPES
+        {
+            f"{_SUBTYPES[s][0]}/{_SUBTYPES[s][1] or '-'}"
+            for s in sf.available_subtypes(fmt)
+            if s in _SUBTYPES
+        }
     )
     return ", ".join(pairs) or "none"
 
@@ -541,6 +711,21 @@ def _check_sample_rate(sample_rate):
     return rate
 
 
+def _check_rate_for(rate, fmt, subtype):
+    """ValueError naming the rates ``fmt`` / ``subtype`` can store, where ``rate`` is not
+    one (libsndfile would overflow, fail without a reason, or crash in libvorbis)."""
+    allowed = _SUBTYPE_RATES.get(subtype)
+    if allowed is not None and rate not in allowed:
+        raise ValueError(
+            f"sample_rate {rate} cannot be stored as {subtype}; it takes "
+            + ", ".join(map(str, allowed))
+            + " Hz"
+        )
+    high = _FORMAT_MAX_RATES.get(fmt, _MAX_SAMPLE_RATE)
+    if rate > high:
+        raise ValueError(f"sample_rate must be in [1, {high}] Hz for {fmt}, got {rate}")
+
+
 def _check_compression(compression, fmt):
     """libsndfile's compression level in [0, 1] for the formats that have one."""
     if compression is None:
@@ -558,6 +743,8 @@ def _check_compression(compression, fmt):
 
 
 def _write(target, samples, sample_rate, fmt, subtype, compression):
+    if isinstance(target, str):
+        target = os.fsencode(target)  # a name that is not valid text still opens as bytes
     sf.write(
         target,
         samples,
@@ -615,7 +802,9 @@ def save(
         src: ``(channels, time)`` (``(time, channels)`` if not ``channels_first``), or 1-D
             ``(time,)`` for mono. float16 / bfloat16 / float32 / float64 in [-1, 1], or
             uint8 / int8 / int16 / int32 integer samples.
-        sample_rate: frames per second, a positive int.
+        sample_rate: frames per second, an int in [1, 2**31 - 1]; FLAC takes up to 655350,
+            Ogg up to 200000, Opus 8000 / 12000 / 16000 / 24000 / 48000 and MP3 the MPEG
+            rates from 8000 to 48000 (ValueError naming them otherwise).
         channels_first: layout of a 2-D ``src``.
         format: ``"wav"``, ``"flac"``, ``"ogg"`` / ``"vorbis"`` / ``"opus"``, ``"mp3"`` or
             any format the installed libsndfile writes (``"aiff"``, ``"au"``, ``"w64"``...).
@@ -640,6 +829,7 @@ def save(
     _check_src(src)
     fmt, alias = _save_format(uri, format)
     subtype = _save_subtype(fmt, alias, src.dtype, encoding, bits_per_sample)
+    _check_rate_for(rate, fmt, subtype)
     name = _name(uri)
     samples = _samples_for(src, channels_first, subtype, name)
     level = _check_compression(compression, fmt)
