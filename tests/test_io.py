@@ -855,3 +855,17 @@ def test_save_accepts_the_extreme_rates_it_allows(tmp_path):
 def test_the_encodings_a_format_takes_are_listed_once(tmp_path):
     with pytest.raises(ValueError, match=r"takes \(encoding/bits\): MP3/-$"):
         tritaudio.save(tmp_path / "x.mp3", tone(), 16000, encoding="PCM_S")
+
+
+@pytest.mark.parametrize("name", ["x.flac", "x.mp3", "x.opus"])
+def test_save_refuses_0_frames_where_libsndfile_writes_no_readable_file(tmp_path, name):
+    with pytest.raises(ValueError, match="0 frames"):
+        tritaudio.save(tmp_path / name, torch.zeros(1, 0), 48000)
+    assert not (tmp_path / name).exists()
+
+
+@pytest.mark.parametrize("name", ["x.wav", "x.ogg", "x.aiff"])
+def test_empty_files_round_trip_where_the_format_holds_them(tmp_path, name):
+    tritaudio.save(tmp_path / name, torch.zeros(2, 0), 16000)
+    waveform, rate = tritaudio.load(tmp_path / name)
+    assert waveform.shape == (2, 0) and rate == 16000

@@ -129,6 +129,9 @@ _ONE_READ_MAX_BYTES = 2**32
 # crashes above 200 kHz).
 _MAX_SAMPLE_RATE = 2**31 - 1
 _FORMAT_MAX_RATES = {"FLAC": 655350, "OGG": 200000}
+# libsndfile 1.2.2 writes no readable file for 0 frames in these encodings (0 bytes for FLAC
+# and MP3, an Opus header libsndfile cannot open again).
+_NO_EMPTY_FILES = frozenset(("FLAC", "MPEG_LAYER_III", "OPUS"))
 _SUBTYPE_RATES = {
     "OPUS": (8000, 12000, 16000, 24000, 48000),
     "MPEG_LAYER_III": (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000),
@@ -816,7 +819,8 @@ def save(
         buffer_size, backend: accepted for torchaudio compatibility and ignored.
 
     Float samples outside [-1, 1] written to an integer or lossy encoding are clipped, with
-    a warning; NaN is refused.
+    a warning; NaN is refused. An empty ``src`` (0 frames) is refused for FLAC, MP3 and
+    Opus, which libsndfile cannot write empty.
 
     Example:
         >>> import os, tempfile, torch
@@ -831,6 +835,13 @@ def save(
     subtype = _save_subtype(fmt, alias, src.dtype, encoding, bits_per_sample)
     _check_rate_for(rate, fmt, subtype)
     name = _name(uri)
+    frames = src.shape[-1] if src.dim() == 1 or channels_first else src.shape[0]
+    encoded = "FLAC" if fmt == "FLAC" else subtype
+    if frames == 0 and encoded in _NO_EMPTY_FILES:
+        raise ValueError(
+            f"cannot save 0 frames to {name} as {encoded}: libsndfile writes no readable empty "
+            "file in this encoding (WAV, AIFF, Ogg Vorbis... can hold 0 frames)"
+        )
     samples = _samples_for(src, channels_first, subtype, name)
     level = _check_compression(compression, fmt)
     write = lambda target: _write(target, samples, rate, fmt, subtype, level)
