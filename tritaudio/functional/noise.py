@@ -10,7 +10,8 @@ import torch
 
 from tritaudio import _reference
 from tritaudio._backend import backend_for
-from tritaudio._checks import as_rows, broadcast_batch, check_float_waveform
+from tritaudio._checks import broadcast_batch, check_float_waveform
+from tritaudio._common import as_rows
 
 
 def gain(waveform: torch.Tensor, gain_db: float = 1.0) -> torch.Tensor:

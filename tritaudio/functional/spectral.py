@@ -11,7 +11,8 @@ import torch
 
 from tritaudio import _reference
 from tritaudio._backend import backend_for
-from tritaudio._checks import as_rows, check_real_waveform, check_stft_args, compute_dtype
+from tritaudio._checks import check_real_waveform, check_stft_args
+from tritaudio._common import LOW_PRECISION, PAD_MODES, as_rows, compute_dtype
 
 
 def _check_spectrogram_args(
@@ -24,7 +25,7 @@ def _check_spectrogram_args(
     n_time = waveform.shape[-1] + 2 * pad
     padded = n_time + (2 * (n_fft // 2) if center else 0)
     if pad_mode not in PAD_MODES:
-        raise ValueError(f"pad_mode must be one of {PAD_MODES}, got {pad_mode!r}")
+        raise ValueError(f"pad_mode must be one of {tuple(PAD_MODES)}, got {pad_mode!r}")
     if n_fft > padded:
         raise ValueError(
             f"n_fft ({n_fft}) is longer than the padded signal ({padded} samples from "
@@ -75,7 +76,7 @@ def spectrogram(
     _check_spectrogram_args(
         waveform, pad, window, n_fft, hop_length, win_length, power, center, pad_mode
     )
-    if waveform.dtype in (torch.float16, torch.bfloat16):
+    if waveform.dtype in LOW_PRECISION:
         # Beyond torchaudio (which fails, #2097): computed in float32, real results returned
         # in the input's dtype (complex ones as complex64).
         spec = spectrogram(
@@ -93,9 +94,6 @@ def spectrogram(
         spec = spec * n_fft**-0.5
     spec = spec.transpose(-1, -2).reshape(*waveform.shape[:-1], *spec.shape[-1:-3:-1])
     return _reference.finish_spectrogram(spec, window, window_norm, power)
-
-
-PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
 
 def _full_window(window, n_fft, dtype):
@@ -132,7 +130,7 @@ def _frames(waveform, pad, window, n_fft, hop_length, center, pad_mode):
 
     full_window = _full_window(window, n_fft, compute_dtype(waveform))
     left = n_fft // 2 if center else 0
-    mode = _ops.PAD_MODES[pad_mode]
+    mode = PAD_MODES[pad_mode]
     return _ops.frame(as_rows(waveform), full_window, n_fft, hop_length, pad, left, mode)
 
 
@@ -177,7 +175,7 @@ def mel_spectrogram(
     if power is None:
         raise ValueError("mel_spectrogram needs a real power (> 0), got None")
     _check_filterbank(fb, n_fft)
-    if waveform.dtype in (torch.float16, torch.bfloat16):
+    if waveform.dtype in LOW_PRECISION:
         # computed in float32 and returned in the input's dtype, like spectrogram
         mel = mel_spectrogram(
             waveform.float(), fb.float(), pad, window.float(), n_fft, hop_length, win_length,

@@ -10,6 +10,7 @@ import torch
 from tritaudio import _reference
 from tritaudio import functional as F
 from tritaudio._checks import check_stft_args
+from tritaudio._common import LOW_PRECISION
 
 
 def _init_stft(module, n_fft, win_length, hop_length, window_fn, wkwargs):
@@ -153,7 +154,7 @@ class MelScale(torch.nn.Module):
 
     def forward(self, specgram: torch.Tensor) -> torch.Tensor:
         # float16 / bfloat16 spectrograms are projected in float32 (beyond torchaudio).
-        compute = torch.float32 if specgram.dtype in (torch.float16, torch.bfloat16) else None
+        compute = torch.float32 if specgram.dtype in LOW_PRECISION else None
         mel = torch.matmul(specgram.transpose(-1, -2).to(compute), self.fb)
         return mel.transpose(-1, -2).to(specgram.dtype)
 
