@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tritaudio
-from tritaudio import AudioFileError, AudioMetaData
+from tritaudio import AudioFileError, AudioMetaData, _decode
 
 
 def soundfile_decode(path, dtype="float32"):
@@ -676,7 +676,7 @@ def test_the_lossy_fixtures_do_decode_differently_when_split(lossy_stereo):
 def test_lossy_load_equals_one_whole_read_whatever_the_block_size(
     lossy_stereo, name, block_frames, monkeypatch
 ):
-    monkeypatch.setattr(tritaudio.io, "_BLOCK_FRAMES", block_frames)
+    monkeypatch.setattr(_decode, "_BLOCK_FRAMES", block_frames)
     expected = _whole_read(lossy_stereo[name])
     assert torch.equal(tritaudio.load(lossy_stereo[name])[0], expected)
     last, _ = tritaudio.load(lossy_stereo[name], channels_first=False)
@@ -791,8 +791,8 @@ def test_a_flac_header_claiming_2_36_frames_allocates_what_is_decoded(tmp_path):
 
 def test_long_reads_grow_their_output(monkeypatch):
     # The output is allocated for _PREALLOCATE_BYTES, then grown with the frames decoded.
-    monkeypatch.setattr(tritaudio.io, "_PREALLOCATE_BYTES", 1000)
-    monkeypatch.setattr(tritaudio.io, "_BLOCK_FRAMES", 300)
+    monkeypatch.setattr(_decode, "_PREALLOCATE_BYTES", 1000)
+    monkeypatch.setattr(_decode, "_BLOCK_FRAMES", 300)
     for clip in ("chord_stereo_44k.wav", "sweep_8k.wav"):
         for channels_first in (True, False):
             waveform, _ = tritaudio.load(DATA / clip, channels_first=channels_first)

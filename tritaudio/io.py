@@ -10,7 +10,6 @@ import dataclasses
 import io
 import operator
 import os
-import struct
 import tempfile
 import warnings
 
@@ -18,14 +17,17 @@ import numpy as np
 import soundfile as sf
 import torch
 
+from tritaudio._decode import (
+    AudioFileError,
+    check_complete,
+    read_dtype_for,
+    read_frames,
+    reads_whole,
+    to_tensor,
+)
 from tritaudio.functional import resample
 
 __all__ = ["AudioFileError", "AudioMetaData", "info", "load", "save", "stream"]
-
-
-class AudioFileError(RuntimeError):
-    """A file libsndfile cannot read or write: corrupt, truncated, empty or of an unknown
-    format. The message names the file and gives libsndfile's reason."""
 
 
 @dataclasses.dataclass
@@ -106,25 +108,6 @@ _FORMAT_ALIASES = {
 }
 _ALIAS_SUBTYPES = {"vorbis": "VORBIS", "opus": "OPUS"}
 
-# Writers that stream to a pipe put these placeholders in the size fields.
-_UNKNOWN_SIZES = {0xFFFFFFFF, 0x7FFFFFFF}
-
-# Frames decoded at a time from PCM and FLAC files.
-_BLOCK_FRAMES = 65536
-# Bytes allocated before any frame is decoded: a header's frame count is a claim (a forged
-# one can promise 2**36 frames); beyond this the output grows with what is decoded.
-_PREALLOCATE_BYTES = 2**28
-# Lossy decoders of libsndfile 1.2.2 (libmpg123, libvorbis, libopus) return different samples
-# depending on how a decode is split into reads (Opus for reads below one packet, MP3 around
-# frames with damaged side information): these are decoded in one read, the same samples as
-# a whole-file read whatever the caller's block or chunk size.
-_ONE_READ_SUBTYPES = frozenset(
-    ("VORBIS", "OPUS", "MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III")
-)
-# One read of a lossy file allocates the frames its header promises up front (only the pages
-# decoded are touched); a promise beyond this many bytes is read in blocks instead.
-_ONE_READ_MAX_BYTES = 2**32
-
 # Sample rates save accepts: libsndfile stores an int; some encoders take less (libvorbis
 # crashes above 200 kHz).
 _MAX_SAMPLE_RATE = 2**31 - 1
@@ -199,90 +182,6 @@ def _source(uri):
 
 
 @contextlib.contextmanager
-def _raw_bytes(source):
-    """The file's bytes from the start, for the container checks; a file object is put
-    back where it was."""
-    if isinstance(source, bytes):
-        with open(source, "rb") as file:
-            yield file
-        return
-    position = source.tell()
-    try:
-        source.seek(0)
-        yield source
-    finally:
-        source.seek(position)
-
-
-def _wav_problem(file):
-    """Why a RIFF WAV file is cut short (its data chunk declares more bytes than follow),
-    or None."""
-    header = file.read(12)
-    if len(header) < 12 or header[:4] != b"RIFF" or header[8:12] != b"WAVE":
-        return None
-    position = 12
-    while True:
-        file.seek(position)
-        chunk = file.read(8)
-        if len(chunk) < 8:
-            return None
-        size = struct.unpack("<I", chunk[4:])[0]
-        if chunk[:4] == b"data":
-            present = file.seek(0, os.SEEK_END) - position - 8
-            if size in _UNKNOWN_SIZES or present >= size:
-                return None
-            return f"its header declares {size} bytes of audio data, {present} are present"
-        position += 8 + size + (size & 1)
-
-
-def _ogg_problem(file):
-    """Why an Ogg file is cut short or broken (a page cut off, a logical stream without
-    its end-of-stream page, no page where one belongs), or None. Walks the page headers
-    only; junk after every stream has ended is tolerated."""
-    end = file.seek(0, os.SEEK_END)
-    position, open_streams, pages = 0, set(), 0
-    while position < end:
-        file.seek(position)
-        header = file.read(27)
-        if header[:4] != b"OggS":
-            if pages and not open_streams:
-                return None
-            return f"no Ogg page at byte {position} of {end}"
-        if len(header) < 27:
-            return f"its last page is cut off at byte {end}"
-        flags, serial, segments = header[5], header[14:18], header[26]
-        lacing = file.read(segments)
-        length = 27 + segments + sum(lacing)
-        if len(lacing) < segments or position + length > end:
-            return f"its last page is cut off at byte {end}"
-        if flags & 0x02:
-            open_streams.add(serial)
-        if flags & 0x04:
-            open_streams.discard(serial)
-        pages += 1
-        position += length
-    if open_streams:
-        return "its stream ends without an end-of-stream page"
-    return None
-
-
-_CONTAINER_CHECKS = {"WAV": _wav_problem, "WAVEX": _wav_problem, "OGG": _ogg_problem}
-
-
-def _check_complete(sound_file, source, name):
-    """Raise AudioFileError for a file that libsndfile opened although its container shows
-    it cut short. (A decode that ends before the frames the header promises is caught as
-    it is read, by :func:`_read_frames`.)"""
-    check = _CONTAINER_CHECKS.get(sound_file.format)
-    if check is None:
-        return
-    with _raw_bytes(source) as file:
-        problem = check(file)
-    if problem:
-        raise AudioFileError(f"cannot read {name}: the file is truncated or corrupt ({problem})")
-
-
-@contextlib.contextmanager
 def _open_for_read(uri, format):
     if format is not None:
         # libsndfile identifies the container from the file's header; the name is checked
@@ -291,7 +190,7 @@ def _open_for_read(uri, format):
     name = _name(uri)
     source = _source(uri)
     with _libsndfile_errors(name, "read"), sf.SoundFile(source) as sound_file:
-        _check_complete(sound_file, source, name)
+        check_complete(sound_file, source, name)
         yield sound_file, name
 
 
@@ -327,35 +226,6 @@ def info(uri, format=None, *, buffer_size=4096, backend=None):
         )
 
 
-def _read_dtype(subtype, normalize):
-    """The numpy dtype to read as and the torch dtype to return for a subtype.
-
-    normalize=False returns integer PCM as integers (8-bit as uint8 / int8, 16 as int16,
-    24 and 32 as int32 at full scale) and double as float64, like torchaudio 2.8; every
-    other encoding decodes to float32.
-    """
-    if normalize:
-        return "float32", torch.float32
-    return {
-        "PCM_U8": ("int16", torch.uint8),
-        "PCM_S8": ("int16", torch.int8),
-        "PCM_16": ("int16", torch.int16),
-        "PCM_24": ("int32", torch.int32),
-        "PCM_32": ("int32", torch.int32),
-        "DOUBLE": ("float64", torch.float64),
-    }.get(subtype, ("float32", torch.float32))
-
-
-def _to_tensor(samples, dtype):
-    """Samples as read (int16 for 8-bit PCM) -> a tensor of ``dtype``."""
-    if dtype == torch.uint8:
-        # libsndfile gives 8-bit PCM as the high byte of int16; unsigned is offset by 128.
-        samples = ((samples >> 8) + 128).astype(np.uint8)
-    elif dtype == torch.int8:
-        samples = (samples >> 8).astype(np.int8)
-    return torch.from_numpy(samples)
-
-
 def _check_frames(frame_offset, num_frames):
     for arg, value in (("frame_offset", frame_offset), ("num_frames", num_frames)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
@@ -374,97 +244,6 @@ def _frames_to_read(sound_file, frame_offset, num_frames):
     if start and count:
         sound_file.seek(start)
     return count
-
-
-def _truncated(name, got, count):
-    return AudioFileError(
-        f"cannot read {name}: the file is truncated or corrupt (decoded {got} of the {count} "
-        "frames its header promises)"
-    )
-
-
-def _reads_whole(sound_file, count, read_dtype):
-    """Whether ``count`` frames are decoded in one read (see ``_ONE_READ_SUBTYPES``)."""
-    size = count * sound_file.channels * np.dtype(read_dtype).itemsize
-    return sound_file.subtype in _ONE_READ_SUBTYPES and size <= _ONE_READ_MAX_BYTES
-
-
-class _Frames:
-    """The output of a read, ``(channels, frames)`` or ``(frames, channels)``, grown with
-    the frames decoded: a header's frame count is not allocated beyond
-    ``_PREALLOCATE_BYTES`` before the frames are there."""
-
-    def __init__(self, channels, count, dtype, channels_first, block_frames):
-        per_frame = channels * np.dtype(dtype).itemsize
-        self.capacity = min(count, max(block_frames, _PREALLOCATE_BYTES // per_frame))
-        self.channels, self.channels_first, self.done = channels, channels_first, 0
-        self.array = np.empty(self._shape(self.capacity), dtype)
-        # libsndfile interleaves channels: (channels, frames) output of several channels
-        # is de-interleaved from a buffer, the other layouts are decoded in place.
-        self.buffer = None
-        if channels_first and channels > 1:
-            self.buffer = np.empty((min(count, block_frames), channels), dtype)
-
-    def _shape(self, frames):
-        return (self.channels, frames) if self.channels_first else (frames, self.channels)
-
-    def _frames(self, array, start, stop):
-        return array[:, start:stop] if self.channels_first else array[start:stop]
-
-    def _make_room(self, frames):
-        if self.done + frames <= self.capacity:
-            return
-        self.capacity = max(self.done + frames, 2 * self.capacity)
-        grown = np.empty(self._shape(self.capacity), self.array.dtype)
-        self._frames(grown, 0, self.done)[...] = self._frames(self.array, 0, self.done)
-        self.array = grown
-
-    def space(self, frames):
-        """A C-contiguous ``(frames, channels)`` array for the next read to fill."""
-        if self.buffer is not None:
-            return self.buffer[:frames]
-        self._make_room(frames)
-        return self._frames(self.array, self.done, self.done + frames).reshape(
-            frames, self.channels
-        )
-
-    def commit(self, block):
-        """Keep ``block``: what the last read put in :meth:`space`."""
-        if self.buffer is not None:
-            self._make_room(len(block))
-            # De-interleaving a block that stays in cache costs little; transposing a long
-            # array at once costs more than its decode.
-            for start in range(0, len(block), _BLOCK_FRAMES):
-                piece = block[start : start + _BLOCK_FRAMES]
-                at = self.done + start
-                self.array[:, at : at + len(piece)] = piece.T
-        self.done += len(block)
-
-    def result(self):
-        return self._frames(self.array, 0, self.done)
-
-
-def _read_frames(sound_file, name, count, read_dtype, channels_first):
-    """The next ``count`` frames as ``(channels, count)`` or ``(count, channels)``;
-    AudioFileError if the file ends first."""
-    block_frames = count if _reads_whole(sound_file, count, read_dtype) else _BLOCK_FRAMES
-    frames = _Frames(sound_file.channels, count, read_dtype, channels_first, block_frames)
-    while frames.done < count:
-        want = min(block_frames, count - frames.done)
-        try:
-            block = sound_file.read(want, dtype=read_dtype, out=frames.space(want))
-        except sf.SoundFileError as err:
-            reason = getattr(err, "error_string", None) or str(err)
-            raise AudioFileError(
-                f"cannot read {name}: the file is truncated or corrupt (decoding failed after "
-                f"{frames.done} of the {count} frames its header promises: {reason})"
-            ) from err
-        if len(block) == 0:
-            break
-        frames.commit(block)
-    if frames.done < count:
-        raise _truncated(name, frames.done, count)
-    return frames.result()
 
 
 def load(
@@ -519,10 +298,10 @@ def load(
         if not normalize:
             raise ValueError("sample_rate= resamples float samples: it needs normalize=True")
     with _open_for_read(uri, format) as (sound_file, name):
-        read_dtype, dtype = _read_dtype(sound_file.subtype, normalize)
+        read_dtype, dtype = read_dtype_for(sound_file.subtype, normalize)
         count = _frames_to_read(sound_file, frame_offset, num_frames)
-        samples = _read_frames(sound_file, name, count, read_dtype, channels_first)
-        waveform, file_rate = _to_tensor(samples, dtype), sound_file.samplerate
+        samples = read_frames(sound_file, name, count, read_dtype, channels_first)
+        waveform, file_rate = to_tensor(samples, dtype), sound_file.samplerate
     if sample_rate is None or sample_rate == file_rate:
         return waveform, file_rate
     if channels_first:
@@ -573,23 +352,23 @@ def stream(
 
 def _chunks(source, name, frames_per_chunk, frame_offset, num_frames, normalize, channels_first):
     with _libsndfile_errors(name, "read"), sf.SoundFile(source) as sound_file:
-        _check_complete(sound_file, source, name)
-        read_dtype, dtype = _read_dtype(sound_file.subtype, normalize)
+        check_complete(sound_file, source, name)
+        read_dtype, dtype = read_dtype_for(sound_file.subtype, normalize)
         remaining = _frames_to_read(sound_file, frame_offset, num_frames)
-        if remaining and _reads_whole(sound_file, remaining, read_dtype):
-            # A lossy file is decoded in one read (see _ONE_READ_SUBTYPES), then cut.
-            samples = _read_frames(sound_file, name, remaining, read_dtype, channels_first)
+        if remaining and reads_whole(sound_file, remaining, read_dtype):
+            # A lossy file is decoded in one read (see _decode._ONE_READ_SUBTYPES), then cut.
+            samples = read_frames(sound_file, name, remaining, read_dtype, channels_first)
             along_time = samples if channels_first else samples.T
             for start in range(0, remaining, frames_per_chunk):
                 chunk = along_time[:, start : start + frames_per_chunk]
                 chunk = chunk if channels_first else chunk.T
-                yield _to_tensor(np.ascontiguousarray(chunk), dtype)
+                yield to_tensor(np.ascontiguousarray(chunk), dtype)
             return
         while remaining > 0:
             count = min(frames_per_chunk, remaining)
-            samples = _read_frames(sound_file, name, count, read_dtype, channels_first)
+            samples = read_frames(sound_file, name, count, read_dtype, channels_first)
             remaining -= count
-            yield _to_tensor(samples, dtype)
+            yield to_tensor(samples, dtype)
 
 
 def _save_format(uri, format):
