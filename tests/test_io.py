@@ -869,3 +869,41 @@ def test_empty_files_round_trip_where_the_format_holds_them(tmp_path, name):
     tritaudio.save(tmp_path / name, torch.zeros(2, 0), 16000)
     waveform, rate = tritaudio.load(tmp_path / name)
     assert waveform.shape == (2, 0) and rate == 16000
+
+
+# --- MP3 frames walked (issue 14) ---------------------------------------------------------
+
+
+def _without_xing(data):
+    """The MP3 without its first frame, the Xing/Info frame libsndfile's encoder writes."""
+    from tritaudio._decode import _mpeg_frame
+
+    first = _mpeg_frame(data[:4])[0]
+    assert b"Xing" in data[:first] or b"Info" in data[:first]
+    return data[first:]
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.9, 0.99])
+def test_an_mp3_without_xing_header_cut_short_is_an_error(tmp_path, encoded, keep):
+    data = _without_xing(encoded["m.mp3"].read_bytes())
+    path = tmp_path / "cut.mp3"
+    path.write_bytes(data[: int(len(data) * keep)])
+    with pytest.raises(AudioFileError, match="cut.mp3: the file is truncated.*last frame"):
+        tritaudio.load(path)
+
+
+def test_an_mp3_libsndfile_would_decode_short_is_an_error(tmp_path, encoded):
+    # Without a Xing/Info header libsndfile estimates the length, and stops reading there.
+    path = tmp_path / "no_xing.mp3"
+    path.write_bytes(_without_xing(encoded["m.mp3"].read_bytes()))
+    assert len(_whole_read(path)[0]) < 0.9 * tritaudio.info(encoded["m.mp3"]).num_frames
+    with pytest.raises(AudioFileError, match="would decode .* of the .* frames it holds"):
+        tritaudio.load(path)
+
+
+def test_tagged_mp3s_load_whole(tmp_path, encoded):
+    id3v2 = b"ID3\x03\x00\x00\x00\x00\x00\x10" + bytes(16)  # a 16-byte tag of padding
+    id3v1 = b"TAG" + bytes(125)
+    path = tmp_path / "tagged.mp3"
+    path.write_bytes(id3v2 + encoded["m.mp3"].read_bytes() + id3v1)
+    assert torch.equal(tritaudio.load(path)[0], tritaudio.load(encoded["m.mp3"])[0])

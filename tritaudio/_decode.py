@@ -55,7 +55,10 @@ def _raw_bytes(source):
         source.seek(position)
 
 
-def _wav_problem(file):
+_CUT = "the file is truncated or corrupt ("
+
+
+def _wav_problem(file, sound_file):
     """Why a RIFF WAV file is cut short (its data chunk declares more bytes than follow),
     or None."""
     header = file.read(12)
@@ -72,11 +75,11 @@ def _wav_problem(file):
             present = file.seek(0, os.SEEK_END) - position - 8
             if size in _UNKNOWN_SIZES or present >= size:
                 return None
-            return f"its header declares {size} bytes of audio data, {present} are present"
+            return f"{_CUT}its header declares {size} bytes of audio data, {present} are present)"
         position += 8 + size + (size & 1)
 
 
-def _ogg_problem(file):
+def _ogg_problem(file, sound_file):
     """Why an Ogg file is cut short or broken (a page cut off, a logical stream without
     its end-of-stream page, no page where one belongs), or None. Walks the page headers
     only; junk after every stream has ended is tolerated."""
@@ -88,14 +91,14 @@ def _ogg_problem(file):
         if header[:4] != b"OggS":
             if pages and not open_streams:
                 return None
-            return f"no Ogg page at byte {position} of {end}"
+            return f"{_CUT}no Ogg page at byte {position} of {end})"
         if len(header) < 27:
-            return f"its last page is cut off at byte {end}"
+            return f"{_CUT}its last page is cut off at byte {end})"
         flags, serial, segments = header[5], header[14:18], header[26]
         lacing = file.read(segments)
         length = 27 + segments + sum(lacing)
         if len(lacing) < segments or position + length > end:
-            return f"its last page is cut off at byte {end}"
+            return f"{_CUT}its last page is cut off at byte {end})"
         if flags & 0x02:
             open_streams.add(serial)
         if flags & 0x04:
@@ -103,24 +106,97 @@ def _ogg_problem(file):
         pages += 1
         position += length
     if open_streams:
-        return "its stream ends without an end-of-stream page"
+        return f"{_CUT}its stream ends without an end-of-stream page)"
     return None
 
 
-_CONTAINER_CHECKS = {"WAV": _wav_problem, "WAVEX": _wav_problem, "OGG": _ogg_problem}
+# MPEG audio frame headers: kbit/s by (MPEG-1?, layer) and bitrate index; Hz by version.
+_MPEG_BITRATES = {
+    (True, 1): (0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448),
+    (True, 2): (0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384),
+    (True, 3): (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    (False, 1): (0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256),
+    (False, 2): (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+}
+_MPEG_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+# What may follow the last frame: ID3v1, APEv2 and Lyrics3 tags.
+_MPEG_TRAILERS = (b"TAG", b"APETAGEX", b"LYRICS")
+
+
+def _mpeg_frame(header):
+    """(bytes, samples) of the MPEG audio frame that starts with these 4 bytes, or None if
+    they are not a frame header (or a free-format one, whose length they do not give)."""
+    if len(header) < 4 or header[0] != 0xFF or header[1] & 0xE0 != 0xE0:
+        return None
+    version, layer = (header[1] >> 3) & 3, 4 - ((header[1] >> 1) & 3)
+    bitrate_index, rate_index = header[2] >> 4, (header[2] >> 2) & 3
+    if version == 1 or layer == 4 or bitrate_index in (0, 15) or rate_index == 3:
+        return None
+    mpeg1, padding = version == 3, (header[2] >> 1) & 1
+    kbps = _MPEG_BITRATES[(mpeg1, layer if mpeg1 else min(layer, 2))][bitrate_index]
+    rate = _MPEG_RATES[version][rate_index]
+    if layer == 1:
+        return (12000 * kbps // rate + padding) * 4, 384
+    if layer == 2 or mpeg1:
+        return 144000 * kbps // rate + padding, 1152
+    return 72000 * kbps // rate + padding, 576  # MPEG-2/2.5 layer III
+
+
+def _mpeg_problem(file, sound_file):
+    """Why an MPEG audio file cannot be decoded whole: its last frame extends past the end
+    (cut short), or its frames hold more samples than libsndfile's frame count, which
+    libsndfile estimates for a file without a Xing/Info header and never decodes beyond.
+    Walks the frames after an ID3v2 tag; a walk that loses step (damage, junk, a trailer
+    it does not know) decides nothing, so that no complete file is refused."""
+    end = file.seek(0, os.SEEK_END)
+    file.seek(0)
+    head = file.read(10)
+    position, samples = 0, 0
+    if head[:3] == b"ID3" and len(head) == 10:
+        size = (head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9]
+        position = 10 + size + (10 if head[5] & 0x10 else 0)
+    while position < end:
+        file.seek(position)
+        header = file.read(8)
+        if header.startswith(_MPEG_TRAILERS):
+            break
+        frame = _mpeg_frame(header)
+        if frame is None:
+            return None
+        if position + frame[0] > end:
+            return f"{_CUT}its last frame is cut off: {end - position} of its {frame[0]} bytes)"
+        position += frame[0]
+        samples += frame[1]
+    # A Xing/Info frame holds no audio, and decoders drop the encoder's delay and padding:
+    # a few frames' worth of samples less than the walk counts.
+    if samples - sound_file.frames > 4 * 1152:
+        return (
+            f"libsndfile would decode {sound_file.frames} of the {samples} frames it holds "
+            "(it estimates the length of an MP3 without a Xing/Info header "
+            "and stops there; decode it with another tool, e.g. ffmpeg, to WAV or FLAC)"
+        )
+    return None
+
+
+_CONTAINER_CHECKS = {
+    "WAV": _wav_problem,
+    "WAVEX": _wav_problem,
+    "OGG": _ogg_problem,
+    "MP3": _mpeg_problem,
+}
 
 
 def check_complete(sound_file, source, name):
     """Raise AudioFileError for a file that libsndfile opened although its container shows
-    it cut short. (A decode that ends before the frames the header promises is caught as
-    it is read, by :func:`read_frames`.)"""
+    it cut short or more than libsndfile would decode. (A decode that ends before the
+    frames the header promises is caught as it is read, by :func:`read_frames`.)"""
     check = _CONTAINER_CHECKS.get(sound_file.format)
     if check is None:
         return
     with _raw_bytes(source) as file:
-        problem = check(file)
+        problem = check(file, sound_file)
     if problem:
-        raise AudioFileError(f"cannot read {name}: the file is truncated or corrupt ({problem})")
+        raise AudioFileError(f"cannot read {name}: {problem}")
 
 
 def _truncated(name, got, count):
