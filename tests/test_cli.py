@@ -555,3 +555,21 @@ def test_features_names_a_clip_too_short_in_its_own_words(capsys, tmp_path):
     assert code == 1
     assert "short.wav: too short: 150 samples at 16000 Hz" in err and "--n-fft 400" in err
     assert "pad_mode" not in err
+
+
+def test_features_of_a_file_with_nan_or_huge_samples_are_failed_not_written(capsys, tmp_path):
+    corpus, out = tmp_path / "corpus", tmp_path / "feats"
+    corpus.mkdir()
+    nan = torch.zeros(1, 3200)
+    nan[0, 1000] = float("nan")
+    tritaudio.save(corpus / "nan.wav", nan, 16000)  # 32-bit float WAV keeps the NaN
+    tritaudio.save(corpus / "loud.wav", torch.full((1, 3200), 3e38), 16000)  # power: inf
+    tritaudio.save(corpus / "fine.wav", torch.zeros(1, 3200), 16000)
+    for feature in ("logmel", "spectrogram"):
+        code, stdout, err = run_main(
+            capsys, "features", corpus, "--out", out / feature, "--feature", feature, "--quiet"
+        )
+        assert code == 1 and "done 1, skipped 0, failed 2" in stdout
+        assert "nan.wav: it holds NaN or infinite samples" in err
+        assert "loud.wav: its features are not finite" in err
+        assert sorted(p.name for p in (out / feature).iterdir()) == ["fine.npy"]

@@ -373,6 +373,8 @@ def decode(job, keep_channels):
         waveform, rate = tritaudio.load(job.source)
     except Exception as err:  # any reason a file cannot be read is reported, not raised
         return job, err
+    if not torch.isfinite(waveform).all():  # a float file can hold NaN or infinity
+        return job, ValueError("it holds NaN or infinite samples")
     if not keep_channels and waveform.shape[0] != 1:
         waveform = waveform.mean(0, keepdim=True)
     return Clip(job, waveform, rate)
@@ -480,12 +482,14 @@ def _check_arguments(args):
 
 def _header_rates(jobs, workers):
     """{sample rate: files} from the headers of ``jobs`` (files whose header cannot be
-    read are left out: they fail, named, when they are decoded)."""
-    import tritaudio
+    read are left out: they fail, named, when they are decoded). libsndfile's header
+    alone: ``tritaudio.info`` also checks that the file is whole, which reads it."""
+    import soundfile
 
     def rate(job):
         try:
-            return tritaudio.info(job.source).sample_rate
+            with soundfile.SoundFile(os.fsencode(job.source)) as sound_file:
+                return sound_file.samplerate
         except Exception:  # reported when the file is decoded
             return None
 
@@ -557,6 +561,9 @@ def _run(args, device, todo, report):
                         report.fail(item[0].source, item[1])
                 for batch in _batches(ready, extractor_for, args.batch_size, report):
                     for clip, features in _compute(batch, extractor_for, device, report):
+                        if not torch.isfinite(features).all():  # e.g. samples too loud
+                            report.fail(clip.job.source, "its features are not finite")
+                            continue
                         writes.append((clip, writer.submit(write_output, clip.job.output,
                                                            features, args.format)))  # fmt: skip
                     _collect(writes, report, block=False)
