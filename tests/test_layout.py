@@ -177,3 +177,11 @@ def test_public_docstrings_have_args_shapes_and_torchaudio_name(name, obj):
     if takes_args and not (inspect.isclass(obj) and obj.__init__ is torch.nn.Module.__init__):
         assert "Args:" in doc, f"{name}: its docstring needs an Args section"
     assert "Shape" in doc or "Returns" in doc, f"{name}: say the shapes (Shape / Returns)"
+
+
+def test_readme_api_table_is_current():
+    import api_table  # tests/api_table.py
+
+    assert api_table.current_table() == api_table.render(), (
+        "the README's API table is stale: run `python tests/api_table.py`"
+    )
