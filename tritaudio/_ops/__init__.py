@@ -104,21 +104,23 @@ def add_noise(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(rows, time) waveform and noise (row stride may be 0), (rows,) snr and int64
     lengths -> (mixed, energies (2, rows))."""
-    energies = noise.noise_energies(waveform, noise, lengths, launch=wrap_triton)
+    kernels = globals()["noise"]  # the kernels module, which the argument ``noise`` hides
+    energies = kernels.noise_energies(waveform, noise, lengths, launch=wrap_triton)
     scale = _reference.noise_scale(energies[0], energies[1], snr.to(energies.dtype))
-    return noise.add_scaled_noise(waveform, noise, scale, launch=wrap_triton), energies
+    return kernels.add_scaled_noise(waveform, noise, scale, launch=wrap_triton), energies
 
 
 def _noise_gradients(grad, waveform, noise, snr, lengths, energies, seed):
     """The shared backward of add_noise and add_white_noise."""
     energy_signal, energy_noise = energies
     scale = _reference.noise_scale(energy_signal, energy_noise, snr.to(energies.dtype))
-    dot = noise.row_dots(grad, noise, energies.dtype, seed=seed, launch=wrap_triton)
+    kernels = globals()["noise"]  # the kernels module, which the argument ``noise`` hides
+    dot = kernels.row_dots(grad, noise, energies.dtype, seed=seed, launch=wrap_triton)
     # scale is 0 where an energy is 0, and so are the coefficients; 1 avoids 0 / 0 there.
     coeff_signal = dot * scale / torch.where(scale != 0, energy_signal, 1.0)
     coeff_noise = dot * scale / torch.where(scale != 0, energy_noise, 1.0)
     coeffs = torch.stack([scale, coeff_signal, coeff_noise])
-    grad_waveform, grad_noise = noise.add_noise_backward(
+    grad_waveform, grad_noise = kernels.add_noise_backward(
         grad, waveform, noise, lengths, coeffs, seed=seed, launch=wrap_triton
     )
     grad_snr = (-math.log(10) / 20 * dot * scale).to(snr.dtype)
