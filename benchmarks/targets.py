@@ -44,8 +44,11 @@ MODES = (FORWARD, FORWARD_BACKWARD)
 PITCH_CASES = tuple(pitch_case_name(n) for n in STEPS if n != 0)
 # Issue 18 names the coprime shifts, where torchaudio's table is largest.
 PITCH_COPRIME = tuple(pitch_case_name(n) for n in (-6, -5, -1, 1, 4, 6))
-RESAMPLE = (("Resample 44.1 -> 16 kHz", 44100), ("Resample 16 -> 48 kHz", 16000),
-            ("Resample 48 -> 44.1 kHz", 48000))
+RESAMPLE = (
+    ("Resample 44.1 -> 16 kHz", 44100),
+    ("Resample 16 -> 48 kHz", 16000),
+    ("Resample 48 -> 44.1 kHz", 48000),
+)
 WHISPER = ("whisper log-mel",)
 WHISPER_SIZE = Size(64, 30, 16000)
 MEL_SIZE = Size(32, 10, 16000)
@@ -171,6 +174,12 @@ def _format(kind, value):
         return f"{value:.3f} of torchaudio's"
     if kind == BANDWIDTH_FLOOR:
         return f"{value:.2f}x the floor"
+    if kind == BANDWIDTH_FRACTION:
+        return f"{100 * value:.0f} % of copy bandwidth"
+    if kind == TRAFFIC_FLOOR:
+        return f"{value:.2f}x the floor's bytes"
+    if kind == LAUNCHES:
+        return f"{value:.0f} launches"
     return f"{value:.3g} audio-hours/s"
 
 

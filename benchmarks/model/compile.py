@@ -41,9 +41,9 @@ def spec_key(spec) -> str:
 
 def occupancy(regs, shared, num_warps) -> dict:
     """Blocks per SM and the fraction of the SM's 64 warps resident, on sm_90."""
-    per_warp = math.ceil(max(regs, 1) * 32 / SM90["register_granularity"]) * SM90[
-        "register_granularity"
-    ]
+    per_warp = (
+        math.ceil(max(regs, 1) * 32 / SM90["register_granularity"]) * SM90["register_granularity"]
+    )
     limits = dict(
         regs=SM90["registers"] // (per_warp * num_warps),
         warps=SM90["max_warps"] // num_warps,

@@ -216,6 +216,7 @@ class _Census:
         self.index = -1
         self.active = False
         self.trace = []  # (class, cost, inputs, outputs, root, dot_flops)
+        self.products = set()  # fmul results in the trace (an fadd of one is an FFMA)
         self.totals = {}  # class -> warp-instructions over the sampled programs
         self.dots = {}
         self.sampled = 0
@@ -241,6 +242,7 @@ class _Census:
                 for precision, value in flops.items():
                     self.dots[precision] = self.dots.get(precision, 0.0) + value
         self.trace = []
+        self.products = set()
 
     def per_thread(self, elements):
         return max(1, math.ceil(elements / self.threads))
@@ -290,7 +292,11 @@ class _Census:
                 weight = 60
             if any(_is_fp64(h) for h in outputs):
                 weight *= 2
+            if name in ("fadd", "fsub") and any(id(h) in self.products for h in inputs):
+                weight = 0  # fused with the multiply into an FFMA (fp fusion, the default)
             cost = weight * self.per_thread(elements) * self.num_warps
+            if name == "fmul":
+                self.products.update(id(h) for h in outputs)
             cls = "special" if weight >= 8 else ("int64" if weight == 2 else "alu")
             root = name in ("print", "assert", "histogram") or elements == 1
         self.trace.append((cls, cost, inputs, outputs, root, flops))
@@ -474,7 +480,8 @@ class Recorder(TorchDispatchMode):
             from torch._library.triton import set_wrap_triton_enabled
         except ImportError:  # pragma: no cover - older torch
             set_wrap_triton_enabled = None
-        context = set_wrap_triton_enabled(False) if set_wrap_triton_enabled else contextlib.nullcontext()
+        context = (set_wrap_triton_enabled(False) if set_wrap_triton_enabled
+                   else contextlib.nullcontext())  # fmt: skip
         with self, context:
             return opdef._init_fn(*args, **kwargs)
 
@@ -506,8 +513,8 @@ class Recorder(TorchDispatchMode):
             if a.alias_info is not None and a.alias_info.is_write
         ]  # fmt: skip
         inputs = list(args) + list(kwargs.values())
-        if name in ("aten::_to_copy", "aten::copy_", "aten::lift_fresh", "aten::detach_",
-                    "aten::lift_fresh_copy"):  # fmt: skip
+        self._host_built(inputs)
+        if name in ("aten::_to_copy", "aten::copy_"):
             self._h2d(name, args, kwargs, out)
         if returns_alias and not mutated:  # a view: no data moved
             return
@@ -538,21 +545,24 @@ class Recorder(TorchDispatchMode):
         if not mutated:
             self._track(out)
 
+    def _host_built(self, inputs):
+        """A device tensor that no op of the call made and that is neither an input nor
+        state of the op (see :meth:`watch`) came from host data: ``torch.tensor(data,
+        device=...)``, a pageable host-to-device copy. Seen on the meta device only."""
+        for t in _tensors(inputs):
+            if t.device.type == "cpu":
+                continue
+            key = id(t.untyped_storage())
+            if key not in self._storages and key not in self._inputs:
+                self._inputs.add(key)
+                self.h2d.append(("host-built tensor", extent_bytes(t)))
+
     def _h2d(self, name, args, kwargs, out):
-        if name in ("aten::lift_fresh", "aten::lift_fresh_copy", "aten::detach_"):
-            # torch.tensor(data, device=...): a tensor from host data, on the device
-            # without any op of the call having made it (seen on the meta device only)
-            t = args[0]
-            if (isinstance(t, torch.Tensor) and t.device.type not in ("cpu",)
-                    and id(t.untyped_storage()) not in self._storages
-                    and id(t.untyped_storage()) not in self._inputs):  # fmt: skip
-                self.h2d.append((name, extent_bytes(t)))
-            return
         src = args[1] if name == "aten::copy_" else args[0]
         dst = args[0] if name == "aten::copy_" else out
-        if isinstance(src, torch.Tensor) and isinstance(dst, torch.Tensor):
-            if src.device.type == "cpu" and dst.device.type not in ("cpu",):
-                self.h2d.append((name, extent_bytes(src)))
+        if (isinstance(src, torch.Tensor) and isinstance(dst, torch.Tensor)
+                and src.device.type == "cpu" and dst.device.type != "cpu"):  # fmt: skip
+            self.h2d.append((name, extent_bytes(src)))
 
     # Triton launches
     def launch(self, kernel, args, grid, kwargs, run):
@@ -567,9 +577,11 @@ class Recorder(TorchDispatchMode):
         num_warps = int(kwargs.get("num_warps", 4))
         num_stages = int(kwargs.get("num_stages", 3))
         ordered = [values.get(n) for n in names]
+        self._host_built(ordered)
         event = Event("triton", fn.__name__, module=fn.__module__, grid=grid, programs=programs,
                       num_warps=num_warps, num_stages=num_stages,
-                      args=[dict(_describe(v), name=n) for n, v in zip(names, ordered, strict=True)])  # fmt: skip
+                      args=[dict(_describe(v), name=n)
+                            for n, v in zip(names, ordered, strict=True)])  # fmt: skip
         self.events.append(event)
         if not self.execute or programs == 0:
             return None

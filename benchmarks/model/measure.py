@@ -13,14 +13,14 @@
    against this count (``fit_ratio``).
 """
 
+import contextlib
 import dataclasses
-import math
 
 import torch
 from torch.utils._python_dispatch import _disable_current_modes
 
-from benchmarks.cases import FORWARD_BACKWARD, Size, Unavailable
-from benchmarks.model.counter import Recorder, extent_bytes
+from benchmarks.cases import FORWARD_BACKWARD, Unavailable
+from benchmarks.model.counter import Recorder
 
 SMALL = ((1, 0.5), (2, 1.0))  # (batch, seconds) of the real runs
 
@@ -28,6 +28,12 @@ SMALL = ((1, 0.5), (2, 1.0))  # (batch, seconds) of the real runs
 def module_state_bytes(op) -> int:
     """Bytes of the tensors an op keeps: parameters, buffers and tensor attributes of
     the modules it holds (found through closures too), each storage once."""
+    return sum({id(t.untyped_storage()): t.untyped_storage().nbytes()
+                for t in state_tensors(op)}.values())  # fmt: skip
+
+
+def state_tensors(op) -> list:
+    """The tensors an op keeps (see :func:`module_state_bytes`)."""
     seen, storages = set(), {}
 
     def visit(obj, depth=0):
@@ -36,7 +42,7 @@ def module_state_bytes(op) -> int:
         seen.add(id(obj))
         if isinstance(obj, torch.Tensor):
             if not isinstance(obj, torch.nn.parameter.UninitializedParameter):
-                storages[id(obj.untyped_storage())] = obj.untyped_storage().nbytes()
+                storages[id(obj.untyped_storage())] = obj
             return
         if isinstance(obj, torch.nn.Module):
             for t in list(obj.parameters()) + list(obj.buffers()):
@@ -52,13 +58,11 @@ def module_state_bytes(op) -> int:
                 visit(value, depth + 1)
         elif callable(obj) and getattr(obj, "__closure__", None):
             for cell in obj.__closure__:
-                try:
+                with contextlib.suppress(ValueError):  # an empty cell
                     visit(cell.cell_contents, depth + 1)
-                except ValueError:
-                    pass
 
     visit(op)
-    return sum(storages.values())
+    return list(storages.values())
 
 
 def _modules(op):
@@ -75,10 +79,8 @@ def _modules(op):
                 visit(value, depth + 1)
         elif callable(obj) and getattr(obj, "__closure__", None):
             for cell in obj.__closure__:
-                try:
+                with contextlib.suppress(ValueError):  # an empty cell
                     visit(cell.cell_contents, depth + 1)
-                except ValueError:
-                    pass
 
     visit(op)
     return found
@@ -122,7 +124,7 @@ def record_call(case, impl, mode, size, device, execute=True, sync_values=None, 
     out = []
     for _ in range(calls):
         recorder = Recorder(execute=execute, sync_values=sync_values)
-        recorder.watch(inputs)
+        recorder.watch(inputs, state_tensors(op))
         with recorder:
             output = op(*inputs)
             grads = ()
@@ -303,5 +305,3 @@ def count_case(case, impl, mode):
                          warm.state_before + warm.recorder.peak)  # fmt: skip
     result["state"] = warm.state_after
     return result
-
-

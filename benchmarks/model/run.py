@@ -199,7 +199,7 @@ def _print_table(model, out=sys.stdout):
         ours, base = row.get("ours"), row.get("baseline")
         dev = model["reference_device"]
 
-        def t(side):
+        def t(side, dev=dev):
             return _us(side["time"][dev]["total"]) if side and side.get("time") else "-"
 
         ratio = f"{row['ratio'][dev]:.2f}" if "ratio" in row else "-"
@@ -251,4 +251,4 @@ def _json_default(value):
     return str(value)
 
 
-__all__ = ["main", "run_model", "model_row", "what_limits", "TRITON", "TORCHAUDIO"]
+__all__ = ["TORCHAUDIO", "TRITON", "main", "model_row", "run_model", "what_limits"]
