@@ -131,6 +131,10 @@ def describe(data: dict) -> str:
     """One line: versions, commit, copy bandwidth, grid."""
     v, git, device = data["versions"], data["git"], data["device"]
     commit = (git["commit"] or "unknown")[:10] + (" (modified)" if git["dirty"] else "")
+    if device["type"] == "model":
+        return (f"torch {v['torch']}, triton {v['triton']}, torchaudio "
+                f"{v['torchaudio'] or 'not installed'}, tritaudio {v['tritaudio']}; commit "
+                f"{commit}; counted on a CPU")  # fmt: skip
     return (
         f"torch {v['torch']}, triton {v['triton']}, torchaudio {v['torchaudio'] or 'not installed'}"
         f", tritaudio {v['tritaudio']}; commit {commit}; copy bandwidth "
