@@ -19,18 +19,18 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from tritaudio import transforms as T
+from tritaudio.cli import outputs, parallel
 from tritaudio.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
     UsageError,
-    device_for,
     non_negative_int,
     positive_int,
 )
+from tritaudio.cli.outputs import plan_jobs, shard, stored_in, write_output  # noqa: F401
 
 FEATURES = ("logmel", "mel", "mfcc", "spectrogram")
 AUDIO_SUFFIXES = frozenset(
@@ -76,7 +76,14 @@ speech models use), win_length = n_fft, n_mfcc 40, and torchaudio's other defaul
 window, centered frames with reflect padding, htk mel scale without filter normalisation.
 
 sharding: the inputs' output paths are sorted and file k goes to shard k % num_shards, the
-same split on every machine. Exit code 1 when any file failed (each is named on stderr).
+same split on every machine (with --format webdataset, tar k of --shard-size files). Under
+`torchrun --nproc-per-node N -m tritaudio features ...` rank r takes shard r of the world
+size, its own GPU (cuda:LOCAL_RANK) or the CPU, and rank 0 prints the job's summary.
+--engine ray runs the files through a Ray cluster (pip install tritaudio[ray]; --address).
+Exit code 1 when any file failed (each is named on stderr).
+
+threads: on the CPU half the cores decode and the other half compute (torch's threads),
+so that they do not oversubscribe; on a GPU up to 8 threads decode.
 """
 
 
@@ -114,7 +121,7 @@ def add_arguments(commands):
         action="store_true",
         help="features per channel instead of on the channels' average",
     )
-    parser.add_argument("--format", choices=("npy", "pt"), default="npy", help="output files")
+    outputs.add_arguments(parser)
     parser.add_argument(
         "--device",
         choices=("auto", "cpu", "cuda"),
@@ -125,8 +132,8 @@ def add_arguments(commands):
     parser.add_argument(
         "--workers",
         type=positive_int,
-        default=min(8, os.cpu_count() or 1),
-        help="decoding threads",
+        help="decoding threads (default: half this process's cores on the CPU, the rest "
+        "compute; up to 8 on a GPU)",
     )
     parser.add_argument(
         "--shard-index",
@@ -142,6 +149,7 @@ def add_arguments(commands):
         metavar="N",
         help="processes or machines sharing the files",
     )
+    parallel.add_arguments(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -342,29 +350,6 @@ def collect_jobs(inputs, out_dir, suffix, unreadable=None):
     return [Job(source, output) for output, source in jobs.items()]
 
 
-def shard(jobs, index, count):
-    """Job k of the jobs sorted by output path goes to shard k % count."""
-    ordered = sorted(jobs, key=lambda job: job.output.as_posix())
-    return ordered[index::count]
-
-
-def write_output(path, features, file_format):
-    """Write (channels, features, frames) to ``path`` atomically (temporary file + rename)."""
-    from tritaudio.io import _replace_atomically
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-
-    def write(tmp_path):
-        with open(tmp_path, "wb") as file:
-            if file_format == "npy":
-                np.save(file, features.numpy())
-            else:
-                # A clone, else torch.save would store the whole batch the view comes from.
-                torch.save(features.clone(), file)
-
-    _replace_atomically(os.fspath(path), write)
-
-
 def decode(job, keep_channels):
     """A Clip, or the exception that stopped this file from being read."""
     import tritaudio
@@ -422,9 +407,9 @@ class _Report:
             dynamic_ncols=True, smoothing=0.1,
         )  # fmt: skip
 
-    def finished(self, clip):
+    def finished(self, audio_seconds):
         self.done += 1
-        self.audio_seconds += clip.waveform.shape[-1] / clip.rate
+        self.audio_seconds += audio_seconds
         self.bar.update(1)
         self.bar.set_postfix_str(f"{self.hours_per_second():.3g} audio-h/s", refresh=False)
 
@@ -454,18 +439,12 @@ class _Report:
     def hours_per_second(self):
         return self.audio_seconds / 3600 / max(time.perf_counter() - self.start, 1e-9)
 
-    def close(self, shard_note):
+    def summary(self):
         self.bar.close()
-        seconds = time.perf_counter() - self.start
-        print(
-            f"done {self.done}, skipped {self.skipped}, failed {len(self.failed)} "
-            f"(of {self.total} files{shard_note}); {self.audio_seconds / 3600:.4g} audio hours "
-            f"in {seconds:.1f} s: {self.done / max(seconds, 1e-9):.1f} files/s, "
-            f"{self.hours_per_second():.3g} audio-h/s",
-            flush=True,
-        )
-        for source in self.failed:
-            print(f"failed: {source}", file=sys.stderr)
+        return dict(
+            done=self.done, skipped=self.skipped, failed=self.failed, total=self.total,
+            audio_seconds=self.audio_seconds, seconds=time.perf_counter() - self.start,
+        )  # fmt: skip
 
 
 def _check_arguments(args):
@@ -514,43 +493,87 @@ def _check_one_rate(jobs, workers):
 def run_features(args):
 
     _check_arguments(args)
-    device = device_for(args.device)
+    rank = parallel.rank_from_environment()
+    parallel.apply_rank(args, rank)
+    device = parallel.device_for_rank(args.device, rank)
+    args.workers, threads = parallel.thread_plan(device, args.workers, rank)
     unreadable = []
-    every_job = collect_jobs(args.inputs, Path(args.out), f".{args.format}", unreadable)
+    suffix = ".npy" if args.format == "webdataset" else f".{args.format}"
+    every_job = collect_jobs(args.inputs, Path(args.out), suffix, unreadable)
     if args.sample_rate is None:
         _check_one_rate(every_job, args.workers)  # all shards: the same answer on each
-    jobs = shard(every_job, args.shard_index, args.num_shards)
-    todo = [job for job in jobs if not job.output.exists()]
+    jobs, todo, groups = plan_jobs(args, every_job)
     report = _Report(len(jobs), len(jobs) - len(todo), args.quiet)
     for err in unreadable:
         report.fail_folder(err)
+    manifest = None
+    if args.manifest:
+        manifest = outputs.Manifest(args.manifest, args.shard_index, args.num_shards)
+    job = parallel.Job(rank) if rank is not None else None
     try:
-        _run(args, device, todo, report)
+        with parallel.torch_threads(threads):
+            _run(args, device, todo, report, groups, manifest)
     except KeyboardInterrupt:
         report.interrupted(getattr(args, "argv", ["features", *args.inputs]))
         raise
-    shard_note = f", shard {args.shard_index} of {args.num_shards}" if args.num_shards > 1 else ""
-    report.close(shard_note)
-    return EXIT_FAILED if report.failed else EXIT_OK
+    finally:
+        if manifest is not None:
+            manifest.close()
+    summaries = [report.summary()] if job is None else job.gather(report.summary())
+    if job is not None:
+        job.close()
+    if rank is not None and rank.rank != 0:
+        return EXIT_FAILED if any(s["failed"] for s in summaries) else EXIT_OK
+    if manifest is not None:
+        whole = rank is not None or args.num_shards == 1
+        covered = every_job if whole else jobs
+        manifest.merge(covered, Path(args.out), stored_in(args, every_job))
+    note = ""
+    if rank is not None:
+        note = f", {rank.world_size} ranks"
+    elif args.num_shards > 1:
+        note = f", shard {args.shard_index} of {args.num_shards}"
+    parallel.print_summary(summaries, note)
+    return EXIT_FAILED if any(s["failed"] for s in summaries) else EXIT_OK
 
 
-def _run(args, device, todo, report):
-    """Decode, compute and write ``todo``, counting each file in ``report``."""
-    extractors = {}
+def extractors(args, device):
+    """rate -> the Extractor for files of that rate, built once per rate."""
+    built = {}
 
     def extractor_for(rate):
-        if rate not in extractors:
-            extractors[rate] = Extractor(args, rate, device)
-        return extractors[rate]
+        if rate not in built:
+            built[rate] = Extractor(args, rate, device)
+        return built[rate]
 
+    return extractor_for
+
+
+def computed(clips, extractor_for, batch_size, device, report):
+    """(clip, features) of decoded clips, in batches; what fails is ``report.fail``-ed."""
+    for batch in _batches(clips, extractor_for, batch_size, report):
+        for clip, features in _compute(batch, extractor_for, device, report):
+            if not torch.isfinite(features).all():  # e.g. samples too loud
+                report.fail(clip.job.source, "its features are not finite")
+                continue
+            yield clip, features
+
+
+def _run(args, device, todo, report, groups=None, manifest=None):
+    """Decode, compute and write ``todo``, counting each file in ``report``."""
+    extractor_for = extractors(args, device)
     prefetch = max(2 * args.batch_size, 2 * args.workers)
     clips = decoded(todo, args.keep_channels, args.workers, prefetch)
+    tar_of = {job: tar for tar, jobs in groups or () for job in jobs}
     # Closed on the way out (Ctrl-C included), so that the decoding threads stop.
     with (
         contextlib.closing(clips),
         concurrent.futures.ThreadPoolExecutor(2, "tritaudio-write") as writer,
     ):
-        writes = collections.deque()
+        sink = outputs.FileSink(args.format, writer)
+        if groups is not None:
+            sink = outputs.TarSink(groups, Path(args.out), writer)
+        writes, resolved = collections.deque(), 0
         with torch.inference_mode():
             for window in _windows(clips, BUCKET_BATCHES * args.batch_size):
                 ready = []
@@ -559,15 +582,15 @@ def _run(args, device, todo, report):
                         ready.append(item)
                     else:
                         report.fail(item[0].source, item[1])
-                for batch in _batches(ready, extractor_for, args.batch_size, report):
-                    for clip, features in _compute(batch, extractor_for, device, report):
-                        if not torch.isfinite(features).all():  # e.g. samples too loud
-                            report.fail(clip.job.source, "its features are not finite")
-                            continue
-                        writes.append((clip, writer.submit(write_output, clip.job.output,
-                                                           features, args.format)))  # fmt: skip
-                    _collect(writes, report, block=False)
-        _collect(writes, report, block=True)
+                for clip, features in computed(ready, extractor_for, args.batch_size, device,
+                                               report):  # fmt: skip
+                    stored = tar_of.get(clip.job, clip.job.output)
+                    item = outputs.manifest_entry(args, clip, features, stored)
+                    writes.extend(sink.put(clip.job, features, item))
+                    _collect(writes, report, manifest, block=False)
+                resolved += len(window)
+                writes.extend(sink.resolved(resolved))
+        _collect(writes, report, manifest, block=True)
 
 
 def _compute(batch, extractor_for, device, report):
@@ -588,12 +611,16 @@ def _compute(batch, extractor_for, device, report):
     return results
 
 
-def _collect(writes, report, block):
+def _collect(writes, report, manifest, block):
     while writes and (block or writes[0][1].done()):
-        clip, future = writes.popleft()
+        items, future = writes.popleft()
         try:
             future.result()
         except Exception as err:
-            report.fail(f"{clip.job.source} (writing {clip.job.output})", err)
-        else:
-            report.finished(clip)
+            for item in items:
+                report.fail(f"{item['path']} (writing {item['features']})", err)
+            continue
+        for item in items:
+            report.finished(item["duration"])
+        if manifest is not None:
+            manifest.add(items)
