@@ -527,7 +527,7 @@ def run_features(args):
     if manifest is not None:
         whole = rank is not None or args.num_shards == 1
         covered = every_job if whole else jobs
-        manifest.merge(covered, Path(args.out), stored_in(args, every_job))
+        manifest.merge(covered, Path(args.out), stored_in(args, every_job), args.sample_rate)
     note = ""
     if rank is not None:
         note = f", {rank.world_size} ranks"

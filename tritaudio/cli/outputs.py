@@ -181,10 +181,11 @@ class Manifest:
     def close(self):
         self.file.close()
 
-    def merge(self, jobs, out_dir, stored_in):
+    def merge(self, jobs, out_dir, stored_in, feature_rate=None):
         """Write the manifest of ``jobs`` whose outputs exist (atomically, sorted by id).
 
-        ``stored_in(job)`` is the file holding a job's features. An entry a stopped run
+        ``stored_in(job)`` is the file holding a job's features; ``feature_rate`` is
+        --sample-rate (None: the files' own). An entry a stopped run
         wrote for an output that is missing is dropped; an output without an entry (the
         run stopped between writing it and its entry) gets one from the tar or the file."""
         from tritaudio.io import _replace_atomically
@@ -207,7 +208,7 @@ class Manifest:
                 tars_read.add(stored)
                 known.update((item["id"], item) for item in read_tar_entries(stored))
             if key not in known and stored.suffix != ".tar":
-                known[key] = _entry_from_file(job, out_dir, stored)
+                known[key] = _entry_from_file(job, out_dir, stored, feature_rate)
             if key in known:
                 entries.append(known[key])
         entries.sort(key=lambda item: item["id"])
@@ -227,7 +228,7 @@ class Manifest:
         return len(entries)
 
 
-def _entry_from_file(job, out_dir, stored):
+def _entry_from_file(job, out_dir, stored, feature_rate):
     import soundfile
 
     if stored.suffix == ".npy":
@@ -236,9 +237,7 @@ def _entry_from_file(job, out_dir, stored):
         shape = torch.load(stored, weights_only=True).shape
     with soundfile.SoundFile(os.fsencode(job.source)) as sound_file:
         rate, frames = sound_file.samplerate, sound_file.frames
-    # Resampled features: frames after resampling are not in the output; the rate of the
-    # features is what --sample-rate gave, recorded by the run in its normal entries.
-    return entry(job.source, job.output, out_dir, rate, frames, shape, None, stored)
+    return entry(job.source, job.output, out_dir, rate, frames, shape, feature_rate or rate, stored)
 
 
 class FileSink:
