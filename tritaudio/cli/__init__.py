@@ -148,6 +148,10 @@ def main(argv=None):
         "convert": convert.run_convert,
         "features": features.run_features,
     }[args.command]
+    if args.command == "features" and args.engine == "ray":
+        from tritaudio import ray as on_ray
+
+        run = on_ray.run_features
     _keep_undecodable_names()
     try:
         with c_library_messages_silenced():

@@ -97,11 +97,13 @@ def write_output(path, features, file_format):
 
     def write(tmp_path):
         with open(tmp_path, "wb") as file:
+            # C order whatever the strides (a clip computed alone can come out transposed),
+            # so that a file's bytes do not depend on how the clips were batched.
             if file_format == "npy":
-                np.save(file, features.numpy())
+                np.save(file, np.ascontiguousarray(features.numpy()))
             else:
-                # A clone, else torch.save would store the whole batch the view comes from.
-                torch.save(features.clone(), file)
+                # A copy, else torch.save would store the whole batch the view comes from.
+                torch.save(features.clone(memory_format=torch.contiguous_format), file)
 
     _replace_atomically(os.fspath(path), write)
 
@@ -145,7 +147,7 @@ def write_tar(path, members):
         with tarfile.open(tmp_path, "w", format=tarfile.USTAR_FORMAT) as tar:
             for key, features, meta in members:
                 buffer = io.BytesIO()
-                np.save(buffer, features.numpy())
+                np.save(buffer, np.ascontiguousarray(features.numpy()))
                 add(tar, f"{key}.npy", buffer.getvalue())
                 add(tar, f"{key}.json", json.dumps(meta, sort_keys=True).encode())
 
