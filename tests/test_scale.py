@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import tarfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -189,3 +190,29 @@ def test_manifest_after_a_stopped_run_lists_every_output_once(corpus, tmp_path):
     assert [item["id"] for item in _read_jsonl(manifest)] == _ids(root)
     first = json.loads(lines[0])
     assert _read_jsonl(manifest)[0] == first
+
+
+# ------------------------------------------------------------------------------- install
+
+
+def test_demo_without_matplotlib_says_what_to_install(monkeypatch, capsys, tmp_path):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # what an install without it sees
+    code = cli.main(["demo", "--out", str(tmp_path / "demo.png")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "pip install 'tritaudio[demo]'" in err
+    assert not (tmp_path / "demo.png").exists()
+
+
+def test_pyproject_keeps_heavy_packages_in_extras():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    project = project["project"]
+    required = " ".join(project["dependencies"])
+    assert "matplotlib" not in required and "ray" not in required
+    triton = next(d for d in project["dependencies"] if d.startswith("triton"))
+    assert ">=3.6,<3.10" in triton and "sys_platform == 'linux'" in triton
+    extras = project["optional-dependencies"]
+    assert extras["demo"] == ["matplotlib"]
+    assert any(d.startswith("ray[data]") for d in extras["ray"])
+    assert "matplotlib" in extras["test"]  # the demo's test draws the picture

@@ -29,8 +29,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tritaudio.cli import features as cli_features
-from tritaudio.cli import outputs, parallel
+# Modules, not the package: tritaudio.cli (the command) imports this module for --engine ray.
+import tritaudio.cli.features as cli_features
+import tritaudio.cli.outputs as outputs
+import tritaudio.cli.parallel as parallel
 from tritaudio.cli.common import EXIT_FAILED, EXIT_OK, UsageError, device_for
 
 # The audio column, when none is named: read_binary_files' "bytes", decoded arrays

@@ -146,8 +146,20 @@ def _check_out(out):
     return path
 
 
+def _require_matplotlib():
+    """matplotlib is an extra (it draws the demo's picture, nothing else needs it)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise UsageError(
+            "the demo draws its picture with matplotlib, which is not installed: "
+            "pip install 'tritaudio[demo]' (or: pip install matplotlib)"
+        ) from None
+
+
 def run_demo(args):
 
+    _require_matplotlib()
     path = _check_out(args.out)
     device = device_for(args.device)
     with importlib.resources.as_file(bundled_clip()) as clip:

@@ -1,0 +1,122 @@
+"""``tritaudio features`` on the CPU against the plain loop a user writes (soundfile +
+torchaudio, one file at a time), in one run on one machine.
+
+    PYTHONPATH=/path/to/torchaudio python benchmarks/features_cpu.py --clips 1000
+
+Both read the same FLAC clips (10 s, 16 kHz, speech) and write one .npy of 80-band log-mel
+(n_fft 400, hop 160: the command's defaults) per clip. No resampling on either side: the
+clips are at the features' rate (resampling speed is measured in
+benchmarks/test_resample_bench.py). Each round runs every variant once, in alternating
+order, each in a fresh process timed from start to exit (interpreter start and imports
+included on both sides); the table shows the median over the rounds in audio-hours/s.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SECONDS, RATE = 10, 16000
+
+# The plain loop, as a torchaudio user writes it: decode, mono, mel, dB, save.
+PLAIN_LOOP = """
+import sys
+from pathlib import Path
+import numpy as np, soundfile, torch, torchaudio
+src, out = Path(sys.argv[1]), Path(sys.argv[2])
+mel = torchaudio.transforms.MelSpectrogram(16000, n_fft=400, hop_length=160, n_mels=80)
+to_db = torchaudio.transforms.AmplitudeToDB("power", top_db=None)
+with torch.inference_mode():
+    for path in sorted(src.rglob("*.flac")):
+        data, rate = soundfile.read(path, dtype="float32", always_2d=True)
+        features = to_db(mel(torch.from_numpy(data.T).mean(0, keepdim=True)))
+        target = out / path.relative_to(src).with_suffix(".npy")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        np.save(target, features.numpy())
+"""
+
+
+def make_corpus(folder, clips):
+    """Speech tiled to 10 s, each clip another offset plus a little noise (so that FLAC
+    compresses as it does recordings), 20 speaker folders."""
+    import torch
+
+    import tritaudio
+    from tritaudio.cli.demo import bundled_clip
+
+    speech, _ = tritaudio.load(bundled_clip())
+    tiled = speech.repeat(1, -(-SECONDS * RATE // speech.shape[-1]) + 1)
+    generator = torch.Generator().manual_seed(0)
+    for index in range(clips):
+        offset = index * 997 % speech.shape[-1]
+        clip = tiled[:, offset : offset + SECONDS * RATE]
+        clip = clip + 1e-3 * torch.randn(clip.shape, generator=generator)
+        subfolder = folder / f"speaker{index % 20:02d}"
+        subfolder.mkdir(parents=True, exist_ok=True)
+        tritaudio.save(subfolder / f"utt{index:04d}.flac", clip.clamp(-1, 1), RATE)
+
+
+def variants(corpus, out):
+    command = [sys.executable, "-m", "tritaudio", "features", str(corpus), "--out", str(out),
+               "--device", "cpu", "--quiet"]  # fmt: skip
+    return {
+        "tritaudio features (default threads)": command,
+        "tritaudio features --workers 2": [*command, "--workers", "2"],
+        "plain loop: soundfile + torchaudio": [
+            sys.executable,
+            "-c",
+            PLAIN_LOOP,
+            str(corpus),
+            str(out),
+        ],
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clips", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", help="also write the results here")
+    args = parser.parse_args()
+    import torchaudio  # noqa: F401 (fails here, not in a round, when it is missing)
+
+    work = Path(tempfile.mkdtemp(prefix="features-cpu-"))
+    try:
+        corpus, out = work / "corpus", work / "out"
+        make_corpus(corpus, args.clips)
+        commands = variants(corpus, out)
+        times = {name: [] for name in commands}
+        for round_index in range(args.rounds):
+            order = list(commands)
+            if round_index % 2:
+                order.reverse()
+            for name in order:
+                shutil.rmtree(out, ignore_errors=True)
+                start = time.perf_counter()
+                subprocess.run(commands[name], check=True, capture_output=True)
+                times[name].append(time.perf_counter() - start)
+                assert len(list(out.rglob("*.npy"))) == args.clips, name
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    hours = args.clips * SECONDS / 3600
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"{args.clips} x {SECONDS} s FLAC at {RATE} Hz -> log-mel .npy, {cores} cores, "
+          f"median of {args.rounds} alternating rounds (measured)")  # fmt: skip
+    rows = {}
+    for name, seconds in times.items():
+        median = statistics.median(seconds)
+        rows[name] = dict(seconds=seconds, median_s=median, audio_hours_per_s=hours / median)
+        print(f"  {name:40s} {median:7.2f} s  {hours / median:8.3f} audio-h/s  "
+              f"(rounds: {', '.join(f'{s:.1f}' for s in seconds)})")  # fmt: skip
+    if args.json:
+        Path(args.json).write_text(json.dumps(dict(clips=args.clips, cores=cores, rows=rows)))
+
+
+if __name__ == "__main__":
+    main()
