@@ -907,3 +907,18 @@ def test_tagged_mp3s_load_whole(tmp_path, encoded):
     path = tmp_path / "tagged.mp3"
     path.write_bytes(id3v2 + encoded["m.mp3"].read_bytes() + id3v1)
     assert torch.equal(tritaudio.load(path)[0], tritaudio.load(encoded["m.mp3"])[0])
+
+
+def test_a_lossy_range_beyond_the_one_read_limit_is_read_in_blocks(lossy_stereo, monkeypatch):
+    reads = []
+    real_read = sf.SoundFile.read
+    monkeypatch.setattr(
+        sf.SoundFile, "read", lambda self, n=-1, **kw: reads.append(n) or real_read(self, n, **kw)
+    )
+    tritaudio.load(lossy_stereo["clean.mp3"])
+    assert reads == [176400]  # one read
+    reads.clear()
+    monkeypatch.setattr(_decode, "_ONE_READ_MAX_BYTES", 2**20)
+    waveform, _ = tritaudio.load(lossy_stereo["clean.mp3"])
+    assert reads == [65536, 65536, 176400 - 2 * 65536]
+    assert torch.equal(waveform, _whole_read(lossy_stereo["clean.mp3"]))  # clean: the same

@@ -36,7 +36,7 @@ _ONE_READ_SUBTYPES = frozenset(
 )
 # One read of a lossy file allocates the frames its header promises up front (only the pages
 # decoded are touched); a promise beyond this many bytes is read in blocks instead.
-_ONE_READ_MAX_BYTES = 2**32
+_ONE_READ_MAX_BYTES = 2**31
 
 
 @contextlib.contextmanager
