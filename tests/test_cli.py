@@ -461,8 +461,12 @@ def test_a_text_file_named_mp3_is_a_decode_error(tmp_path):
 def test_file_names_that_are_not_valid_utf8_print_as_their_bytes(tmp_path):
     path = os.fsencode(tmp_path) + b"/caf\xe9.wav"
     tritaudio.save(path, torch.zeros(1, 800), 8000)
+    env = dict(os.environ, PYTHONIOENCODING="utf-8:strict")  # as some locales set it
     result = subprocess.run(
-        [sys.executable, "-m", "tritaudio", "info", path], capture_output=True, timeout=300
+        [sys.executable, "-m", "tritaudio", "info", path],
+        capture_output=True,
+        timeout=300,
+        env=env,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(path + b": 8000 Hz, 800 frames")
@@ -573,3 +577,25 @@ def test_features_of_a_file_with_nan_or_huge_samples_are_failed_not_written(caps
         assert "nan.wav: it holds NaN or infinite samples" in err
         assert "loud.wav: its features are not finite" in err
         assert sorted(p.name for p in (out / feature).iterdir()) == ["fine.npy"]
+
+
+def test_features_and_convert_take_names_that_are_not_valid_utf8(tmp_path):
+    env = dict(os.environ, PYTHONIOENCODING="utf-8:strict")  # as some locales set it
+    corpus = os.fsencode(tmp_path) + b"/corpus\xff"
+    os.mkdir(corpus)
+    tritaudio.save(corpus + b"/caf\xe9.wav", torch.zeros(1, 3200), 16000)
+    out = os.fsencode(tmp_path) + b"/feats"
+    result = subprocess.run(
+        [sys.executable, "-m", "tritaudio", "features", corpus, "--out", out, "--quiet"],
+        capture_output=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert os.listdir(out) == [b"caf\xe9.npy"]
+    result = subprocess.run(
+        [sys.executable, "-m", "tritaudio", "convert", corpus + b"/caf\xe9.wav",
+         corpus + b"/\xfe.flac"],
+        capture_output=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert b"\xfe.flac" in result.stdout
+    assert tritaudio.info(corpus + b"/\xfe.flac").num_frames == 3200

@@ -5,6 +5,8 @@ import os
 import shutil
 import stat
 import struct
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -907,3 +909,44 @@ def test_tagged_mp3s_load_whole(tmp_path, encoded):
     path = tmp_path / "tagged.mp3"
     path.write_bytes(id3v2 + encoded["m.mp3"].read_bytes() + id3v1)
     assert torch.equal(tritaudio.load(path)[0], tritaudio.load(encoded["m.mp3"])[0])
+
+
+def test_a_lossy_range_beyond_the_one_read_limit_is_read_in_blocks(lossy_stereo, monkeypatch):
+    reads = []
+    real_read = sf.SoundFile.read
+    monkeypatch.setattr(
+        sf.SoundFile, "read", lambda self, n=-1, **kw: reads.append(n) or real_read(self, n, **kw)
+    )
+    tritaudio.load(lossy_stereo["clean.mp3"])
+    assert reads == [176400]  # one read
+    reads.clear()
+    monkeypatch.setattr(_decode, "_ONE_READ_MAX_BYTES", 2**20)
+    waveform, _ = tritaudio.load(lossy_stereo["clean.mp3"])
+    assert reads == [65536, 65536, 176400 - 2 * 65536]
+    assert torch.equal(waveform, _whole_read(lossy_stereo["clean.mp3"]))  # clean: the same
+
+
+def test_saving_minutes_of_stereo_vorbis_does_not_crash(tmp_path):
+    # libsndfile's Vorbis encoder segfaults on one write of >= 60 s of 44.1 kHz stereo;
+    # save writes in blocks. In a subprocess, so that a crash fails this test only.
+    path = tmp_path / "long.ogg"
+    code = (
+        "import torch, tritaudio\n"
+        f"tritaudio.save({str(path)!r}, torch.zeros(2, 44100 * 70), 44100)\n"
+        f"print(tritaudio.info({str(path)!r}).num_frames)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, f"exit {result.returncode}: {result.stderr[-500:]}"
+    assert result.stdout.strip() == str(44100 * 70)
+
+
+def test_block_writes_equal_one_write(tmp_path, monkeypatch):
+    waveform = torch.from_numpy(_stereo(16000, 2.0).T.copy()).float()
+    for name in ("a.wav", "a.flac"):
+        tritaudio.save(tmp_path / name, waveform, 16000)
+        monkeypatch.setattr(tritaudio.io, "_WRITE_FRAMES", 1000)
+        tritaudio.save(tmp_path / f"blocks_{name}", waveform, 16000)
+        monkeypatch.undo()
+        assert (tmp_path / name).read_bytes() == (tmp_path / f"blocks_{name}").read_bytes()

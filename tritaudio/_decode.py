@@ -2,7 +2,9 @@
 
 :mod:`tritaudio.io` opens files and calls these; they hold what libsndfile 1.2.2 gets wrong
 or leaves out: the samples of lossy decoders depend on how a decode is split into reads,
-truncated Ogg and WAV files open without an error, and a header's frame count is a claim.
+truncated Ogg, WAV and MP3 files open without an error, an MP3 without a Xing/Info header
+is decoded only as far as libsndfile's estimate of its length, and a header's frame count
+is a claim.
 """
 
 import contextlib
@@ -17,6 +19,8 @@ import torch
 class AudioFileError(RuntimeError):
     """A file libsndfile cannot read or write: corrupt, truncated, empty or of an unknown
     format. The message names the file and gives libsndfile's reason."""
+
+    __module__ = "tritaudio.io"  # where users import it from (and pickles find it)
 
 
 # Writers that stream to a pipe put these placeholders in the size fields.
@@ -36,7 +40,7 @@ _ONE_READ_SUBTYPES = frozenset(
 )
 # One read of a lossy file allocates the frames its header promises up front (only the pages
 # decoded are touched); a promise beyond this many bytes is read in blocks instead.
-_ONE_READ_MAX_BYTES = 2**32
+_ONE_READ_MAX_BYTES = 2**31
 
 
 @contextlib.contextmanager

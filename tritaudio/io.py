@@ -121,6 +121,10 @@ _SUBTYPE_RATES = {
 }
 
 
+# Frames handed to libsndfile per write.
+_WRITE_FRAMES = 65536
+
+
 def _is_path(uri):
     return isinstance(uri, (str, bytes, os.PathLike))
 
@@ -525,16 +529,16 @@ def _check_compression(compression, fmt):
 
 
 def _write(target, samples, sample_rate, fmt, subtype, compression):
+    """Write ``(frames, channels)`` samples in blocks: libsndfile 1.2.2's Vorbis encoder
+    crashes the process (a segmentation fault) on one write of a minute of stereo."""
     if isinstance(target, str):
         target = os.fsencode(target)  # a name that is not valid text still opens as bytes
-    sf.write(
-        target,
-        samples,
-        sample_rate,
-        subtype=subtype,
-        format=fmt,
+    with sf.SoundFile(
+        target, "w", sample_rate, samples.shape[1], subtype, format=fmt,
         compression_level=compression,
-    )
+    ) as sound_file:  # fmt: skip
+        for start in range(0, len(samples), _WRITE_FRAMES):
+            sound_file.write(samples[start : start + _WRITE_FRAMES])
 
 
 def _replace_atomically(path, write):
