@@ -41,6 +41,8 @@ with torch.inference_mode():
         np.save(target, features.numpy())
 """
 
+ONE_THREAD = "import torch\ntorch.set_num_threads(1)\n" + PLAIN_LOOP
+
 
 def make_corpus(folder, clips):
     """Speech tiled to 10 s, each clip another offset plus a little noise (so that FLAC
@@ -63,18 +65,15 @@ def make_corpus(folder, clips):
 
 
 def variants(corpus, out):
+    paths = [str(corpus), str(out)]
     command = [sys.executable, "-m", "tritaudio", "features", str(corpus), "--out", str(out),
                "--device", "cpu", "--quiet"]  # fmt: skip
     return {
         "tritaudio features (default threads)": command,
         "tritaudio features --workers 2": [*command, "--workers", "2"],
-        "plain loop: soundfile + torchaudio": [
-            sys.executable,
-            "-c",
-            PLAIN_LOOP,
-            str(corpus),
-            str(out),
-        ],
+        "plain loop: soundfile + torchaudio": [sys.executable, "-c", PLAIN_LOOP, *paths],
+        # the loop at its best here: torch on one thread, no spinning threads competing
+        "plain loop, torch.set_num_threads(1)": [sys.executable, "-c", ONE_THREAD, *paths],
     }
 
 

@@ -101,6 +101,12 @@ def test_threads_do_not_oversubscribe_the_cores(monkeypatch):
     assert parallel.available_cores(rank) == max(1, parallel.available_cores() // 2)
 
 
+def test_batch_size_default_is_small_on_the_cpu():
+    assert parallel.batch_size_for(torch.device("cpu"), None) == 4
+    assert parallel.batch_size_for(torch.device("cuda"), None) == 32
+    assert parallel.batch_size_for(torch.device("cpu"), 16) == 16
+
+
 def test_torch_threads_are_restored_after_a_run(corpus, tmp_path):
     before = torch.get_num_threads()
     assert cli.main(["features", str(corpus[0]), "--out", str(tmp_path), "--quiet"]) == 0

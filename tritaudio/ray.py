@@ -71,7 +71,8 @@ class FeatureExtractor:
             ``tritaudio features`` (400, n_fft, 160, 80, 40, 0.0, half the rate, "htk").
         keep_channels: features per channel instead of on the channels' average.
         device: "auto" (cuda when the actor has a GPU), "cpu" or "cuda".
-        batch_size: clips per computed batch inside one call.
+        batch_size: clips per computed batch inside one call (default: 32 on a GPU, 4
+            on the CPU, as ``tritaudio features``).
         column: the audio column (default: the first of "bytes", "audio", "array",
             "path" present). Values: encoded bytes, paths, (time,) / (channels, time)
             arrays with their rate in ``rate_column``, or {"array", "sampling_rate"}.
@@ -86,7 +87,7 @@ class FeatureExtractor:
     def __init__(
         self, feature="logmel", *, sample_rate=None, n_fft=400, win_length=None,
         hop_length=160, n_mels=80, n_mfcc=40, f_min=0.0, f_max=None, mel_scale="htk",
-        keep_channels=False, device="auto", batch_size=32, column=None,
+        keep_channels=False, device="auto", batch_size=None, column=None,
         rate_column="sample_rate", threads=None,
     ):  # fmt: skip
         self.config = _config(
@@ -97,7 +98,8 @@ class FeatureExtractor:
         if threads is not None:
             torch.set_num_threads(threads)
         self.device = device_for(device)
-        self.keep_channels, self.batch_size = keep_channels, batch_size
+        self.keep_channels = keep_channels
+        self.batch_size = parallel.batch_size_for(self.device, batch_size)
         self.column, self.rate_column = column, rate_column
         self.extractor_for = cli_features.extractors(self.config, self.device)
 
@@ -261,12 +263,14 @@ def _run_on_ray(ray, args, todo, report, manifest):
                     "n_mfcc", "f_min", "f_max", "mel_scale", "keep_channels", "batch_size")
     }  # fmt: skip
     options.update(device="cuda" if use_gpu else "cpu", threads=None if use_gpu else 1)
+    batch_size = parallel.batch_size_for(torch.device(options["device"]), args.batch_size)
+    options["batch_size"] = batch_size
     rows = [{"path": job.source, "output": os.fspath(job.output)} for job in todo]
-    dataset = ray.data.from_items(rows, override_num_blocks=max(1, len(rows) // args.batch_size))
+    dataset = ray.data.from_items(rows, override_num_blocks=max(1, len(rows) // batch_size))
     results = dataset.map_batches(
         _WriteFeatures,
         fn_constructor_kwargs=dict(out_dir=args.out, file_format=args.format, **options),
-        batch_size=args.batch_size,
+        batch_size=batch_size,
         compute=ray.data.ActorPoolStrategy(size=actors),
         num_gpus=1 if use_gpu else 0,
         num_cpus=1,

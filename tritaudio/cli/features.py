@@ -128,7 +128,11 @@ def add_arguments(commands):
         default="auto",
         help="auto: cuda when there is a GPU",
     )
-    parser.add_argument("--batch-size", type=positive_int, default=32, help="files per batch")
+    parser.add_argument(
+        "--batch-size", type=positive_int,
+        help="files per batch (default 32 on a GPU, 4 on the CPU, where big batches fall "
+        "out of the caches)",
+    )  # fmt: skip
     parser.add_argument(
         "--workers",
         type=positive_int,
@@ -497,6 +501,7 @@ def run_features(args):
     parallel.apply_rank(args, rank)
     device = parallel.device_for_rank(args.device, rank)
     args.workers, threads = parallel.thread_plan(device, args.workers, rank)
+    args.batch_size = parallel.batch_size_for(device, args.batch_size)
     unreadable = []
     suffix = ".npy" if args.format == "webdataset" else f".{args.format}"
     every_job = collect_jobs(args.inputs, Path(args.out), suffix, unreadable)
