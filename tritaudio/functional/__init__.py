@@ -1249,3 +1249,16 @@ def pitch_shift(
     x = _in_compute_dtype(waveform)
     win_length, hop_length, window = _stretch_stft(x, n_fft, win_length, hop_length, window)
     return shift_pitch(waveform, rates, n_fft, win_length, hop_length, window)
+
+
+from tritaudio.functional.analysis import (  # noqa: E402, F401
+    detect_pitch_frequency,
+    edit_distance,
+    frechet_distance,
+    loudness,
+    mu_law_decoding,
+    mu_law_encoding,
+    sliding_window_cmn,
+    spectral_centroid,
+    vad,
+)

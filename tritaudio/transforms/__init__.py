@@ -1111,3 +1111,14 @@ class PitchShift(torch.nn.Module):
             waveform, self.rates, self.n_fft, self.win_length, self.hop_length, self.window,
             taps,
         )  # fmt: skip
+
+
+from tritaudio.transforms.analysis import (  # noqa: E402, F401
+    InverseMelScale,
+    Loudness,
+    MuLawDecoding,
+    MuLawEncoding,
+    SlidingWindowCmn,
+    SpectralCentroid,
+    Vad,
+)
