@@ -1262,3 +1262,11 @@ from tritaudio.functional.analysis import (  # noqa: E402, F401
     spectral_centroid,
     vad,
 )
+from tritaudio.functional.beamforming import (  # noqa: E402, F401
+    apply_beamforming,
+    mvdr_weights_rtf,
+    mvdr_weights_souden,
+    psd,
+    rtf_evd,
+    rtf_power,
+)

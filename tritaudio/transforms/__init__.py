@@ -1122,3 +1122,4 @@ from tritaudio.transforms.analysis import (  # noqa: E402, F401
     SpectralCentroid,
     Vad,
 )
+from tritaudio.transforms.beamforming import MVDR, PSD, RTFMVDR, SoudenMVDR  # noqa: E402, F401
