@@ -411,3 +411,11 @@ def _log_mel_dft_grad(ctx, grad, grad_mel):
 
 
 log_mel_dft.register_autograd(_log_mel_dft_grad, setup_context=_log_mel_dft_setup)
+
+
+from tritaudio._ops.alignment import (  # noqa: E402, F401
+    forced_align,
+    rnnt_loss,
+    rnnt_loss_backward,
+    rnnt_loss_forward,
+)

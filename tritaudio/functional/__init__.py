@@ -1251,6 +1251,12 @@ def pitch_shift(
     return shift_pitch(waveform, rates, n_fft, win_length, hop_length, window)
 
 
+from tritaudio.functional.alignment import (  # noqa: E402, F401
+    TokenSpan,
+    forced_align,
+    merge_tokens,
+    rnnt_loss,
+)
 from tritaudio.functional.analysis import (  # noqa: E402, F401
     detect_pitch_frequency,
     edit_distance,
