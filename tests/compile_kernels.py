@@ -14,7 +14,7 @@ import triton
 from triton.backends.compiler import GPUTarget
 
 from tritaudio._ops import INTERPRETED
-from tritaudio.kernels import framing, logmel, noise, resample, spectral
+from tritaudio.kernels import alignment, framing, logmel, noise, resample, spectral
 
 TARGETS = [GPUTarget("cuda", 90, 32), GPUTarget("cuda", 80, 32)]  # H100 / H200, A100
 
@@ -111,6 +111,33 @@ def launches():
         for kaiser in (0, 1):
             yield resample.resample, (x, 441, 160, 6.0, 0.99, kaiser, 14.77)
             yield resample.resample_backward, (x, 13781, 441, 160, 6.0, 0.99, kaiser, 14.77)
+    yield from alignment_launches()
+
+
+def alignment_launches():
+    """forced_align and the RNN-T kernels, at each dtype and both log-softmax modes."""
+    for dtype in (torch.float32, torch.float16, torch.float64):
+        compute = torch.float64 if dtype == torch.float64 else torch.float32
+        frames, labels = torch.full((2,), 50, dtype=torch.int64), torch.full((2,), 12)
+        targets = torch.ones(2, 12, dtype=torch.int64)
+        yield (
+            alignment.forced_align,
+            (torch.zeros(2, 50, 30, dtype=dtype), targets, frames, labels, 0),
+        )
+        logits = torch.zeros(2, 20, 8, 33, dtype=dtype)
+        targets = torch.ones(2, 7, dtype=torch.int32)
+        frames, labels = (
+            torch.full((2,), 20, dtype=torch.int32),
+            torch.full((2,), 7, dtype=torch.int32),
+        )
+        log_probs = torch.zeros(3, 2, 20, 8, dtype=compute)
+        alpha_beta = torch.zeros(2, 2, 20, 8, dtype=compute)
+        for fused in (0, 1):
+            yield alignment.rnnt_forward, (logits, targets, frames, labels, 0, fused)
+            grad_costs = torch.ones(2, dtype=dtype)
+            yield alignment.rnnt_gradient, (
+                logits, targets, frames, labels, log_probs, alpha_beta, grad_costs, 0, -1.0, fused,
+            )  # fmt: skip
 
 
 def main():

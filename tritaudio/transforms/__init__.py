@@ -1113,6 +1113,7 @@ class PitchShift(torch.nn.Module):
         )  # fmt: skip
 
 
+from tritaudio.transforms.alignment import RNNTLoss  # noqa: E402, F401
 from tritaudio.transforms.analysis import (  # noqa: E402, F401
     InverseMelScale,
     Loudness,
