@@ -3,7 +3,7 @@
 Adding a family is one module with a ``CASES`` list (see spectral.py) and one entry here.
 """
 
-from benchmarks.families import io, noise, pitch, resample, spectral
+from benchmarks.families import alignment, io, noise, pitch, resample, spectral
 
 FAMILIES = {
     "spectral": spectral.CASES,
@@ -11,6 +11,7 @@ FAMILIES = {
     "noise": noise.CASES,
     "pitch": pitch.CASES,
     "io": io.CASES,
+    "alignment": alignment.CASES,
 }
 
 
