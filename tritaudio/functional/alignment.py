@@ -114,8 +114,15 @@ def forced_align(
 
 @dataclass
 class TokenSpan:
-    """A token with its frame span ``[start, end)`` and mean score; mirrors
-    ``torchaudio.functional.TokenSpan``. ``len(span)`` is ``end - start``."""
+    """A token with its frame span and mean score; mirrors ``torchaudio.functional.TokenSpan``.
+
+    Args:
+        token: the label. start, end: its frames ``[start, end)`` on the emission's time
+            axis. score: the mean of its frames' scores.
+
+    Returns:
+        (as a value) ``len(span)`` is ``end - start``.
+    """
 
     token: int
     start: int

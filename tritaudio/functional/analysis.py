@@ -312,6 +312,12 @@ def edit_distance(seq1: Sequence, seq2: Sequence) -> int:
     Mirrors ``torchaudio.functional.edit_distance``: strings give the character distance,
     lists of words the word distance.
 
+    Args:
+        seq1, seq2: sequences whose items compare with ``==``.
+
+    Returns:
+        int.
+
     Example:
         >>> import tritaudio.functional as F
         >>> F.edit_distance("kitten", "sitting")

@@ -47,6 +47,10 @@ class SpectralCentroid(torch.nn.Module):
 class SlidingWindowCmn(torch.nn.Module):
     """Sliding-window CMN; mirrors ``torchaudio.transforms.SlidingWindowCmn``.
 
+    Args:
+        cmn_window, min_cmn_window, center, norm_vars: as
+            :func:`tritaudio.functional.sliding_window_cmn`.
+
     Shape:
         ``(..., time, freq)`` -> ``(..., time, freq)``.
     """
@@ -73,7 +77,8 @@ class SlidingWindowCmn(torch.nn.Module):
 class Vad(torch.nn.Module):
     """Voice activity detector (sox's vad); mirrors ``torchaudio.transforms.Vad``.
 
-    The arguments are :func:`tritaudio.functional.vad`'s.
+    Args:
+        sample_rate, trigger_level, ... lp_lifter_freq: :func:`tritaudio.functional.vad`'s.
 
     Shape:
         ``(channels, time)`` or ``(time,)`` -> the same with the leading silence trimmed.
@@ -131,6 +136,9 @@ class Vad(torch.nn.Module):
 class Loudness(torch.nn.Module):
     """BS.1770-4 loudness; mirrors ``torchaudio.transforms.Loudness``.
 
+    Args:
+        sample_rate: Hz.
+
     Shape:
         ``(..., channels, time)`` -> ``(...)`` in LKFS.
     """
@@ -147,6 +155,9 @@ class Loudness(torch.nn.Module):
 class MuLawEncoding(torch.nn.Module):
     """Mu-law encoding; mirrors ``torchaudio.transforms.MuLawEncoding``.
 
+    Args:
+        quantization_channels: number of levels (default 256).
+
     Shape:
         any -> the same, int64 in ``0 .. quantization_channels - 1``.
     """
@@ -161,6 +172,9 @@ class MuLawEncoding(torch.nn.Module):
 
 class MuLawDecoding(torch.nn.Module):
     """Mu-law decoding; mirrors ``torchaudio.transforms.MuLawDecoding``.
+
+    Args:
+        quantization_channels: number of levels (default 256).
 
     Shape:
         any -> the same, floating point in [-1, 1].
