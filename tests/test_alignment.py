@@ -284,3 +284,35 @@ def test_rnnt_loss_bad_input():
         F.rnnt_loss(logits, *args, u.float())
     with pytest.raises(ValueError, match="reduction"):
         T.RNNTLoss(reduction="avg")
+
+
+def test_half_precision_and_empty_batches():
+    gen = torch.Generator().manual_seed(13)
+    log_probs = torch.randn(2, 8, 5, generator=gen).log_softmax(-1).half()
+    logits = torch.randn(2, 4, 3, 5, generator=gen).half()
+    no_labels = torch.randn(2, 4, 1, 5, generator=gen, dtype=torch.float64)
+    results = {}
+    for name in ("torch", "triton"):
+        with tritaudio.use_backend(name):
+            paths, scores = F.forced_align(log_probs, torch.tensor([[1, 2], [3, 3]]))
+            costs = F.rnnt_loss(
+                logits, torch.tensor([[1, 2], [2, 3]], dtype=torch.int32),
+                torch.tensor([4, 3], dtype=torch.int32), torch.tensor([2, 1], dtype=torch.int32),
+                reduction="none",
+            )  # fmt: skip
+            blank_only = F.rnnt_loss(
+                no_labels, torch.zeros(2, 0, dtype=torch.int32),
+                torch.tensor([4, 2], dtype=torch.int32), torch.zeros(2, dtype=torch.int32),
+                reduction="none",
+            )  # fmt: skip
+            empty = F.forced_align(torch.zeros(0, 5, 4), torch.zeros(0, 2, dtype=torch.int64))
+            results[name] = (paths, scores, costs, blank_only)
+            assert empty[0].shape == (0, 5) and empty[1].shape == (0, 5)
+    for ours, reference in zip(results["triton"], results["torch"], strict=True):
+        assert torch.equal(ours, reference)
+    assert results["torch"][1].dtype == torch.float16 and results["torch"][2].dtype == torch.float16
+    # no labels: only blanks, one per frame
+    expected = -no_labels.log_softmax(-1)[..., 0, -1]  # the default blank: the last class
+    assert torch.allclose(
+        results["torch"][3], torch.stack([expected[0].sum(), expected[1, :2].sum()])
+    )
