@@ -396,3 +396,13 @@ def rnnt_gradient(logits, targets, logit_lengths, target_lengths, log_probs, alp
         num_warps=num_warps(block_v),
     )
     return grad
+
+
+# The tensor arguments each kernel writes (everything else it only reads); the
+# performance model (benchmarks/model) checks every launch against it.
+WRITES = {
+    "forced_align_kernel": ("SCRATCH", "BACK", "STATES"),
+    "rnnt_log_probs_kernel": ("LOG_PROBS",),
+    "rnnt_alpha_beta_kernel": ("ALPHA_BETA",),
+    "rnnt_gradient_kernel": ("GRAD",),
+}
