@@ -20,8 +20,6 @@ import triton.language as tl
 
 from .launch import block_size, num_warps
 
-NEG_INF = float("-inf")
-
 
 @triton.jit
 def _lse(x, y):
@@ -214,11 +212,6 @@ def rnnt_alpha_beta_kernel(
             start_after = tl.where(t == n_frames - 1, tl.where(k == 0, 0.0, float("-inf")), carried)
             skip_row = tl.load(skip_base + t * n_labels + u, mask=inside & active, other=0.0)
             start = start_after + skip_row.to(acc_dtype)
-            steps = tl.load(
-                emit_base + t * n_labels + emit_u,
-                mask=inside & active & (k >= 1),
-                other=float("-inf"),
-            )
         else:
             # alpha[t, u] = lse(alpha[t-1, u] + skip[t-1, u], alpha[t, u-1] + emit[t, u-1])
             skip_row = tl.load(
@@ -227,11 +220,9 @@ def rnnt_alpha_beta_kernel(
             start = tl.where(
                 t == 0, tl.where(k == 0, 0.0, float("-inf")), carried + skip_row.to(acc_dtype)
             )
-            steps = tl.load(
-                emit_base + t * n_labels + emit_u,
-                mask=inside & active & (k >= 1),
-                other=float("-inf"),
-            )
+        steps = tl.load(
+            emit_base + t * n_labels + emit_u, mask=inside & active & (k >= 1), other=float("-inf")
+        )
         start = tl.where(inside, start, float("-inf"))
         row, _ = tl.associative_scan((start, steps.to(acc_dtype)), 0, _compose)
         row = tl.where(inside & active, row, float("-inf"))

@@ -69,7 +69,6 @@ CASES = [
         headline=Size(32, 10, 16000),
         sizes=(TINY, Size(1, 10, 16000), Size(32, 10, 16000)),
         baseline=REFERENCE,
-        bytes_moved=None,
     ),
     Case(
         "alignment",

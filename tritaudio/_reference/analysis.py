@@ -305,7 +305,7 @@ def _vad_measures(x, positions, s, state, noise_reduction_amount):
     return cepstrum.cpu().double()
 
 
-def vad(waveform, sample_rate, trigger_level, noise_reduction_amount, settings):
+def vad(waveform, trigger_level, noise_reduction_amount, settings):
     """torchaudio.functional.vad (sox's vad effect) on ``(..., time)``; ``settings`` from
     :func:`vad_settings`. The spectra of a block of measurement positions are computed at
     once; the trigger logic (a few numbers per position) runs on the host, as in sox."""

@@ -303,7 +303,7 @@ def vad(
         noise_up_time, noise_down_time, measure_freq, measure_duration, measure_smooth_time,
         hp_filter_freq, lp_filter_freq, hp_lifter_freq, lp_lifter_freq,
     )  # fmt: skip
-    return _reference.vad(waveform, sample_rate, trigger_level, noise_reduction_amount, settings)
+    return _reference.vad(waveform, trigger_level, noise_reduction_amount, settings)
 
 
 def edit_distance(seq1: Sequence, seq2: Sequence) -> int:
