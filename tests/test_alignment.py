@@ -316,3 +316,25 @@ def test_half_precision_and_empty_batches():
     assert torch.allclose(
         results["torch"][3], torch.stack([expected[0].sum(), expected[1, :2].sum()])
     )
+
+
+def test_alignment_op_registration():
+    from tritaudio import _ops
+
+    checks = ("test_schema", "test_autograd_registration")
+    gen = torch.Generator().manual_seed(14)
+    log_probs = torch.randn(2, 6, 4, generator=gen).log_softmax(-1)
+    targets, lengths = torch.tensor([[1, 2], [3, 3]]), torch.tensor([6, 5])
+    logits = torch.randn(2, 3, 3, 4, generator=gen, requires_grad=True)
+    labels = torch.tensor([[1, 2], [2, 1]], dtype=torch.int32)
+    frames, counts = (
+        torch.tensor([3, 2], dtype=torch.int32),
+        torch.tensor([2, 1], dtype=torch.int32),
+    )
+    for op, args in (
+        (_ops.forced_align, (log_probs, targets, lengths, torch.tensor([2, 2]), 0)),
+        (_ops.rnnt_loss_forward, (logits, labels, frames, counts, 0, -1.0, 1)),
+        (_ops.rnnt_loss_forward, (logits, labels, frames, counts, 0, 0.5, 0)),
+    ):
+        result = torch.library.opcheck(op, args, test_utils=checks)
+        assert set(result.values()) == {"SUCCESS"}
