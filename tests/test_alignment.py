@@ -125,6 +125,8 @@ def test_forced_align_bad_input():
         F.forced_align(log_probs, torch.tensor([[1]]), torch.tensor([6]))
     with pytest.raises(ValueError, match="blank"):
         F.forced_align(log_probs, torch.tensor([[1]]), blank=4)
+    with pytest.raises(ValueError, match="targets must be on"):
+        F.forced_align(log_probs, torch.tensor([[1]], device="meta"))
 
 
 def test_merge_tokens():
@@ -284,6 +286,8 @@ def test_rnnt_loss_bad_input():
         F.rnnt_loss(logits, *args, u.float())
     with pytest.raises(ValueError, match="reduction"):
         T.RNNTLoss(reduction="avg")
+    with pytest.raises(ValueError, match="logit_lengths must be on"):
+        F.rnnt_loss(logits, args[0], args[1].to("meta"), u)
 
 
 def test_half_precision_and_empty_batches():

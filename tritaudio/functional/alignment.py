@@ -39,6 +39,15 @@ def _check_values(condition, message):
         raise ValueError(message)
 
 
+def _check_device(reference_name, reference, **tensors):
+    for name, value in tensors.items():
+        if value is not None and value.device != reference.device:
+            raise ValueError(
+                f"{name} must be on {reference_name}'s device {reference.device}, "
+                f"got {value.device}"
+            )
+
+
 def _lengths(name, lengths, batch, maximum, device):
     if lengths is None:
         return torch.full((batch,), maximum, dtype=torch.int64, device=device)
@@ -88,6 +97,10 @@ def forced_align(
     if isinstance(blank, bool) or not isinstance(blank, int) or not 0 <= blank < n_classes:
         raise ValueError(f"blank must be an int in [0, {n_classes}), got {blank!r}")
     device = log_probs.device
+    _check_device(
+        "log_probs", log_probs, targets=targets, input_lengths=input_lengths,
+        target_lengths=target_lengths,
+    )  # fmt: skip
     input_lengths = _lengths("input_lengths", input_lengths, batch, n_time, device)
     target_lengths = _lengths("target_lengths", target_lengths, batch, targets.shape[1], device)
     if targets.numel():
@@ -211,6 +224,10 @@ def rnnt_loss(
             f"targets must be (batch={batch}, {n_labels - 1}) for logits of shape "
             f"{tuple(logits.shape)}, got {tuple(targets.shape)}"
         )
+    _check_device(
+        "logits", logits, targets=targets, logit_lengths=logit_lengths,
+        target_lengths=target_lengths,
+    )  # fmt: skip
     for name, lengths in (("logit_lengths", logit_lengths), ("target_lengths", target_lengths)):
         if lengths.shape[0] != batch:
             raise ValueError(f"{name} must have {batch} entries, got {lengths.shape[0]}")
