@@ -23,10 +23,11 @@ from .launch import block_size, num_warps
 
 @triton.jit
 def _lse(x, y):
-    # log(exp(x) + exp(y)), -inf when both are -inf
-    top = tl.maximum(x, y)
-    safe = tl.where(top == float("-inf"), 0.0, top)
-    return safe + tl.log(tl.exp(x - safe) + tl.exp(y - safe))
+    # log(exp(x) + exp(y)) = max + log(1 + exp(min - max)): two transcendentals, not three;
+    # -inf when both are -inf, NaN when either is
+    top = tl.maximum(x, y, propagate_nan=tl.PropagateNan.ALL)
+    low = tl.minimum(x, y, propagate_nan=tl.PropagateNan.ALL)
+    return tl.where(top == float("-inf"), top, top + tl.log(1.0 + tl.exp(low - top)))
 
 
 @triton.jit
@@ -144,6 +145,7 @@ def rnnt_log_probs_kernel(
     n_nodes,
     blank,
     FUSED: tl.constexpr,
+    SINGLE_BLOCK: tl.constexpr,
     BLOCK_V: tl.constexpr,
 ):
     node = tl.program_id(0)
@@ -153,7 +155,13 @@ def rnnt_log_probs_kernel(
     row = LOGITS + b * stride_logits_b + t * stride_logits_t + u * stride_logits_u
     v = tl.arange(0, BLOCK_V)
     acc_dtype = LOG_PROBS.dtype.element_ty
-    if FUSED:
+    if FUSED and SINGLE_BLOCK:
+        # the whole vocabulary in one block: max, then one exp per class
+        x = tl.load(row + v, mask=v < n_classes, other=float("-inf")).to(acc_dtype)
+        peak = tl.max(x, axis=0)
+        safe_peak = tl.where(peak == float("-inf"), 0.0, peak)
+        denominator = safe_peak + tl.log(tl.sum(tl.exp(x - safe_peak), axis=0))
+    elif FUSED:
         # online log-sum-exp over vocabulary blocks
         top = tl.full((BLOCK_V,), float("-inf"), acc_dtype)
         total = tl.zeros((BLOCK_V,), acc_dtype)
@@ -335,6 +343,7 @@ def rnnt_forward(logits, targets, logit_lengths, target_lengths, blank, fused, l
         n_nodes,
         blank,
         FUSED=fused,
+        SINGLE_BLOCK=int(n_classes <= block_v),
         BLOCK_V=block_v,
         num_warps=num_warps(block_v),
     )
@@ -348,7 +357,7 @@ def rnnt_forward(logits, targets, logit_lengths, target_lengths, blank, fused, l
         n_labels,
         n_nodes,
         BLOCK_U=block_u,
-        num_warps=4,
+        num_warps=num_warps(block_u),
     )
     return log_probs, alpha_beta
 

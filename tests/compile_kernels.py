@@ -133,6 +133,8 @@ def alignment_launches():
         )
         log_probs = torch.zeros(3, 2, 20, 8, dtype=compute)
         alpha_beta = torch.zeros(2, 2, 20, 8, dtype=compute)
+        wide = torch.zeros(2, 20, 8, 2000, dtype=dtype)  # the vocabulary in several blocks
+        yield alignment.rnnt_forward, (wide, targets, frames, labels, 0, 1)
         for fused in (0, 1):
             yield alignment.rnnt_forward, (logits, targets, frames, labels, 0, fused)
             grad_costs = torch.ones(2, dtype=dtype)
