@@ -1,0 +1,108 @@
+"""Kaldi's per-frame processing (kernels/kaldi.py) as a torch op with a Triton backward."""
+
+import torch
+from torch.library import triton_op, wrap_triton
+
+from tritaudio._ops import overlap_add
+from tritaudio._reference.kaldi import FrameOptions, mirrored_index
+from tritaudio.kernels import kaldi
+
+
+def _options(window, padded_size, shift, snip_edges, dither, remove_dc, raw_energy, preemphasis,
+             energy_floor):  # fmt: skip
+    return FrameOptions(
+        window.shape[0], shift, padded_size, bool(snip_edges), dither, bool(remove_dc),
+        bool(raw_energy), preemphasis, energy_floor, "", 0.0,
+    )  # fmt: skip
+
+
+@triton_op("tritaudio::kaldi_frames", mutates_args={})
+def kaldi_frames(
+    x: torch.Tensor,
+    lengths: torch.Tensor,
+    counts: torch.Tensor,
+    noise: torch.Tensor,
+    window: torch.Tensor,
+    n_frames: int,
+    padded_size: int,
+    shift: int,
+    snip_edges: int,
+    dither: float,
+    remove_dc: int,
+    raw_energy: int,
+    preemphasis: float,
+    energy_floor: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Kaldi frames (rows, n_frames, padded_size) and log energies (rows, n_frames) of
+    (rows, time) ``x``; ``lengths`` / ``counts`` int64 (rows,), ``noise`` contiguous
+    (rows, n_frames, window_size) or empty (no dither), ``window`` (window_size,) in the
+    compute dtype."""
+    options = _options(window, padded_size, shift, snip_edges, dither, remove_dc, raw_energy,
+                       preemphasis, energy_floor)  # fmt: skip
+    noise = noise if noise.numel() else None
+    return kaldi.kaldi_frames(
+        x, lengths, counts, noise, window, n_frames, options, launch=wrap_triton
+    )
+
+
+@triton_op("tritaudio::kaldi_frames_backward", mutates_args={})
+def kaldi_frames_backward(
+    grad_frames: torch.Tensor,
+    grad_log_energy: torch.Tensor,
+    x: torch.Tensor,
+    lengths: torch.Tensor,
+    counts: torch.Tensor,
+    noise: torch.Tensor,
+    window: torch.Tensor,
+    padded_size: int,
+    shift: int,
+    snip_edges: int,
+    dither: float,
+    remove_dc: int,
+    raw_energy: int,
+    preemphasis: float,
+    energy_floor: float,
+) -> torch.Tensor:
+    """dL/draw frames (rows, n_frames, window_size) of :func:`kaldi_frames`."""
+    options = _options(window, padded_size, shift, snip_edges, dither, remove_dc, raw_energy,
+                       preemphasis, energy_floor)  # fmt: skip
+    noise = noise if noise.numel() else None
+    return kaldi.kaldi_frames_backward(
+        grad_frames, grad_log_energy, x, lengths, counts, noise, window, options,
+        launch=wrap_triton,
+    )  # fmt: skip
+
+
+def fold_mirrored(extended, lengths, n_time, offset):
+    """The adjoint of reading (rows, extent) positions of each row's mirrored extension
+    (position u is sample mirrored_index(u - offset)): (rows, n_time)."""
+    u = torch.arange(extended.shape[1], device=extended.device) - offset
+    index = mirrored_index(u.unsqueeze(0), lengths.unsqueeze(1)).clamp(0, max(n_time - 1, 0))
+    grad = extended.new_zeros(extended.shape[0], n_time)
+    return grad.scatter_add_(1, index, extended)
+
+
+def _kaldi_frames_setup(ctx, inputs, output):
+    x, lengths, counts, noise, window, _, *ctx.scalars = inputs
+    ctx.save_for_backward(x, lengths, counts, noise, window)
+
+
+def _kaldi_frames_grad(ctx, grad_frames, grad_log_energy):
+    x, lengths, counts, noise, window = ctx.saved_tensors
+    shift, snip_edges = ctx.scalars[1:3]
+    grad_raw = kaldi_frames_backward(
+        grad_frames.contiguous(), grad_log_energy.contiguous(), x, lengths, counts, noise,
+        window, *ctx.scalars,
+    )  # fmt: skip
+    _, n_frames, window_size = grad_raw.shape
+    if n_frames == 0 or x.shape[1] == 0:
+        grad_x = torch.zeros_like(x)
+    else:
+        ones = torch.ones(window_size, dtype=window.dtype, device=window.device)
+        extended = overlap_add(grad_raw, ones, shift, (n_frames - 1) * shift + window_size)
+        offset = 0 if snip_edges else window_size // 2 - shift // 2
+        grad_x = fold_mirrored(extended, lengths, x.shape[1], offset).to(x.dtype)
+    return (grad_x,) + (None,) * 13
+
+
+kaldi_frames.register_autograd(_kaldi_frames_grad, setup_context=_kaldi_frames_setup)

@@ -1,0 +1,342 @@
+"""The Kaldi feature pipeline behind tritaudio.compliance.kaldi: argument checks, the mel
+filters, and the dispatch (once per call, in ``_frames``) between the Triton kernels and
+the torch reference. Rows are ``(batch, time)`` with per-row lengths throughout.
+"""
+
+import functools
+import math
+
+import torch
+
+from tritaudio import _reference
+from tritaudio._backend import backend_for
+from tritaudio._reference import kaldi as reference
+from tritaudio._reference.kaldi import FrameOptions
+
+EPSILON = reference.EPSILON
+MILLISECONDS_TO_SECONDS = 0.001
+HAMMING, HANNING, POVEY, RECTANGULAR, BLACKMAN = reference.WINDOWS[:5]
+WINDOWS = list(reference.WINDOWS)
+
+
+def mel_scale_scalar(freq: float) -> float:
+    """Hz -> mel, Kaldi's ``1127 ln(1 + f / 700)``."""
+    return 1127.0 * math.log(1.0 + freq / 700.0)
+
+
+def mel_scale(freq: torch.Tensor) -> torch.Tensor:
+    """Hz -> mel (elementwise), ``torchaudio.compliance.kaldi.mel_scale``."""
+    return 1127.0 * (1.0 + freq / 700.0).log()
+
+
+def inverse_mel_scale_scalar(mel_freq: float) -> float:
+    """mel -> Hz, ``700 (exp(m / 1127) - 1)``."""
+    return 700.0 * (math.exp(mel_freq / 1127.0) - 1.0)
+
+
+def inverse_mel_scale(mel_freq: torch.Tensor) -> torch.Tensor:
+    """mel -> Hz (elementwise), ``torchaudio.compliance.kaldi.inverse_mel_scale``."""
+    return 700.0 * ((mel_freq / 1127.0).exp() - 1.0)
+
+
+def vtln_warp_freq(
+    vtln_low_cutoff: float,
+    vtln_high_cutoff: float,
+    low_freq: float,
+    high_freq: float,
+    vtln_warp_factor: float,
+    freq: torch.Tensor,
+) -> torch.Tensor:
+    """Kaldi's piecewise-linear VTLN warp of frequencies ``freq`` (Hz): ``f / warp``
+    between the inflection points ``l = vtln_low_cutoff * max(1, warp)`` and
+    ``h = vtln_high_cutoff * min(1, warp)``, linear to ``low_freq`` / ``high_freq``
+    (fixed points) outside them, identity outside ``[low_freq, high_freq]``.
+    Mirrors ``torchaudio.compliance.kaldi.vtln_warp_freq``.
+    """
+    if not vtln_low_cutoff > low_freq:
+        raise ValueError(f"vtln_low_cutoff ({vtln_low_cutoff}) must be above low_freq ({low_freq})")
+    if not vtln_high_cutoff < high_freq:
+        raise ValueError(
+            f"vtln_high_cutoff ({vtln_high_cutoff}) must be below high_freq ({high_freq})"
+        )
+    low = vtln_low_cutoff * max(1.0, vtln_warp_factor)
+    high = vtln_high_cutoff * min(1.0, vtln_warp_factor)
+    scale = 1.0 / vtln_warp_factor
+    if not (low > low_freq and high < high_freq):
+        raise ValueError(
+            f"vtln_warp_factor {vtln_warp_factor} moves the inflection points ({low}, {high}) "
+            f"outside ({low_freq}, {high_freq})"
+        )
+    scale_left = (scale * low - low_freq) / (low - low_freq)
+    scale_right = (high_freq - scale * high) / (high_freq - high)
+    warped = torch.where(
+        freq < low,
+        low_freq + scale_left * (freq - low_freq),
+        torch.where(freq < high, scale * freq, high_freq + scale_right * (freq - high_freq)),
+    )
+    return torch.where((freq < low_freq) | (freq > high_freq), freq, warped)
+
+
+def vtln_warp_mel_freq(
+    vtln_low_cutoff: float,
+    vtln_high_cutoff: float,
+    low_freq,
+    high_freq: float,
+    vtln_warp_factor: float,
+    mel_freq: torch.Tensor,
+) -> torch.Tensor:
+    """:func:`vtln_warp_freq` on mel frequencies. Mirrors torchaudio's function."""
+    freq = inverse_mel_scale(mel_freq)
+    warped = vtln_warp_freq(
+        vtln_low_cutoff, vtln_high_cutoff, low_freq, high_freq, vtln_warp_factor, freq
+    )
+    return mel_scale(warped)
+
+
+def get_mel_banks(
+    num_bins: int,
+    window_length_padded: int,
+    sample_freq: float,
+    low_freq: float,
+    high_freq: float,
+    vtln_low: float,
+    vtln_high: float,
+    vtln_warp_factor: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Kaldi's triangular mel filters, triangles in mel, in float32.
+
+    Mirrors ``torchaudio.compliance.kaldi.get_mel_banks``. ``high_freq`` <= 0 and
+    ``vtln_high`` < 0 are offsets from the Nyquist frequency.
+
+    Returns:
+        ``bins`` (num_bins, window_length_padded // 2) (the Nyquist bin is left out) and
+        ``center_freqs`` (num_bins, 1) in Hz.
+    """
+    if num_bins <= 3:
+        raise ValueError(f"num_mel_bins must be at least 4, got {num_bins}")
+    if window_length_padded % 2:
+        raise ValueError(f"window_length_padded must be even, got {window_length_padded}")
+    nyquist = 0.5 * sample_freq
+    if high_freq <= 0.0:
+        high_freq += nyquist
+    if not (0.0 <= low_freq < nyquist and 0.0 < high_freq <= nyquist and low_freq < high_freq):
+        raise ValueError(
+            f"bad low_freq {low_freq} / high_freq {high_freq} for the Nyquist frequency "
+            f"{nyquist} (need 0 <= low_freq < high_freq <= Nyquist)"
+        )
+    mel_low, mel_high = mel_scale_scalar(low_freq), mel_scale_scalar(high_freq)
+    mel_delta = (mel_high - mel_low) / (num_bins + 1)
+    if vtln_high < 0.0:
+        vtln_high += nyquist
+    if vtln_warp_factor != 1.0 and not (
+        low_freq < vtln_low < high_freq and 0.0 < vtln_high < high_freq and vtln_low < vtln_high
+    ):
+        raise ValueError(
+            f"bad vtln_low {vtln_low} / vtln_high {vtln_high} for low_freq {low_freq} and "
+            f"high_freq {high_freq}"
+        )
+    index = torch.arange(num_bins, dtype=torch.float32).unsqueeze(1)
+    edges = [mel_low + (index + k) * mel_delta for k in range(3)]  # left, center, right
+    if vtln_warp_factor != 1.0:
+        warp = (vtln_low, vtln_high, low_freq, high_freq, vtln_warp_factor)
+        edges = [vtln_warp_mel_freq(*warp, edge) for edge in edges]
+    left, center, right = edges
+    fft_bin_width = sample_freq / window_length_padded
+    n_bins = window_length_padded // 2
+    mel = mel_scale(fft_bin_width * torch.arange(n_bins, dtype=torch.float32)).unsqueeze(0)
+    up = (mel - left) / (center - left)
+    down = (right - mel) / (right - center)
+    if vtln_warp_factor == 1.0:
+        bins = torch.clamp(torch.minimum(up, down), min=0.0)
+    else:  # warping may reorder left, center and right
+        rising = (mel > left) & (mel <= center)
+        falling = (mel > center) & (mel < right)
+        bins = torch.where(rising, up, torch.where(falling, down, 0.0))
+    return bins, inverse_mel_scale(center)
+
+
+@functools.lru_cache(maxsize=32)
+def _filterbank(num_bins, padded_size, sample_freq, low, high, vtln_low, vtln_high, warp,
+                dtype, device):  # fmt: skip
+    """(padded_size // 2 + 1, num_bins) filters for the mel kernel (Nyquist row zero)."""
+    bins, _ = get_mel_banks(num_bins, padded_size, sample_freq, low, high, vtln_low, vtln_high,
+                            warp)  # fmt: skip
+    return torch.nn.functional.pad(bins, (0, 1)).t().to(device=device, dtype=dtype).contiguous()
+
+
+@functools.lru_cache(maxsize=32)
+def _window(window_type, size, blackman_coeff, dtype, device):
+    return reference.window_function(window_type, size, blackman_coeff, dtype, device)
+
+
+def frame_options(args):
+    """Frame geometry and per-frame processing from the shared arguments, checked."""
+    rate = args["sample_frequency"]
+    if not rate > 0:
+        raise ValueError(f"sample_frequency must be > 0, got {rate}")
+    window_shift = int(rate * args["frame_shift"] * MILLISECONDS_TO_SECONDS)
+    window_size = int(rate * args["frame_length"] * MILLISECONDS_TO_SECONDS)
+    if window_size < 2:
+        raise ValueError(
+            f"frame_length {args['frame_length']} ms is {window_size} samples at {rate} Hz; "
+            "a frame needs at least 2"
+        )
+    if window_shift <= 0:
+        raise ValueError(
+            f"frame_shift {args['frame_shift']} ms is {window_shift} samples at {rate} Hz; "
+            "it must be positive"
+        )
+    round_up = args["round_to_power_of_two"]
+    padded_size = reference.next_power_of_2(window_size) if round_up else window_size
+    if padded_size % 2:
+        raise ValueError(
+            f"the FFT length {padded_size} (frame_length) must be even: use "
+            "round_to_power_of_two or another frame_length"
+        )
+    if not 0.0 <= args["preemphasis_coefficient"] <= 1.0:
+        raise ValueError(
+            f"preemphasis_coefficient must be in [0, 1], got {args['preemphasis_coefficient']}"
+        )
+    if args["window_type"] not in WINDOWS:
+        raise ValueError(f"window_type must be one of {WINDOWS}, got {args['window_type']!r}")
+    if not args["energy_floor"] >= 0.0:
+        raise ValueError(f"energy_floor must be >= 0, got {args['energy_floor']}")
+    return FrameOptions(
+        window_size, window_shift, padded_size, bool(args["snip_edges"]), float(args["dither"]),
+        bool(args["remove_dc_offset"]), bool(args["raw_energy"]),
+        float(args["preemphasis_coefficient"]), float(args["energy_floor"]),
+        args["window_type"], float(args["blackman_coeff"]),
+    )  # fmt: skip
+
+
+def check_waveform(waveform, name):
+    if not isinstance(waveform, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(waveform).__name__}")
+    if not waveform.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got {waveform.dtype}")
+
+
+def _row_lengths(lengths, rows):
+    """int64 (rows,) lengths on the rows' device; checked where they are on the CPU."""
+    batch, n_time = rows.shape
+    if lengths is None:
+        return torch.full((batch,), n_time, dtype=torch.int64, device=rows.device)
+    lengths = torch.as_tensor(lengths)
+    if lengths.shape != (batch,) or lengths.is_floating_point() or lengths.is_complex():
+        raise ValueError(f"lengths must be {batch} integers, got {tuple(lengths.shape)} "
+                         f"{lengths.dtype}")  # fmt: skip
+    if (
+        lengths.device.type == "cpu"
+        and batch
+        and not (int(lengths.min()) >= 0 and int(lengths.max()) <= n_time)
+    ):
+        raise ValueError(f"lengths must be in [0, {n_time}], got {lengths.tolist()}")
+    return lengths.to(device=rows.device, dtype=torch.int64)
+
+
+def _frames(rows, lengths, args, generator):
+    """Kaldi frames (batch, frames, padded_size), log energies (batch, frames), counts."""
+    from tritaudio.functional import _as_rows
+
+    options = frame_options(args)
+    rows = _as_rows(rows)
+    lengths = _row_lengths(lengths, rows)
+    compute = torch.float64 if rows.dtype == torch.float64 else torch.float32
+    min_samples = args["min_duration"] * args["sample_frequency"]
+    n_time = rows.shape[1]
+    n_frames = reference.frame_counts(n_time, options) if n_time >= min_samples else 0
+    counts = torch.where(lengths < min_samples, 0, reference.frame_counts(lengths, options))
+    noise = None
+    if options.dither != 0.0 and n_frames:
+        shape = (rows.shape[0], n_frames, options.window_size)
+        noise = torch.randn(shape, generator=generator, device=rows.device, dtype=compute)
+    if backend_for(rows) == "torch" or rows.numel() == 0:
+        frames, log_energy = reference.kaldi_frames(
+            rows.to(compute), lengths, counts, noise, n_frames, options
+        )
+        return frames, log_energy, counts, options, "torch"
+    from tritaudio._ops import kaldi as kaldi_ops
+
+    window = _window(options.window_type, options.window_size, options.blackman_coeff,
+                     compute, rows.device)  # fmt: skip
+    frames, log_energy = kaldi_ops.kaldi_frames(
+        rows, lengths, counts, rows.new_empty(0, dtype=compute) if noise is None else noise,
+        window, n_frames, options.padded_size, options.window_shift, int(options.snip_edges),
+        options.dither, int(options.remove_dc_offset), int(options.raw_energy),
+        options.preemphasis_coefficient, options.energy_floor,
+    )  # fmt: skip
+    return frames, log_energy, counts, options, "triton"
+
+
+def _mel_energies(frames, args, options, backend):
+    """(batch, frames, num_mel_bins) (log) mel energies of the Kaldi frames."""
+    fb = _filterbank(
+        args["num_mel_bins"], options.padded_size, args["sample_frequency"], args["low_freq"],
+        args["high_freq"], args["vtln_low"], args["vtln_high"], args["vtln_warp"], frames.dtype,
+        frames.device,
+    )  # fmt: skip
+    spec = torch.view_as_real(torch.fft.rfft(frames))
+    power = 2.0 if args["use_power"] else 1.0
+    if backend == "torch":
+        log = _reference.LogScale(1.0, EPSILON, base=math.e) if args["use_log_fbank"] else None
+        return _reference.mel_power(spec, fb, power, log).transpose(1, 2)
+    from tritaudio import _ops
+
+    use_log = int(args["use_log_fbank"])
+    save_mel = use_log and torch.is_grad_enabled() and spec.requires_grad
+    mel, _ = _ops.mel_power(spec, fb, power, use_log, 1.0, EPSILON, 0.0, 0.0, int(save_mel))
+    return mel.transpose(1, 2)
+
+
+def _finish(features, counts, subtract_mean, dtype):
+    if subtract_mean:
+        return reference.subtract_row_means(features, counts).to(dtype)
+    valid = torch.arange(features.shape[1], device=features.device) < counts.unsqueeze(1)
+    return torch.where(valid.unsqueeze(-1), features, 0.0).to(dtype)
+
+
+def _with_energy(mel, log_energy, args):
+    if not args["use_energy"]:
+        return mel
+    energy = log_energy.unsqueeze(-1)
+    return torch.cat((mel, energy) if args["htk_compat"] else (energy, mel), dim=-1)
+
+
+def fbank_rows(rows, lengths, generator, args):
+    """fbank of (batch, time) rows: (features (batch, frames, dim), frame counts)."""
+    frames, log_energy, counts, options, backend = _frames(rows, lengths, args, generator)
+    mel = _mel_energies(frames, args, options, backend)
+    features = _with_energy(mel, log_energy, args)
+    return _finish(features, counts, args["subtract_mean"], rows.dtype), counts
+
+
+def mfcc_rows(rows, lengths, generator, args):
+    """mfcc of (batch, time) rows: (features (batch, frames, num_ceps), frame counts)."""
+    num_ceps, num_mel_bins = args["num_ceps"], args["num_mel_bins"]
+    if num_ceps > num_mel_bins:
+        raise ValueError(f"num_ceps ({num_ceps}) cannot exceed num_mel_bins ({num_mel_bins})")
+    fbank_args = dict(args, use_log_fbank=True, use_power=True)
+    frames, log_energy, counts, options, backend = _frames(rows, lengths, args, generator)
+    mel = _mel_energies(frames, fbank_args, options, backend)
+    dct = reference.dct_matrix(num_ceps, num_mel_bins, mel.dtype, mel.device)
+    ceps = torch.matmul(mel, dct)
+    lifter = args["cepstral_lifter"]
+    if lifter != 0.0:
+        ceps = ceps * reference.lifter_coefficients(num_ceps, lifter, ceps.dtype, ceps.device)
+    c0 = ceps[..., :1]
+    if args["use_energy"]:
+        c0 = log_energy.unsqueeze(-1)
+    if args["htk_compat"]:  # C0 (or the energy) last; C0 scaled by sqrt(2) as HTK's
+        ceps = torch.cat((ceps[..., 1:], c0 if args["use_energy"] else c0 * math.sqrt(2)), -1)
+    else:
+        ceps = torch.cat((c0, ceps[..., 1:]), -1)
+    return _finish(ceps, counts, args["subtract_mean"], rows.dtype), counts
+
+
+def spectrogram_rows(rows, lengths, generator, args):
+    """spectrogram of (batch, time) rows: (features (batch, frames, bins), frame counts)."""
+    frames, log_energy, counts, _, _ = _frames(rows, lengths, args, generator)
+    spectrum = torch.fft.rfft(frames)
+    power = torch.view_as_real(spectrum).pow(2).sum(-1).clamp(min=EPSILON).log()
+    features = torch.cat((log_energy.unsqueeze(-1), power[..., 1:]), dim=-1)
+    return _finish(features, counts, args["subtract_mean"], rows.dtype), counts
