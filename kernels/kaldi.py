@@ -109,9 +109,9 @@ def kaldi_frames_kernel(
     y = x * window
     if not RAW_ENERGY:
         energy = tl.sum(y * y, axis=1)
-    log_energy = tl.log(tl.maximum(energy, 1.1920928955078125e-07))
+    log_energy = tl.log(tl.maximum(energy, 1.1920928955078125e-07, tl.PropagateNan.ALL))
     if HAS_FLOOR:
-        log_energy = tl.maximum(log_energy, log_energy_floor)
+        log_energy = tl.maximum(log_energy, log_energy_floor, tl.PropagateNan.ALL)
     in_frames = f < n_frames
     log_energy = tl.where(f < count, log_energy, 0.0)
     tl.store(LOG_ENERGY + row * n_frames + f, log_energy, mask=in_frames)

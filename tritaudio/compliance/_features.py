@@ -268,6 +268,13 @@ def _frames(rows, lengths, args, generator):
     return frames, log_energy, counts, options, "triton"
 
 
+def _spectrum(frames):
+    """The real FFT of each frame as (re, im) pairs (batch, frames, bins, 2)."""
+    if frames.numel() == 0:  # MKL's FFT rejects empty batches
+        return frames.new_zeros(*frames.shape[:-1], frames.shape[-1] // 2 + 1, 2)
+    return torch.view_as_real(torch.fft.rfft(frames))
+
+
 def _mel_energies(frames, args, options, backend):
     """(batch, frames, num_mel_bins) (log) mel energies of the Kaldi frames."""
     fb = _filterbank(
@@ -275,7 +282,7 @@ def _mel_energies(frames, args, options, backend):
         args["high_freq"], args["vtln_low"], args["vtln_high"], args["vtln_warp"], frames.dtype,
         frames.device,
     )  # fmt: skip
-    spec = torch.view_as_real(torch.fft.rfft(frames))
+    spec = _spectrum(frames)
     power = 2.0 if args["use_power"] else 1.0
     if backend == "torch":
         log = _reference.LogScale(1.0, EPSILON, base=math.e) if args["use_log_fbank"] else None
@@ -336,7 +343,6 @@ def mfcc_rows(rows, lengths, generator, args):
 def spectrogram_rows(rows, lengths, generator, args):
     """spectrogram of (batch, time) rows: (features (batch, frames, bins), frame counts)."""
     frames, log_energy, counts, _, _ = _frames(rows, lengths, args, generator)
-    spectrum = torch.fft.rfft(frames)
-    power = torch.view_as_real(spectrum).pow(2).sum(-1).clamp(min=EPSILON).log()
+    power = _spectrum(frames).pow(2).sum(-1).clamp(min=EPSILON).log()
     features = torch.cat((log_energy.unsqueeze(-1), power[..., 1:]), dim=-1)
     return _finish(features, counts, args["subtract_mean"], rows.dtype), counts
