@@ -10,6 +10,7 @@ from helpers import DATA, assert_close_to_reference
 
 import tritaudio
 import tritaudio.functional as F
+import tritaudio.transforms as T
 from tritaudio.compliance import kaldi
 
 FIXTURES = torch.load(DATA / "kaldi-torchaudio-2.11.pt", weights_only=True)
@@ -136,14 +137,15 @@ def test_dither_seeded_and_distributed(backend, device):
 
 
 GRAD_OPTIONS = [
-    dict(use_energy=True),
-    dict(use_energy=True, raw_energy=False, snip_edges=False, subtract_mean=True),
-    dict(use_energy=True, raw_energy=False, preemphasis_coefficient=0.0, remove_dc_offset=False,
-         window_type="hamming"),  # fmt: skip
-    dict(use_log_fbank=False, use_power=False, frame_length=10.0, frame_shift=15.0,
-         snip_edges=False),  # fmt: skip
+    dict(),
+    dict(raw_energy=False, snip_edges=False, subtract_mean=True),
+    dict(
+        raw_energy=False, preemphasis_coefficient=0, remove_dc_offset=False, window_type="hamming"
+    ),
+    dict(use_log_fbank=False, use_power=False, frame_length=10.0, frame_shift=15.0, snip_edges=0),
 ]
-SMALL = dict(sample_frequency=1000.0, num_mel_bins=5, energy_floor=0.0)  # 25-sample frames
+# 25-sample frames at 1 kHz, the log energy as a feature (unfloored: differentiable)
+SMALL = dict(sample_frequency=1000.0, num_mel_bins=5, energy_floor=0.0, use_energy=True)
 
 
 @pytest.mark.parametrize("options", GRAD_OPTIONS)
@@ -152,7 +154,7 @@ def test_gradcheck_through_triton(options, device):
     x = torch.randn(2, 50, dtype=torch.float64, device=device, requires_grad=True)
     lengths = torch.tensor([50, 37])
     with tritaudio.use_backend("triton"):
-        fbank = lambda w: kaldi.fbank_batch(w, lengths, **SMALL, **options)[0]  # noqa: E731
+        fbank = lambda w: kaldi.fbank_batch(w, lengths, **SMALL, **options)[0]
         assert torch.autograd.gradcheck(fbank, (x,), fast_mode=True)
         grad = torch.autograd.grad(fbank(x).pow(2).sum(), x)[0]
     with tritaudio.use_backend("torch"):
@@ -163,8 +165,8 @@ def test_gradcheck_through_triton(options, device):
 def test_gradcheck_mfcc_spectrogram_triton(device):
     x = torch.randn(1, 60, dtype=torch.float64, device=device, requires_grad=True)
     with tritaudio.use_backend("triton"):
-        mfcc = lambda w: kaldi.mfcc_batch(w, **SMALL, num_ceps=4, use_energy=True)[0]  # noqa: E731
-        spectrogram = lambda w: kaldi.spectrogram_batch(  # noqa: E731
+        mfcc = lambda w: kaldi.mfcc_batch(w, **SMALL, num_ceps=4)[0]
+        spectrogram = lambda w: kaldi.spectrogram_batch(
             w, [47], snip_edges=False, sample_frequency=1000.0, energy_floor=0.0
         )[0]
         assert torch.autograd.gradcheck(mfcc, (x,), fast_mode=True)
@@ -188,7 +190,7 @@ def test_gradcheck_frame_op_dense(device):
 
     settings = ((0, 0.97), (1, 0.5), (0, 0.0))
     for dense, (raw_energy, preemphasis) in zip((True, False, False), settings, strict=True):
-        function = lambda w: frames(w, raw_energy, preemphasis)  # noqa: B023, E731
+        function = lambda w: frames(w, raw_energy, preemphasis)  # noqa: B023
         assert torch.autograd.gradcheck(function, (x,), fast_mode=not dense)
 
 
@@ -232,6 +234,37 @@ def test_bad_arguments():
         kaldi.fbank_batch(waveform, [500, 500])
     with pytest.raises(ValueError, match="waveforms"):
         kaldi.fbank_batch(waveform[0])
+
+
+def test_kaldi_features_module(backend, device):
+    torch.manual_seed(5)
+    waveforms = torch.randn(2, 3, 1600, device=device)
+    lengths = torch.tensor([1600, 1200, 500, 1600, 401, 1000])
+    module = T.KaldiFeatures("mfcc", num_ceps=10, snip_edges=False, use_energy=True)
+    out = module(waveforms, lengths)
+    frames = module.num_frames(lengths)
+    assert out.shape == (2, 3, 10, 10) and frames.tolist() == [10, 8, 3, 10, 3, 6]
+    assert module.num_frames(399) == 0 and (module.n_fft, module.hop_length) == (400, 160)
+    rows = waveforms.reshape(6, 1600)
+    for row in range(6):
+        single = kaldi.mfcc(rows[row, : lengths[row]], num_ceps=10, snip_edges=False,
+                            use_energy=True)  # fmt: skip
+        assert_close_to_reference(out.reshape(6, 10, 10)[row, :, : frames[row]], single.T, 1e-5)
+    with pytest.raises(ValueError, match="feature"):
+        T.KaldiFeatures("plp")
+    with pytest.raises(TypeError, match="num_cepstra"):
+        T.KaldiFeatures("mfcc", num_cepstra=10)
+    with pytest.raises(ValueError, match="window_type"):
+        T.KaldiFeatures(window_type="hann")
+
+
+def test_log_mel_spectrogram_kaldi_preset_is_fbank_without_per_frame_steps(backend, device):
+    waveform = SIGNALS["mono"].to(device)
+    out = T.LogMelSpectrogram.kaldi(n_mels=40).to(device)(waveform)[0]
+    ref = kaldi.fbank(waveform, num_mel_bins=40, remove_dc_offset=False,
+                      preemphasis_coefficient=0.0)  # fmt: skip
+    assert_close_to_reference(out, ref.T, rel=1e-5)
+    assert (out - ref.T).abs().max() < 1e-3
 
 
 def test_resample_waveform():

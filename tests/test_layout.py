@@ -125,6 +125,7 @@ FAMILY_LAYERS = {
     "logmel": ("kernels", "_ops", "functional", "transforms", "tests"),
     "masking": ("_reference", "functional", "transforms", "tests"),
     "stretch": ("_reference", "functional", "transforms", "tests"),
+    "kaldi": ("kernels", "_ops", "_reference", "transforms", "tests", "bench"),
 }
 LAYER_DIRS = {
     "kernels": ("kernels", "{}.py"),

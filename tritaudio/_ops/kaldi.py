@@ -3,7 +3,7 @@
 import torch
 from torch.library import triton_op, wrap_triton
 
-from tritaudio._ops import overlap_add
+from tritaudio._ops.spectral import overlap_add
 from tritaudio._reference.kaldi import FrameOptions, mirrored_index
 from tritaudio.kernels import kaldi
 

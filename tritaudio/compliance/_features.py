@@ -10,6 +10,7 @@ import torch
 
 from tritaudio import _reference
 from tritaudio._backend import backend_for
+from tritaudio._checks import as_rows
 from tritaudio._reference import kaldi as reference
 from tritaudio._reference.kaldi import FrameOptions
 
@@ -209,13 +210,6 @@ def frame_options(args):
     )  # fmt: skip
 
 
-def check_waveform(waveform, name):
-    if not isinstance(waveform, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(waveform).__name__}")
-    if not waveform.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got {waveform.dtype}")
-
-
 def _row_lengths(lengths, rows):
     """int64 (rows,) lengths on the rows' device; checked where they are on the CPU."""
     batch, n_time = rows.shape
@@ -236,10 +230,8 @@ def _row_lengths(lengths, rows):
 
 def _frames(rows, lengths, args, generator):
     """Kaldi frames (batch, frames, padded_size), log energies (batch, frames), counts."""
-    from tritaudio.functional import _as_rows
-
     options = frame_options(args)
-    rows = _as_rows(rows)
+    rows = as_rows(rows)
     lengths = _row_lengths(lengths, rows)
     compute = torch.float64 if rows.dtype == torch.float64 else torch.float32
     min_samples = args["min_duration"] * args["sample_frequency"]

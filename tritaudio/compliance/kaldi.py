@@ -38,6 +38,7 @@ import inspect
 
 import torch
 
+from tritaudio._checks import check_float_waveform
 from tritaudio.compliance import _features
 from tritaudio.compliance._features import (
     BLACKMAN,
@@ -100,7 +101,7 @@ def _single(rows_function, waveform, args):
     """A torchaudio-style call: one channel of ``waveform``, checked as torchaudio does."""
     del args["waveform"]
     generator = args.pop("generator")
-    _features.check_waveform(waveform, "waveform")
+    check_float_waveform(waveform, "waveform")
     if waveform.dim() == 1:
         waveform = waveform.unsqueeze(0)
     if waveform.dim() != 2:
@@ -121,16 +122,21 @@ def _single(rows_function, waveform, args):
     return features[0]
 
 
-def _batch(single, rows_function, waveforms, lengths, generator, options):
-    """A batched call: ``single``'s defaults, ``options`` over them (not ``channel``)."""
+def _bound_options(single, options):
+    """Every argument of ``single`` (but waveform, channel, generator): its defaults with
+    ``options`` over them; TypeError for an option it does not take."""
     parameters = inspect.signature(single).parameters
     names = set(parameters) - {"waveform", "channel", "generator"}
     unknown = sorted(set(options) - names)
     if unknown:
         raise TypeError(f"{single.__name__}_batch got unexpected options {unknown}")
-    args = {name: parameters[name].default for name in names}
-    args.update(options)
-    _features.check_waveform(waveforms, "waveforms")
+    return {name: options.get(name, parameters[name].default) for name in names}
+
+
+def _batch(single, rows_function, waveforms, lengths, generator, options):
+    """A batched call: ``single``'s defaults, ``options`` over them (not ``channel``)."""
+    args = _bound_options(single, options)
+    check_float_waveform(waveforms, "waveforms")
     if waveforms.dim() != 2:
         raise ValueError(f"waveforms must be (batch, time), got {tuple(waveforms.shape)}")
     return rows_function(waveforms, lengths, generator, args)
