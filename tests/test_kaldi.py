@@ -267,6 +267,28 @@ def test_log_mel_spectrogram_kaldi_preset_is_fbank_without_per_frame_steps(backe
     assert (out - ref.T).abs().max() < 1e-3
 
 
+@pytest.mark.parametrize("feature", ["fbank", "kaldi-mfcc"])
+def test_features_command(capsys, tmp_path, feature):
+    from tritaudio import cli
+
+    torch.manual_seed(6)
+    corpus, out = tmp_path / "corpus", tmp_path / "feats"
+    corpus.mkdir()
+    for name, n_time in (("a", 8000), ("b", 5555), ("c", 3210)):  # one batch of three
+        tritaudio.save(corpus / f"{name}.wav", 0.1 * torch.randn(1, n_time), 16000)
+    args = ["features", corpus, "--out", out, "--feature", feature, "--n-mels", 40]
+    args += ["--n-mfcc", 13, "--format", "pt", "--quiet"]
+    assert cli.main([str(arg) for arg in args]) == 0
+    capsys.readouterr()
+    function = kaldi.fbank if feature == "fbank" else kaldi.mfcc
+    options = dict(num_ceps=13) if feature == "kaldi-mfcc" else {}
+    for name in "abc":
+        waveform = tritaudio.load(corpus / f"{name}.wav")[0]
+        features = torch.load(out / f"{name}.pt", weights_only=True)
+        expected = function(waveform, num_mel_bins=40, **options).T.unsqueeze(0)
+        assert_close_to_reference(features, expected, rel=1e-5, what=f"{feature} {name}")
+
+
 def test_resample_waveform():
     waveform = torch.randn(2, 800)
     out = kaldi.resample_waveform(waveform, 16000, 8000)

@@ -101,10 +101,11 @@ def log_energy(frames, energy_floor):
     return energy.clamp(min=math.log(energy_floor))
 
 
-def kaldi_frames(x, lengths, counts, noise, n_frames, options):
-    """What kernels/kaldi.py computes: frames (rows, n_frames, padded_size) after dither
-    (``options.dither * noise``), DC removal, pre-emphasis, window and zero padding, and
-    their log energies (rows, n_frames); frames past ``counts`` are zeros."""
+def kaldi_frames(x, lengths, n_frames, noise, options):
+    """What kernels/kaldi.py computes, less its zero padding to the FFT length and its
+    zeros past each row's frames: frames (rows, n_frames, window_size) after dither
+    (``options.dither * noise``), DC removal, pre-emphasis and window, and their log
+    energies (rows, n_frames)."""
     frames = raw_frames(x, lengths, n_frames, options)
     if noise is not None:
         frames = frames + options.dither * noise
@@ -121,9 +122,7 @@ def kaldi_frames(x, lengths, counts, noise, n_frames, options):
     frames = frames * window
     if not options.raw_energy:
         energy = log_energy(frames, options.energy_floor)
-    frames = torch.nn.functional.pad(frames, (0, options.padded_size - options.window_size))
-    valid = torch.arange(n_frames, device=x.device) < counts.unsqueeze(1)
-    return torch.where(valid.unsqueeze(-1), frames, 0.0), torch.where(valid, energy, 0.0)
+    return frames, energy
 
 
 def dct_matrix(num_ceps, num_mel_bins, dtype, device=None):

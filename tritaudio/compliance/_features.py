@@ -229,7 +229,8 @@ def _row_lengths(lengths, rows):
 
 
 def _frames(rows, lengths, args, generator):
-    """Kaldi frames (batch, frames, padded_size), log energies (batch, frames), counts."""
+    """Kaldi frames (batch, frames, window_size; zero-padded to padded_size on the Triton
+    path), log energies (batch, frames), frame counts (batch,), options, the backend."""
     options = frame_options(args)
     rows = as_rows(rows)
     lengths = _row_lengths(lengths, rows)
@@ -244,7 +245,7 @@ def _frames(rows, lengths, args, generator):
         noise = torch.randn(shape, generator=generator, device=rows.device, dtype=compute)
     if backend_for(rows) == "torch" or rows.numel() == 0:
         frames, log_energy = reference.kaldi_frames(
-            rows.to(compute), lengths, counts, noise, n_frames, options
+            rows.to(compute), lengths, n_frames, noise, options
         )
         return frames, log_energy, counts, options, "torch"
     from tritaudio._ops import kaldi as kaldi_ops
@@ -260,11 +261,12 @@ def _frames(rows, lengths, args, generator):
     return frames, log_energy, counts, options, "triton"
 
 
-def _spectrum(frames):
-    """The real FFT of each frame as (re, im) pairs (batch, frames, bins, 2)."""
+def _spectrum(frames, padded_size):
+    """The real FFT of each frame zero-padded to ``padded_size``, as (re, im) pairs
+    (batch, frames, padded_size // 2 + 1, 2)."""
     if frames.numel() == 0:  # MKL's FFT rejects empty batches
-        return frames.new_zeros(*frames.shape[:-1], frames.shape[-1] // 2 + 1, 2)
-    return torch.view_as_real(torch.fft.rfft(frames))
+        return frames.new_zeros(*frames.shape[:-1], padded_size // 2 + 1, 2)
+    return torch.view_as_real(torch.fft.rfft(frames, n=padded_size))
 
 
 def _mel_energies(frames, args, options, backend):
@@ -274,7 +276,7 @@ def _mel_energies(frames, args, options, backend):
         args["high_freq"], args["vtln_low"], args["vtln_high"], args["vtln_warp"], frames.dtype,
         frames.device,
     )  # fmt: skip
-    spec = _spectrum(frames)
+    spec = _spectrum(frames, options.padded_size)
     power = 2.0 if args["use_power"] else 1.0
     if backend == "torch":
         log = _reference.LogScale(1.0, EPSILON, base=math.e) if args["use_log_fbank"] else None
@@ -334,7 +336,7 @@ def mfcc_rows(rows, lengths, generator, args):
 
 def spectrogram_rows(rows, lengths, generator, args):
     """spectrogram of (batch, time) rows: (features (batch, frames, bins), frame counts)."""
-    frames, log_energy, counts, _, _ = _frames(rows, lengths, args, generator)
-    power = _spectrum(frames).pow(2).sum(-1).clamp(min=EPSILON).log()
+    frames, log_energy, counts, options, _ = _frames(rows, lengths, args, generator)
+    power = _spectrum(frames, options.padded_size).pow(2).sum(-1).clamp(min=EPSILON).log()
     features = torch.cat((log_energy.unsqueeze(-1), power[..., 1:]), dim=-1)
     return _finish(features, counts, args["subtract_mean"], rows.dtype), counts
