@@ -14,9 +14,9 @@ import torch
 import triton
 import triton.language as tl
 
-from .launch import block_size, num_warps
+from tritaudio._common import PAD_MODES, frame_count  # noqa: F401 (PAD_MODES: the MODE codes)
 
-PAD_MODES = {"constant": 0, "reflect": 1, "replicate": 2, "circular": 3}
+from .launch import block_size, num_warps
 
 
 @triton.jit
@@ -94,12 +94,6 @@ def overlap_add_kernel(
         window = tl.load(WINDOW + j, mask=valid, other=0.0)
         acc += value.to(acc.dtype) * window.to(acc.dtype)
     tl.store(OUT + row * out_len + p, acc, mask=in_out)
-
-
-def frame_count(n_time, n_fft, hop, pad, left):
-    """Frames of a signal of ``n_time`` samples after ``pad`` zeros and ``left`` centering
-    samples on each side."""
-    return 1 + (n_time + 2 * pad + 2 * left - n_fft) // hop
 
 
 def frame(x, window, n_fft, hop, pad, left, mode, launch=lambda kernel: kernel):

@@ -1,4 +1,5 @@
-"""Argument checks and shape / dtype helpers shared by every family's functional and transforms."""
+"""Argument checks shared by every family's functional and transforms (one helper per
+repeated check)."""
 
 import math
 import numbers
@@ -16,18 +17,6 @@ def check_float_waveform(waveform, name="waveform"):
         )
     if waveform.dim() == 0:
         raise ValueError(f"{name} must have a time dimension, got a 0-d tensor")
-
-
-def last_dim_contiguous(x):
-    """``x`` itself when its last dim is contiguous (the kernels take other strides as
-    arguments), else a contiguous copy."""
-    return x if x.stride(-1) == 1 or x.shape[-1] <= 1 else x.contiguous()
-
-
-def as_rows(waveform):
-    """(..., time) -> (rows, time) with the last dim contiguous (a view when possible)."""
-    rows = math.prod(waveform.shape[:-1])
-    return last_dim_contiguous(waveform.reshape(rows, waveform.shape[-1]))
 
 
 def check_rate(name, value):
@@ -69,20 +58,9 @@ def check_stft_args(n_fft, hop_length, win_length, window):
         )
 
 
-def compute_dtype(waveform):
-    """float64 for float64 input, else float32 (the kernels' arithmetic)."""
-    return torch.float64 if waveform.dtype == torch.float64 else torch.float32
-
-
 def check_positive_real(name, value):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {value!r}")
     if not math.isfinite(value) or not value > 0:
         raise ValueError(f"{name} must be a positive finite number, got {value!r}")
     return float(value)
-
-
-def in_compute_dtype(waveform):
-    """float16 / bfloat16 waveforms are stretched in float32 (beyond torchaudio, whose
-    STFT refuses them) and returned in their dtype."""
-    return waveform.float() if waveform.dtype in (torch.float16, torch.bfloat16) else waveform

@@ -8,7 +8,7 @@ import torch
 from torch.library import triton_op, wrap_triton
 
 from tritaudio import _reference
-from tritaudio._checks import last_dim_contiguous
+from tritaudio._common import last_dim_contiguous
 from tritaudio.kernels import noise as noise_kernels
 
 

@@ -3,7 +3,7 @@
 import torch
 from torch.library import triton_op, wrap_triton
 
-from tritaudio._checks import last_dim_contiguous
+from tritaudio._common import last_dim_contiguous
 from tritaudio.kernels import resample as resample_kernels
 
 

@@ -8,10 +8,8 @@ import torch
 from torch.library import triton_op, wrap_triton
 
 from tritaudio import _reference
-from tritaudio._checks import last_dim_contiguous
+from tritaudio._common import PAD_MODES, last_dim_contiguous
 from tritaudio.kernels import framing, spectral
-
-PAD_MODES = framing.PAD_MODES
 
 
 @triton_op("tritaudio::frame", mutates_args={})
@@ -41,13 +39,13 @@ def fold_padding(padded, n_time, pad, left, mode):
     core = padded[:, left : padded.shape[1] - left].clone()
     if left:
         head, tail = padded[:, :left], padded[:, padded.shape[1] - left :]
-        if mode == framing.PAD_MODES["reflect"]:
+        if mode == PAD_MODES["reflect"]:
             core[:, 1 : left + 1] += head.flip(-1)
             core[:, -left - 1 : -1] += tail.flip(-1)
-        elif mode == framing.PAD_MODES["replicate"]:
+        elif mode == PAD_MODES["replicate"]:
             core[:, 0] += head.sum(-1)
             core[:, -1] += tail.sum(-1)
-        elif mode == framing.PAD_MODES["circular"]:
+        elif mode == PAD_MODES["circular"]:
             core[:, -left:] += head
             core[:, :left] += tail
     return core[:, pad : pad + n_time]

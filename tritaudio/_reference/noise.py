@@ -4,6 +4,8 @@ import math
 
 import torch
 
+from tritaudio._common import LOW_PRECISION
+
 
 def gain(waveform: torch.Tensor, gain_db: float) -> torch.Tensor:
     """torchaudio.functional.gain: ``waveform * 10 ** (gain_db / 20)``."""
@@ -34,7 +36,7 @@ def add_noise(waveform, noise, snr, lengths=None):
     n_time = waveform.shape[-1]
     # float16 / bfloat16 energies overflow: they are summed in float32, and the result is
     # returned in the waveform's dtype.
-    wide = torch.float32 if waveform.dtype in (torch.float16, torch.bfloat16) else None
+    wide = torch.float32 if waveform.dtype in LOW_PRECISION else None
     signal, wide_noise = waveform.to(wide or waveform.dtype), noise.to(wide or noise.dtype)
     if lengths is not None:
         counted = torch.arange(n_time, device=waveform.device) < lengths.unsqueeze(-1)

@@ -6,6 +6,8 @@ import math
 
 import torch
 
+from tritaudio._common import LOW_PRECISION, resampled_length
+
 
 def resample_taps(orig, new, lowpass_filter_width, rolloff, kaiser, beta):
     """torchaudio's windowed-sinc filter, only where it is non-zero, as a polyphase table.
@@ -41,8 +43,8 @@ def resample_with_taps(waveform, orig, new, taps, first):
     """
     shape = waveform.shape
     n_in = shape[-1]
-    n_out = -(-new * n_in // orig)
-    compute_dtype = torch.float32 if waveform.dtype in (torch.float16, torch.bfloat16) else None
+    n_out = resampled_length(n_in, orig, new)
+    compute_dtype = torch.float32 if waveform.dtype in LOW_PRECISION else None
     x = waveform.reshape(math.prod(shape[:-1]), n_in).to(compute_dtype or waveform.dtype)
     out = x.new_zeros(x.shape[0], n_out)
     if out.numel() == 0:

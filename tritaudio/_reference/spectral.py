@@ -7,6 +7,8 @@ from typing import NamedTuple
 
 import torch
 
+from tritaudio._common import frame_count
+
 
 def spectrogram_norms(normalized):
     """torchaudio's ``normalized``: (frame_length_norm, window_norm)."""
@@ -62,7 +64,7 @@ def finish_spectrogram(spec, window, window_norm, power):
 def _empty_spectrogram(shape, n_fft, hop_length, power, center, onesided, waveform):
     """The spectrogram of an empty batch: torch.stft refuses a batch of 0 signals."""
     padded = shape[-1] + (2 * (n_fft // 2) if center else 0)
-    frames = 1 + (padded - n_fft) // hop_length
+    frames = frame_count(padded, n_fft, hop_length, 0, 0)
     bins = n_fft // 2 + 1 if onesided else n_fft
     dtype = (waveform.new_zeros(()) * 1j).dtype if power is None else waveform.dtype
     return torch.empty(*shape[:-1], bins, frames, dtype=dtype, device=waveform.device)
@@ -187,7 +189,8 @@ def dynamic_range_floor(x, dynamic_range, per_example=True):
 
 class LogScale(NamedTuple):
     """``multiplier * log_base(max(y, amin) + offset) - shift``: dB (multiplier 10, base
-    10), Whisper's log10, MFCC's ``log(y + 1e-6)`` (base e, amin 0, offset 1e-6)."""
+    10), Whisper's log10, MFCC's ``log(y + 1e-6)`` (base e, amin 0, offset 1e-6). Beyond
+    torchaudio: the log that ``functional.mel_spectrogram`` fuses into its kernel."""
 
     multiplier: float
     amin: float

@@ -6,7 +6,7 @@ import torch
 
 from tritaudio import _reference
 from tritaudio._backend import backend_for
-from tritaudio._checks import as_rows, compute_dtype
+from tritaudio._common import DOT_PRECISIONS, PAD_MODES, as_rows, compute_dtype
 from tritaudio.functional.spectral import (
     LogScale,
     _check_filterbank,
@@ -22,9 +22,6 @@ DECIBELS = LogScale(10.0, 1e-10)  # of a power: AmplitudeToDB("power")
 LOG_MEL_IMPLEMENTATIONS = ("stft", "dft")
 
 
-DFT_PRECISIONS = ("ieee", "tf32x3", "tf32")
-
-
 def _check_log_mel_options(log, dynamic_range, implementation, precision):
     """The checks of :func:`log_mel_spectrogram`'s own arguments (also run by
     LogMelSpectrogram's constructor, to fail early)."""
@@ -32,8 +29,8 @@ def _check_log_mel_options(log, dynamic_range, implementation, precision):
         raise ValueError(
             f"implementation must be one of {LOG_MEL_IMPLEMENTATIONS}, got {implementation!r}"
         )
-    if precision not in DFT_PRECISIONS:
-        raise ValueError(f"precision must be one of {DFT_PRECISIONS}, got {precision!r}")
+    if precision not in DOT_PRECISIONS:
+        raise ValueError(f"precision must be one of {DOT_PRECISIONS}, got {precision!r}")
     if not isinstance(log, LogScale):
         raise TypeError(f"log must be a LogScale, got {type(log).__name__}")
     if dynamic_range is not None and not dynamic_range >= 0:
@@ -121,7 +118,7 @@ def _log_mel_dft(
     rows = as_rows(waveform)
     save_mel = torch.is_grad_enabled() and rows.requires_grad
     out, _ = _ops.log_mel_dft(
-        rows, full_window, fb, hop_length, pad, left, _ops.PAD_MODES[pad_mode], float(power), 1,
+        rows, full_window, fb, hop_length, pad, left, PAD_MODES[pad_mode], float(power), 1,
         *log.natural(), int(save_mel), "ieee" if compute == torch.float64 else precision,
     )  # fmt: skip
     return out.to(waveform.dtype).reshape(*waveform.shape[:-1], *out.shape[-2:])

@@ -10,7 +10,8 @@ import torch
 
 from tritaudio import _reference
 from tritaudio._backend import backend_for
-from tritaudio._checks import as_rows, broadcast_batch, check_float_waveform
+from tritaudio._checks import broadcast_batch, check_float_waveform
+from tritaudio._common import as_rows
 
 
 def gain(waveform: torch.Tensor, gain_db: float = 1.0) -> torch.Tensor:
@@ -171,7 +172,7 @@ NOISE_COLORS = {"white": 0.0, "pink": -0.5, "brown": -1.0, "blue": 0.5, "violet"
 
 def colored_noise(shape, color, generator=None, device=None, dtype=torch.float32):
     """Gaussian noise whose power spectrum follows ``color``'s slope (no DC), by spectral
-    shaping of white noise.
+    shaping of white noise. Beyond torchaudio (AdditiveNoise's colored noise).
 
     Args:
         shape: ``(..., time)``.

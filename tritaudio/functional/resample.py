@@ -13,7 +13,8 @@ import torch
 
 from tritaudio import _reference
 from tritaudio._backend import backend_for
-from tritaudio._checks import as_rows, check_float_waveform, check_rate
+from tritaudio._checks import check_float_waveform, check_rate
+from tritaudio._common import as_rows
 
 KAISER_BETA = 14.769656459379492  # torchaudio's default for sinc_interp_kaiser
 

@@ -11,7 +11,8 @@ import torch
 
 from tritaudio import _reference
 from tritaudio._backend import backend_for
-from tritaudio._checks import as_rows, check_real_waveform, check_stft_args, compute_dtype
+from tritaudio._checks import check_real_waveform, check_stft_args
+from tritaudio._common import LOW_PRECISION, PAD_MODES, as_rows, compute_dtype
 
 
 def _check_spectrogram_args(
@@ -24,7 +25,7 @@ def _check_spectrogram_args(
     n_time = waveform.shape[-1] + 2 * pad
     padded = n_time + (2 * (n_fft // 2) if center else 0)
     if pad_mode not in PAD_MODES:
-        raise ValueError(f"pad_mode must be one of {PAD_MODES}, got {pad_mode!r}")
+        raise ValueError(f"pad_mode must be one of {tuple(PAD_MODES)}, got {pad_mode!r}")
     if n_fft > padded:
         raise ValueError(
             f"n_fft ({n_fft}) is longer than the padded signal ({padded} samples from "
@@ -75,7 +76,7 @@ def spectrogram(
     _check_spectrogram_args(
         waveform, pad, window, n_fft, hop_length, win_length, power, center, pad_mode
     )
-    if waveform.dtype in (torch.float16, torch.bfloat16):
+    if waveform.dtype in LOW_PRECISION:
         # Beyond torchaudio (which fails, #2097): computed in float32, real results returned
         # in the input's dtype (complex ones as complex64).
         spec = spectrogram(
@@ -93,9 +94,6 @@ def spectrogram(
         spec = spec * n_fft**-0.5
     spec = spec.transpose(-1, -2).reshape(*waveform.shape[:-1], *spec.shape[-1:-3:-1])
     return _reference.finish_spectrogram(spec, window, window_norm, power)
-
-
-PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
 
 def _full_window(window, n_fft, dtype):
@@ -132,7 +130,7 @@ def _frames(waveform, pad, window, n_fft, hop_length, center, pad_mode):
 
     full_window = _full_window(window, n_fft, compute_dtype(waveform))
     left = n_fft // 2 if center else 0
-    mode = _ops.PAD_MODES[pad_mode]
+    mode = PAD_MODES[pad_mode]
     return _ops.frame(as_rows(waveform), full_window, n_fft, hop_length, pad, left, mode)
 
 
@@ -177,7 +175,7 @@ def mel_spectrogram(
     if power is None:
         raise ValueError("mel_spectrogram needs a real power (> 0), got None")
     _check_filterbank(fb, n_fft)
-    if waveform.dtype in (torch.float16, torch.bfloat16):
+    if waveform.dtype in LOW_PRECISION:
         # computed in float32 and returned in the input's dtype, like spectrogram
         mel = mel_spectrogram(
             waveform.float(), fb.float(), pad, window.float(), n_fft, hop_length, win_length,
@@ -293,10 +291,22 @@ def melscale_fbanks(
     norm: str | None = None,
     mel_scale: str = "htk",
 ) -> torch.Tensor:
-    """Triangular mel filterbank, ``(n_freqs, n_mels)``.
+    """Triangular mel filterbank.
 
-    Mirrors ``torchaudio.functional.melscale_fbanks`` (htk or slaney mel scale; slaney
-    norm divides each triangle by its width, for constant energy per band).
+    Mirrors ``torchaudio.functional.melscale_fbanks``: the same triangles (htk or slaney mel
+    scale; slaney norm divides each triangle by its width, for constant energy per band),
+    within 1e-4 of librosa's. Warns when a filter is all zero (too many bands).
+
+    Args:
+        n_freqs: frequency bins of the spectrogram, ``n_fft // 2 + 1``.
+        f_min, f_max: the frequency range in Hz.
+        n_mels: number of bands.
+        sample_rate: the audio's rate in Hz.
+        norm: None or ``"slaney"``.
+        mel_scale: ``"htk"`` or ``"slaney"``.
+
+    Returns:
+        ``(n_freqs, n_mels)``: ``spectrogram.transpose(-1, -2) @ fb`` is the mel spectrogram.
     """
     if norm not in (None, "slaney"):
         raise ValueError(f"norm must be None or 'slaney', got {norm!r}")
@@ -315,17 +325,34 @@ def melscale_fbanks(
 def linear_fbanks(
     n_freqs: int, f_min: float, f_max: float, n_filter: int, sample_rate: int
 ) -> torch.Tensor:
-    """Triangular filterbank on a linear frequency scale, ``(n_freqs, n_filter)``.
+    """Triangular filterbank on a linear frequency scale (LFCC's).
 
     Mirrors ``torchaudio.functional.linear_fbanks``.
+
+    Args:
+        n_freqs: frequency bins of the spectrogram, ``n_fft // 2 + 1``.
+        f_min, f_max: the frequency range in Hz.
+        n_filter: number of filters.
+        sample_rate: the audio's rate in Hz.
+
+    Returns:
+        ``(n_freqs, n_filter)``.
     """
     return _reference.linear_fbanks(n_freqs, f_min, f_max, n_filter, sample_rate)
 
 
 def create_dct(n_mfcc: int, n_mels: int, norm: str | None) -> torch.Tensor:
-    """DCT-II matrix, ``(n_mels, n_mfcc)``; ``norm`` None or ``"ortho"``.
+    """DCT-II matrix, to apply to mel bands (MFCC's last step).
 
     Mirrors ``torchaudio.functional.create_dct``.
+
+    Args:
+        n_mfcc: coefficients kept.
+        n_mels: mel bands.
+        norm: None or ``"ortho"``.
+
+    Returns:
+        ``(n_mels, n_mfcc)``: ``mel.transpose(-1, -2) @ dct`` gives the coefficients.
     """
     if norm not in (None, "ortho"):
         raise ValueError(f"norm must be None or 'ortho', got {norm!r}")
@@ -352,6 +379,9 @@ def amplitude_to_DB(
         amin: the smallest value taken (avoids log10(0)).
         db_multiplier: ``log10(max(amin, ref))``.
         top_db: the dynamic range kept, in dB, or None.
+
+    Returns:
+        the shape of ``x``.
     """
     return _reference.amplitude_to_db(x, multiplier, amin, db_multiplier, top_db)
 
@@ -359,8 +389,15 @@ def amplitude_to_DB(
 def DB_to_amplitude(x: torch.Tensor, ref: float, power: float) -> torch.Tensor:
     """``ref * (10 ** (x / 10)) ** power``: the inverse of :func:`amplitude_to_DB`.
 
-    Mirrors ``torchaudio.functional.DB_to_amplitude`` (power 1 for power, 0.5 for
-    amplitude).
+    Mirrors ``torchaudio.functional.DB_to_amplitude``.
+
+    Args:
+        x: values in dB, any shape.
+        ref: the reference the dB were taken against.
+        power: 1 for a power spectrogram, 0.5 for an amplitude one.
+
+    Returns:
+        the shape of ``x``.
     """
     return ref * torch.pow(torch.pow(10.0, 0.1 * x), power)
 

@@ -12,13 +12,8 @@ from typing import NamedTuple
 import torch
 
 from tritaudio import _reference
-from tritaudio._checks import (
-    check_positive_real,
-    check_rate,
-    check_real_waveform,
-    check_stft_args,
-    in_compute_dtype,
-)
+from tritaudio._checks import check_positive_real, check_rate, check_real_waveform, check_stft_args
+from tritaudio._common import in_compute_dtype
 from tritaudio.functional.resample import _apply_resample_filter, _resample_filter
 from tritaudio.functional.spectral import inverse_spectrogram, spectrogram
 
