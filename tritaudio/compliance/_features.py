@@ -10,7 +10,7 @@ import torch
 
 from tritaudio import _reference
 from tritaudio._backend import backend_for
-from tritaudio._checks import as_rows
+from tritaudio._common import as_rows
 from tritaudio._reference import kaldi as reference
 from tritaudio._reference.kaldi import FrameOptions
 
