@@ -47,6 +47,19 @@ def test_torchaudio_parity(case, backend, device):
         assert (out.cpu() - ref).abs().max() <= 1e-3, what
 
 
+@pytest.mark.parametrize("options", [dict(use_log_fbank=False), dict(snip_edges=False)])
+def test_float32_within_the_accuracy_contract_of_float64(backend, device, options):
+    # linear filterbank energies within 1e-5 of the peak; log ones within 1e-4 (the log of
+    # the quietest bands amplifies float32's FFT rounding)
+    waveform = SIGNALS["mono"].to(device)
+    out = kaldi.fbank(waveform, use_energy=True, **options)
+    with tritaudio.use_backend("torch"):
+        ref = kaldi.fbank(waveform.double().cpu(), use_energy=True, **options)
+    assert_close_to_reference(out, ref, rel=1e-5 if "use_log_fbank" in options else 1e-4)
+    if "use_log_fbank" not in options:
+        assert (out.cpu().double() - ref).abs().max() < 1e-3
+
+
 def test_mel_banks_and_warps():
     for case in FIXTURES["mel_banks"]:
         bins, centers = kaldi.get_mel_banks(*case["args"])
