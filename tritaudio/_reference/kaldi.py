@@ -101,12 +101,15 @@ def log_energy(frames, energy_floor):
     return energy.clamp(min=math.log(energy_floor))
 
 
-def kaldi_frames(x, lengths, n_frames, noise, options):
-    """What kernels/kaldi.py computes, less its zero padding to the FFT length and its
-    zeros past each row's frames: frames (rows, n_frames, window_size) after dither
-    (``options.dither * noise``), DC removal, pre-emphasis and window, and their log
-    energies (rows, n_frames)."""
+def kaldi_frames(x, lengths, n_frames, noise, options, valid=None):
+    """What kernels/kaldi.py computes, less its zero padding to the FFT length: frames
+    (rows, n_frames, window_size) after dither (``options.dither * noise``), DC removal,
+    pre-emphasis and window, and their log energies (rows, n_frames). With ``valid``, a
+    (rows, n_frames) mask, only those frames, packed: (kept, window_size) and (kept,)."""
     frames = raw_frames(x, lengths, n_frames, options)
+    if valid is not None:
+        frames = frames[valid]
+        noise = None if noise is None else noise[valid]
     if noise is not None:
         frames = frames + options.dither * noise
     if options.remove_dc_offset:

@@ -5,6 +5,7 @@ the torch reference. Rows are ``(batch, time)`` with per-row lengths throughout.
 
 import functools
 import math
+from typing import NamedTuple
 
 import torch
 
@@ -228,9 +229,21 @@ def _row_lengths(lengths, rows):
     return lengths.to(device=rows.device, dtype=torch.int64)
 
 
+class Framed(NamedTuple):
+    """Kaldi frames of a batch and what the rest of the pipeline needs to know of them."""
+
+    frames: torch.Tensor  # (batch, frames, size) or, packed, (1, valid frames, size)
+    log_energy: torch.Tensor  # (batch, frames) or (1, valid frames)
+    counts: torch.Tensor  # (batch,) frames per row
+    options: FrameOptions
+    backend: str
+    valid: torch.Tensor | None  # packed: the (batch, frames) mask of the frames kept
+
+
 def _frames(rows, lengths, args, generator):
-    """Kaldi frames (batch, frames, window_size; zero-padded to padded_size on the Triton
-    path), log energies (batch, frames), frame counts (batch,), options, the backend."""
+    """The Kaldi frames of (batch, time) rows. Triton: (batch, frames, padded_size), every
+    frame (zeros past a row's count). Torch: only the rows' own frames, packed as one row
+    (batch, frames, window_size) (the FFT zero-pads), so no work goes to padding."""
     options = frame_options(args)
     rows = as_rows(rows)
     lengths = _row_lengths(lengths, rows)
@@ -244,10 +257,11 @@ def _frames(rows, lengths, args, generator):
         shape = (rows.shape[0], n_frames, options.window_size)
         noise = torch.randn(shape, generator=generator, device=rows.device, dtype=compute)
     if backend_for(rows) == "torch" or rows.numel() == 0:
+        valid = torch.arange(n_frames, device=rows.device) < counts.unsqueeze(1)
         frames, log_energy = reference.kaldi_frames(
-            rows.to(compute), lengths, n_frames, noise, options
+            rows.to(compute), lengths, n_frames, noise, options, valid
         )
-        return frames, log_energy, counts, options, "torch"
+        return Framed(frames[None], log_energy[None], counts, options, "torch", valid)
     from tritaudio._ops import kaldi as kaldi_ops
 
     window = _window(options.window_type, options.window_size, options.blackman_coeff,
@@ -258,7 +272,7 @@ def _frames(rows, lengths, args, generator):
         options.dither, int(options.remove_dc_offset), int(options.raw_energy),
         options.preemphasis_coefficient, options.energy_floor,
     )  # fmt: skip
-    return frames, log_energy, counts, options, "triton"
+    return Framed(frames, log_energy, counts, options, "triton", None)
 
 
 def _spectrum(frames, padded_size):
@@ -266,7 +280,8 @@ def _spectrum(frames, padded_size):
     (batch, frames, padded_size // 2 + 1, 2)."""
     if frames.numel() == 0:  # MKL's FFT rejects empty batches
         return frames.new_zeros(*frames.shape[:-1], padded_size // 2 + 1, 2)
-    return torch.view_as_real(torch.fft.rfft(frames, n=padded_size))
+    frames = torch.nn.functional.pad(frames, (0, padded_size - frames.shape[-1]))
+    return torch.view_as_real(torch.fft.rfft(frames))  # (rfft's own n= is slower on MKL)
 
 
 def _mel_energies(frames, args, options, backend):
@@ -289,11 +304,19 @@ def _mel_energies(frames, args, options, backend):
     return mel.transpose(1, 2)
 
 
-def _finish(features, counts, subtract_mean, dtype):
+def _finish(features, framed, subtract_mean, dtype):
+    """(batch, frames, dim) features: unpacked, zeros past each row's frames, each row's
+    mean subtracted if asked, in the input's dtype."""
+    counts = framed.counts
+    if framed.valid is not None:  # the torch path's packed frames back into their rows
+        unpacked = features.new_zeros(*framed.valid.shape, features.shape[-1])
+        features = unpacked.index_put((framed.valid,), features[0])
     if subtract_mean:
         return reference.subtract_row_means(features, counts).to(dtype)
-    valid = torch.arange(features.shape[1], device=features.device) < counts.unsqueeze(1)
-    return torch.where(valid.unsqueeze(-1), features, 0.0).to(dtype)
+    if framed.valid is None:
+        valid = torch.arange(features.shape[1], device=features.device) < counts.unsqueeze(1)
+        features = torch.where(valid.unsqueeze(-1), features, 0.0)
+    return features.to(dtype)
 
 
 def _with_energy(mel, log_energy, args):
@@ -305,10 +328,10 @@ def _with_energy(mel, log_energy, args):
 
 def fbank_rows(rows, lengths, generator, args):
     """fbank of (batch, time) rows: (features (batch, frames, dim), frame counts)."""
-    frames, log_energy, counts, options, backend = _frames(rows, lengths, args, generator)
-    mel = _mel_energies(frames, args, options, backend)
-    features = _with_energy(mel, log_energy, args)
-    return _finish(features, counts, args["subtract_mean"], rows.dtype), counts
+    framed = _frames(rows, lengths, args, generator)
+    mel = _mel_energies(framed.frames, args, framed.options, framed.backend)
+    features = _with_energy(mel, framed.log_energy, args)
+    return _finish(features, framed, args["subtract_mean"], rows.dtype), framed.counts
 
 
 def mfcc_rows(rows, lengths, generator, args):
@@ -317,8 +340,8 @@ def mfcc_rows(rows, lengths, generator, args):
     if num_ceps > num_mel_bins:
         raise ValueError(f"num_ceps ({num_ceps}) cannot exceed num_mel_bins ({num_mel_bins})")
     fbank_args = dict(args, use_log_fbank=True, use_power=True)
-    frames, log_energy, counts, options, backend = _frames(rows, lengths, args, generator)
-    mel = _mel_energies(frames, fbank_args, options, backend)
+    framed = _frames(rows, lengths, args, generator)
+    mel = _mel_energies(framed.frames, fbank_args, framed.options, framed.backend)
     dct = reference.dct_matrix(num_ceps, num_mel_bins, mel.dtype, mel.device)
     ceps = torch.matmul(mel, dct)
     lifter = args["cepstral_lifter"]
@@ -326,17 +349,18 @@ def mfcc_rows(rows, lengths, generator, args):
         ceps = ceps * reference.lifter_coefficients(num_ceps, lifter, ceps.dtype, ceps.device)
     c0 = ceps[..., :1]
     if args["use_energy"]:
-        c0 = log_energy.unsqueeze(-1)
+        c0 = framed.log_energy.unsqueeze(-1)
     if args["htk_compat"]:  # C0 (or the energy) last; C0 scaled by sqrt(2) as HTK's
         ceps = torch.cat((ceps[..., 1:], c0 if args["use_energy"] else c0 * math.sqrt(2)), -1)
     else:
         ceps = torch.cat((c0, ceps[..., 1:]), -1)
-    return _finish(ceps, counts, args["subtract_mean"], rows.dtype), counts
+    return _finish(ceps, framed, args["subtract_mean"], rows.dtype), framed.counts
 
 
 def spectrogram_rows(rows, lengths, generator, args):
     """spectrogram of (batch, time) rows: (features (batch, frames, bins), frame counts)."""
-    frames, log_energy, counts, options, _ = _frames(rows, lengths, args, generator)
-    power = _spectrum(frames, options.padded_size).pow(2).sum(-1).clamp(min=EPSILON).log()
-    features = torch.cat((log_energy.unsqueeze(-1), power[..., 1:]), dim=-1)
-    return _finish(features, counts, args["subtract_mean"], rows.dtype), counts
+    framed = _frames(rows, lengths, args, generator)
+    spectrum = _spectrum(framed.frames, framed.options.padded_size)
+    power = spectrum.pow(2).sum(-1).clamp(min=EPSILON).log()
+    features = torch.cat((framed.log_energy.unsqueeze(-1), power[..., 1:]), dim=-1)
+    return _finish(features, framed, args["subtract_mean"], rows.dtype), framed.counts
