@@ -11,7 +11,7 @@ import torch
 
 from tritaudio import _reference
 from tritaudio._backend import backend_for
-from tritaudio._common import as_rows
+from tritaudio._common import as_rows, compute_dtype
 from tritaudio._reference import kaldi as reference
 from tritaudio._reference.kaldi import FrameOptions
 
@@ -243,11 +243,11 @@ class Framed(NamedTuple):
 def _frames(rows, lengths, args, generator):
     """The Kaldi frames of (batch, time) rows. Triton: (batch, frames, padded_size), every
     frame (zeros past a row's count). Torch: only the rows' own frames, packed as one row
-    (batch, frames, window_size) (the FFT zero-pads), so no work goes to padding."""
+    (1, kept frames, window_size) (the FFT zero-pads them), so no work goes to padding."""
     options = frame_options(args)
     rows = as_rows(rows)
     lengths = _row_lengths(lengths, rows)
-    compute = torch.float64 if rows.dtype == torch.float64 else torch.float32
+    compute = compute_dtype(rows)
     min_samples = args["min_duration"] * args["sample_frequency"]
     n_time = rows.shape[1]
     n_frames = reference.frame_counts(n_time, options) if n_time >= min_samples else 0

@@ -9,8 +9,9 @@ argument is torchaudio's, with its default. Beyond torchaudio:
   ``(batch, frames, dim)``, where row ``b``'s first ``num_frames[b]`` frames equal the
   single function's output for ``waveforms[b, :lengths[b]]`` and the frames after them
   are zeros; ``frames`` is the count of a row of the full ``time`` (nothing waits for the
-  GPU; lengths given as a tensor on the waveforms' device are not even copied). A row shorter than one frame, or than ``min_duration``, has no frames (the single
-  functions raise, or return an empty tensor, as torchaudio does).
+  GPU; lengths given as a tensor on the waveforms' device are not even copied). A row
+  shorter than one frame, or than ``min_duration``, has no frames (the single functions
+  raise, or return an empty tensor, as torchaudio does).
 - ``generator`` (keyword): the ``torch.Generator`` that draws the dither (default:
   torch's global one). Dither adds ``dither * N(0, 1)`` independently to every sample of
   every frame, as Kaldi and torchaudio do; on the CPU, the draws of a single call are
