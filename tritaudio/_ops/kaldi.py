@@ -1,10 +1,11 @@
-"""Kaldi's per-frame processing (kernels/kaldi.py) as a torch op with a Triton backward."""
+"""Kaldi's per-frame processing (kernels/kaldi.py) as a torch op with a Triton backward
+(first derivatives: a second backward raises)."""
 
 import torch
 from torch.library import triton_op, wrap_triton
 
 from tritaudio._ops.spectral import overlap_add
-from tritaudio._reference.kaldi import FrameOptions, mirrored_index
+from tritaudio._reference.kaldi import FrameOptions
 from tritaudio.kernels import kaldi
 
 
@@ -74,12 +75,22 @@ def kaldi_frames_backward(
 
 
 def fold_mirrored(extended, lengths, n_time, offset):
-    """The adjoint of reading (rows, extent) positions of each row's mirrored extension
-    (position u is sample mirrored_index(u - offset)): (rows, n_time)."""
-    u = torch.arange(extended.shape[1], device=extended.device) - offset
-    index = mirrored_index(u.unsqueeze(0), lengths.unsqueeze(1)).clamp(0, max(n_time - 1, 0))
-    grad = extended.new_zeros(extended.shape[0], n_time)
-    return grad.scatter_add_(1, index, extended)
+    """The adjoint of reading each row's mirrored extension: (rows, extent) gradients at
+    extension positions u (signal position p = u - offset) -> (rows, n_time). Sample t of
+    a row of length L was read at p = t, at p = -t - 1 (left mirror) and at p = 2L - 1 - t
+    (right mirror): a gather of those three, no atomics (valid frames never reach further,
+    as L >= the window)."""
+    extent = extended.shape[1]
+    t = torch.arange(n_time, device=extended.device).unsqueeze(0)
+    length = lengths.unsqueeze(1)
+
+    def read(p, used):
+        u = p + offset
+        used = used & (u >= 0) & (u < extent)
+        return torch.where(used, extended.gather(1, u.clamp(0, extent - 1).expand_as(used)), 0.0)
+
+    inside = t < length
+    return read(t, inside) + read(-t - 1, inside) + read(2 * length - 1 - t, inside)
 
 
 def _kaldi_frames_setup(ctx, inputs, output):
