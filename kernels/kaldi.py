@@ -273,3 +273,11 @@ def kaldi_frames_backward(grad_frames, grad_log_energy, x, lengths, counts, nois
         **_flags(options, noise), BLOCK_F=block_f, BLOCK=block, num_warps=warps,
     )  # fmt: skip
     return grad_raw
+
+
+# The tensor arguments each kernel writes (everything else it only reads); the
+# performance model (benchmarks/model) checks every launch against it.
+WRITES = {
+    "kaldi_frames_kernel": ("FRAMES", "LOG_ENERGY"),
+    "kaldi_frames_backward_kernel": ("GRAD_RAW",),
+}
