@@ -56,6 +56,20 @@ def energy_gradient(grad_log_energy, energy, log_energy_floor, HAS_FLOOR: tl.con
 
 
 @triton.jit
+def frame_tile(LENGTHS, COUNTS, frame_blocks, n_frames, BLOCK_F: tl.constexpr):
+    """This program's row and BLOCK_F frames: row, frame numbers f (int32), their index in
+    the (rows, n_frames) frame grid (int64: the frame tensors may pass 2**31 elements), and
+    the row's length and frame count (int32: the launcher checked the lengths)."""
+    pid = tl.program_id(0)
+    row = pid // frame_blocks
+    f = (pid % frame_blocks) * BLOCK_F + tl.arange(0, BLOCK_F)
+    frame_index = row.to(tl.int64) * n_frames + f
+    length = tl.load(LENGTHS + row).to(tl.int32)
+    count = tl.load(COUNTS + row).to(tl.int32)
+    return row, f, frame_index, length, count
+
+
+@triton.jit
 def kaldi_frames_kernel(
     X,  # pointer to the waveforms, (rows, n_time), last dim contiguous
     LENGTHS,  # pointer to each row's length, (rows,) int64
@@ -82,16 +96,13 @@ def kaldi_frames_kernel(
     BLOCK_F: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
-    pid = tl.program_id(0).to(tl.int64)
-    row = pid // frame_blocks
-    f = (pid % frame_blocks) * BLOCK_F + tl.arange(0, BLOCK_F)
+    row, f, frame_index, length, count = frame_tile(LENGTHS, COUNTS, frame_blocks, n_frames,
+                                                    BLOCK_F)  # fmt: skip
     j = tl.arange(0, BLOCK)[None, :]
-    length = tl.load(LENGTHS + row)
-    count = tl.load(COUNTS + row)
     mask = (f < count)[:, None] & (j < window_size)
     start = f[:, None] * shift - offset
-    x_row = X + row * stride_x_row
-    noise_frames = NOISE + (row * n_frames + f[:, None]) * window_size
+    x_row = X + row.to(tl.int64) * stride_x_row
+    noise_frames = NOISE + frame_index[:, None] * window_size
     args = (length, mask, dither, HAS_NOISE)
     x = dithered_samples(x_row, noise_frames, WINDOW, start, j, *args)
     if HAS_PREEMPHASIS:
@@ -114,8 +125,8 @@ def kaldi_frames_kernel(
         log_energy = tl.maximum(log_energy, log_energy_floor, tl.PropagateNan.ALL)
     in_frames = f < n_frames
     log_energy = tl.where(f < count, log_energy, 0.0)
-    tl.store(LOG_ENERGY + row * n_frames + f, log_energy, mask=in_frames)
-    out = FRAMES + (row * n_frames + f[:, None]) * padded_size + j
+    tl.store(LOG_ENERGY + frame_index, log_energy, mask=in_frames)
+    out = FRAMES + frame_index[:, None] * padded_size + j
     tl.store(out, y, mask=in_frames[:, None] & (j < padded_size))
 
 
@@ -147,29 +158,26 @@ def kaldi_frames_backward_kernel(
     BLOCK_F: tl.constexpr,
     BLOCK: tl.constexpr,
 ):
-    pid = tl.program_id(0).to(tl.int64)
-    row = pid // frame_blocks
-    f = (pid % frame_blocks) * BLOCK_F + tl.arange(0, BLOCK_F)
+    row, f, frame_index, length, count = frame_tile(LENGTHS, COUNTS, frame_blocks, n_frames,
+                                                    BLOCK_F)  # fmt: skip
     j = tl.arange(0, BLOCK)[None, :]
-    length = tl.load(LENGTHS + row)
-    count = tl.load(COUNTS + row)
     valid = (f < count)[:, None]
     mask = valid & (j < window_size)
     mask_next = valid & (j + 1 < window_size)
     start = f[:, None] * shift - offset
-    x_row = X + row * stride_x_row
-    noise_frames = NOISE + (row * n_frames + f[:, None]) * window_size
+    x_row = X + row.to(tl.int64) * stride_x_row
+    noise_frames = NOISE + frame_index[:, None] * window_size
     args = (length, mask, dither, HAS_NOISE)
     x = dithered_samples(x_row, noise_frames, WINDOW, start, j, *args)
     mean = tl.sum(x, axis=1)[:, None] / window_size
     if REMOVE_DC:
         x = tl.where(mask, x - mean, 0.0)
-    grads = GRAD_FRAMES + (row * n_frames + f[:, None]) * padded_size
+    grads = GRAD_FRAMES + frame_index[:, None] * padded_size
     window = tl.load(WINDOW + j, mask=j < window_size, other=0.0)
     window_next = tl.load(WINDOW + j + 1, mask=j + 1 < window_size, other=0.0)
     grad_y = tl.load(grads + j, mask=mask, other=0.0).to(x.dtype)
     grad_y_next = tl.load(grads + j + 1, mask=mask_next, other=0.0).to(x.dtype)
-    grad_log_energy = tl.load(GRAD_LOG_ENERGY + row * n_frames + f, mask=f < count, other=0.0)
+    grad_log_energy = tl.load(GRAD_LOG_ENERGY + frame_index, mask=f < count, other=0.0)
     if not RAW_ENERGY:  # the energy of y = window * p: recompute p at j and j + 1
         args_next = (length, mask_next, dither, HAS_NOISE)
         x_next = dithered_samples(x_row, noise_frames, WINDOW, start, j + 1, *args_next)
@@ -208,8 +216,16 @@ def kaldi_frames_backward_kernel(
         grad_d += scale * x
     if REMOVE_DC:
         grad_d = tl.where(mask, grad_d - tl.sum(grad_d, axis=1)[:, None] / window_size, 0.0)
-    out = GRAD_RAW + (row * n_frames + f[:, None]) * window_size + j
+    out = GRAD_RAW + frame_index[:, None] * window_size + j
     tl.store(out, tl.where(mask, grad_d, 0.0), mask=(f < n_frames)[:, None] & (j < window_size))
+
+
+MAX_TIME = 2**30  # int32 sample indices, mirrored positions up to 2 * length included
+
+
+def _check_sizes(x, n_frames, options):
+    if x.shape[1] >= MAX_TIME or n_frames * options.window_shift >= MAX_TIME:
+        raise ValueError(f"signals of {MAX_TIME} samples or more are not supported")
 
 
 def _settings(padded_size):
@@ -244,6 +260,7 @@ def kaldi_frames(x, lengths, counts, noise, window, n_frames, options, launch=la
     log_energy = torch.empty((rows, n_frames), dtype=window.dtype, device=x.device)
     if frames.numel() == 0:
         return frames, log_energy
+    _check_sizes(x, n_frames, options)
     block, block_f, warps = _settings(options.padded_size)
     frame_blocks = triton.cdiv(n_frames, block_f)
     launch(kaldi_frames_kernel)[(rows * frame_blocks,)](
@@ -264,6 +281,7 @@ def kaldi_frames_backward(grad_frames, grad_log_energy, x, lengths, counts, nois
                            device=x.device)  # fmt: skip
     if grad_raw.numel() == 0:
         return grad_raw
+    _check_sizes(x, n_frames, options)
     block, block_f, warps = _settings(options.padded_size)
     frame_blocks = triton.cdiv(n_frames, block_f)
     launch(kaldi_frames_backward_kernel)[(rows * frame_blocks,)](

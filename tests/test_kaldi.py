@@ -202,6 +202,9 @@ def test_gradcheck_frame_op_dense(device):
         return kaldi_ops.kaldi_frames(w, lengths, counts, noise, window, 4, 8, 4, 0, 0.3, 1,
                                       raw_energy, preemphasis, 0.5)  # fmt: skip
 
+    for n in (16, 15):  # the FFT's own backward (one inverse real FFT)
+        frames_n = torch.randn(3, n, dtype=torch.float64, device=device, requires_grad=True)
+        assert torch.autograd.gradcheck(kaldi_ops.RealFFTPairs.apply, (frames_n,))
     settings = ((0, 0.97), (1, 0.5), (0, 0.0))
     for dense, (raw_energy, preemphasis) in zip((True, False, False), settings, strict=True):
         function = lambda w: frames(w, raw_energy, preemphasis)  # noqa: B023

@@ -74,23 +74,53 @@ def kaldi_frames_backward(
     )  # fmt: skip
 
 
-def fold_mirrored(extended, lengths, n_time, offset):
+def fold_mirrored(extended, lengths, n_time, offset, reach):
     """The adjoint of reading each row's mirrored extension: (rows, extent) gradients at
     extension positions u (signal position p = u - offset) -> (rows, n_time). Sample t of
-    a row of length L was read at p = t, at p = -t - 1 (left mirror) and at p = 2L - 1 - t
-    (right mirror): a gather of those three, no atomics (valid frames never reach further,
-    as L >= the window)."""
+    a row of length L was read at p = t, at p = -t - 1 (the left mirror, t < offset) and
+    at p = 2L - 1 - t (the right mirror, L - reach <= t < L): a shifted copy plus two edge
+    strips. Valid frames reach no further (L >= the window)."""
     extent = extended.shape[1]
-    t = torch.arange(n_time, device=extended.device).unsqueeze(0)
-    length = lengths.unsqueeze(1)
+    # direct reads: grad[t] = extended[t + offset] (zeros where that is outside it)
+    padding = (max(-offset, 0), max(n_time + offset - extent, 0))
+    shifted = torch.nn.functional.pad(extended, padding) if any(padding) else extended
+    start = max(offset, 0)
+    grad = shifted[:, start : start + n_time]
+    t = torch.arange(n_time, device=extended.device)
+    grad = torch.where(t < lengths.unsqueeze(1), grad, 0.0)
+    if offset > 0:  # left mirror: u = offset - 1 - t for t < offset
+        left = extended[:, :offset].flip(-1)
+        grad = torch.cat((grad[:, :offset] + left[:, : min(offset, n_time)], grad[:, offset:]), 1)
+    if reach == 0:
+        return grad
+    # right mirror: sample L - 1 - k was read at u = L + k + offset, k < reach
+    k = torch.arange(min(reach, n_time), device=extended.device)
+    u = lengths.unsqueeze(1) + k + offset
+    target = lengths.unsqueeze(1) - 1 - k
+    used = (u >= 0) & (u < extent) & (target >= 0)
+    right = torch.where(used, extended.gather(1, u.clamp(0, extent - 1)), 0.0)
+    return grad.scatter_add(1, target.clamp(min=0), right)
 
-    def read(p, used):
-        u = p + offset
-        used = used & (u >= 0) & (u < extent)
-        return torch.where(used, extended.gather(1, u.clamp(0, extent - 1).expand_as(used)), 0.0)
 
-    inside = t < length
-    return read(t, inside) + read(-t - 1, inside) + read(2 * length - 1 - t, inside)
+class RealFFTPairs(torch.autograd.Function):
+    """``torch.view_as_real(torch.fft.rfft(frames))`` whose backward is one inverse real FFT:
+    dL/dx[n] = Re sum_k G[k] exp(2 pi i k n / N) = N irfft(G with its interior bins
+    halved)[n] (torch's own rfft backward goes through a full complex FFT and zero-filled
+    buffers)."""
+
+    @staticmethod
+    def forward(ctx, frames):
+        ctx.n = frames.shape[-1]
+        return torch.view_as_real(torch.fft.rfft(frames))
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad = torch.view_as_complex(grad.contiguous())
+        halved = grad * 0.5
+        halved[..., 0] = grad[..., 0]
+        if ctx.n % 2 == 0:
+            halved[..., -1] = grad[..., -1]
+        return torch.fft.irfft(halved, n=ctx.n) * ctx.n
 
 
 def _kaldi_frames_setup(ctx, inputs, output):
@@ -112,7 +142,8 @@ def _kaldi_frames_grad(ctx, grad_frames, grad_log_energy):
         ones = torch.ones(window_size, dtype=window.dtype, device=window.device)
         extended = overlap_add(grad_raw, ones, shift, (n_frames - 1) * shift + window_size)
         offset = 0 if snip_edges else window_size // 2 - shift // 2
-        grad_x = fold_mirrored(extended, lengths, x.shape[1], offset).to(x.dtype)
+        reach = 0 if snip_edges else window_size  # how far frames read past a row's end
+        grad_x = fold_mirrored(extended, lengths, x.shape[1], offset, reach).to(x.dtype)
     return (grad_x,) + (None,) * 13
 
 

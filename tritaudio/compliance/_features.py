@@ -275,12 +275,17 @@ def _frames(rows, lengths, args, generator):
     return Framed(frames, log_energy, counts, options, "triton", None)
 
 
-def _spectrum(frames, padded_size):
+def _spectrum(frames, padded_size, backend):
     """The real FFT of each frame zero-padded to ``padded_size``, as (re, im) pairs
     (batch, frames, padded_size // 2 + 1, 2)."""
     if frames.numel() == 0:  # MKL's FFT rejects empty batches
         return frames.new_zeros(*frames.shape[:-1], padded_size // 2 + 1, 2)
-    frames = torch.nn.functional.pad(frames, (0, padded_size - frames.shape[-1]))
+    if backend == "triton":  # cuFFT, and one inverse FFT for the backward
+        from tritaudio._ops.kaldi import RealFFTPairs
+
+        return RealFFTPairs.apply(frames)
+    if frames.shape[-1] != padded_size:  # the torch path's frames (pad copies even by 0)
+        frames = torch.nn.functional.pad(frames, (0, padded_size - frames.shape[-1]))
     return torch.view_as_real(torch.fft.rfft(frames))  # (rfft's own n= is slower on MKL)
 
 
@@ -291,7 +296,7 @@ def _mel_energies(frames, args, options, backend):
         args["high_freq"], args["vtln_low"], args["vtln_high"], args["vtln_warp"], frames.dtype,
         frames.device,
     )  # fmt: skip
-    spec = _spectrum(frames, options.padded_size)
+    spec = _spectrum(frames, options.padded_size, backend)
     power = 2.0 if args["use_power"] else 1.0
     if backend == "torch":
         log = _reference.LogScale(1.0, EPSILON, base=math.e) if args["use_log_fbank"] else None
@@ -360,7 +365,7 @@ def mfcc_rows(rows, lengths, generator, args):
 def spectrogram_rows(rows, lengths, generator, args):
     """spectrogram of (batch, time) rows: (features (batch, frames, bins), frame counts)."""
     framed = _frames(rows, lengths, args, generator)
-    spectrum = _spectrum(framed.frames, framed.options.padded_size)
+    spectrum = _spectrum(framed.frames, framed.options.padded_size, framed.backend)
     power = spectrum.pow(2).sum(-1).clamp(min=EPSILON).log()
     features = torch.cat((framed.log_energy.unsqueeze(-1), power[..., 1:]), dim=-1)
     return _finish(features, framed, args["subtract_mean"], rows.dtype), framed.counts
