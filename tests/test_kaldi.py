@@ -107,6 +107,21 @@ def test_batch_of_mixed_lengths_equals_singles(api, options, backend, device):
         assert features[row, count:].abs().max() == 0 if count < features.shape[1] else True
 
 
+@pytest.mark.parametrize("chunk_samples", [1, 5000])  # one row, two rows per chunk
+def test_torch_path_chunks_equal_one_pass(monkeypatch, chunk_samples):
+    from tritaudio.compliance import _features
+
+    torch.manual_seed(7)
+    waveforms, lengths = torch.randn(5, 2001), torch.tensor([2001, 937, 319, 0, 1499])
+    options = dict(use_energy=True, subtract_mean=True, snip_edges=False)
+    with tritaudio.use_backend("torch"):
+        whole, counts = kaldi.fbank_batch(waveforms, lengths, **options)
+        monkeypatch.setattr(_features, "CHUNK_SAMPLES", chunk_samples)
+        chunked, chunk_counts = kaldi.fbank_batch(waveforms, lengths, **options)
+    assert torch.equal(counts, chunk_counts)
+    torch.testing.assert_close(chunked, whole)
+
+
 def test_batch_input_forms(backend, device):
     torch.manual_seed(2)
     waveforms = torch.randn(3, 2 * 1200, device=device)[:, ::2]  # non-contiguous rows

@@ -229,6 +229,13 @@ def _row_lengths(lengths, rows):
     return lengths.to(device=rows.device, dtype=torch.int64)
 
 
+def _frame_total(n_time, args, options):
+    """Frames of the output: those of a row of all ``n_time`` samples."""
+    if n_time < args["min_duration"] * args["sample_frequency"]:
+        return 0
+    return reference.frame_counts(n_time, options)
+
+
 class Framed(NamedTuple):
     """Kaldi frames of a batch and what the rest of the pipeline needs to know of them."""
 
@@ -240,23 +247,20 @@ class Framed(NamedTuple):
     valid: torch.Tensor | None  # packed: the (batch, frames) mask of the frames kept
 
 
-def _frames(rows, lengths, args, generator):
+def _frames(rows, lengths, args, generator, backend):
     """The Kaldi frames of (batch, time) rows. Triton: (batch, frames, padded_size), every
     frame (zeros past a row's count). Torch: only the rows' own frames, packed as one row
     (1, kept frames, window_size) (the FFT zero-pads them), so no work goes to padding."""
     options = frame_options(args)
-    rows = as_rows(rows)
-    lengths = _row_lengths(lengths, rows)
     compute = compute_dtype(rows)
     min_samples = args["min_duration"] * args["sample_frequency"]
-    n_time = rows.shape[1]
-    n_frames = reference.frame_counts(n_time, options) if n_time >= min_samples else 0
+    n_frames = _frame_total(rows.shape[1], args, options)
     counts = torch.where(lengths < min_samples, 0, reference.frame_counts(lengths, options))
     noise = None
     if options.dither != 0.0 and n_frames:
         shape = (rows.shape[0], n_frames, options.window_size)
         noise = torch.randn(shape, generator=generator, device=rows.device, dtype=compute)
-    if backend_for(rows) == "torch" or rows.numel() == 0:
+    if backend == "torch":
         valid = torch.arange(n_frames, device=rows.device) < counts.unsqueeze(1)
         frames, log_energy = reference.kaldi_frames(
             rows.to(compute), lengths, n_frames, noise, options, valid
@@ -331,21 +335,59 @@ def _with_energy(mel, log_energy, args):
     return torch.cat((mel, energy) if args["htk_compat"] else (energy, mel), dim=-1)
 
 
-def fbank_rows(rows, lengths, generator, args):
+# The torch path runs a batch in chunks of about this many samples: a whole batch streams
+# every intermediate (frames, spectra) through memory, while chunks stay in the CPU's caches
+# (as torchaudio's per-utterance calls do).
+CHUNK_SAMPLES = 2**18
+
+
+def _dispatched(pipeline):
+    """``pipeline(rows, lengths, generator, args, backend)`` with the backend chosen here,
+    once per call. Triton: the whole batch. Torch: chunks of rows, each cut (on the CPU,
+    where reading the lengths costs nothing) to its longest row, its output padded back to
+    the batch's frames."""
+
+    @functools.wraps(pipeline)
+    def run(rows, lengths, generator, args):
+        rows = as_rows(rows)
+        lengths = _row_lengths(lengths, rows)
+        backend = "torch" if rows.numel() == 0 else backend_for(rows)
+        if backend == "triton":
+            return pipeline(rows, lengths, generator, args, backend)
+        n_frames = _frame_total(rows.shape[1], args, frame_options(args))
+        per_chunk = max(1, CHUNK_SAMPLES // max(rows.shape[1], 1))
+        chunks = []
+        for i in range(0, rows.shape[0], per_chunk):
+            chunk, chunk_lengths = rows[i : i + per_chunk], lengths[i : i + per_chunk]
+            if rows.device.type == "cpu" and chunk.numel():
+                chunk = chunk[:, : int(chunk_lengths.max())]
+            features, counts = pipeline(chunk, chunk_lengths, generator, args, backend)
+            padding = (0, 0, 0, n_frames - features.shape[1])
+            chunks.append((torch.nn.functional.pad(features, padding), counts))
+        if len(chunks) == 1:
+            return chunks[0]
+        return torch.cat([c[0] for c in chunks]), torch.cat([c[1] for c in chunks])
+
+    return run
+
+
+@_dispatched
+def fbank_rows(rows, lengths, generator, args, backend):
     """fbank of (batch, time) rows: (features (batch, frames, dim), frame counts)."""
-    framed = _frames(rows, lengths, args, generator)
+    framed = _frames(rows, lengths, args, generator, backend)
     mel = _mel_energies(framed.frames, args, framed.options, framed.backend)
     features = _with_energy(mel, framed.log_energy, args)
     return _finish(features, framed, args["subtract_mean"], rows.dtype), framed.counts
 
 
-def mfcc_rows(rows, lengths, generator, args):
+@_dispatched
+def mfcc_rows(rows, lengths, generator, args, backend):
     """mfcc of (batch, time) rows: (features (batch, frames, num_ceps), frame counts)."""
     num_ceps, num_mel_bins = args["num_ceps"], args["num_mel_bins"]
     if num_ceps > num_mel_bins:
         raise ValueError(f"num_ceps ({num_ceps}) cannot exceed num_mel_bins ({num_mel_bins})")
     fbank_args = dict(args, use_log_fbank=True, use_power=True)
-    framed = _frames(rows, lengths, args, generator)
+    framed = _frames(rows, lengths, args, generator, backend)
     mel = _mel_energies(framed.frames, fbank_args, framed.options, framed.backend)
     dct = reference.dct_matrix(num_ceps, num_mel_bins, mel.dtype, mel.device)
     ceps = torch.matmul(mel, dct)
@@ -362,9 +404,10 @@ def mfcc_rows(rows, lengths, generator, args):
     return _finish(ceps, framed, args["subtract_mean"], rows.dtype), framed.counts
 
 
-def spectrogram_rows(rows, lengths, generator, args):
+@_dispatched
+def spectrogram_rows(rows, lengths, generator, args, backend):
     """spectrogram of (batch, time) rows: (features (batch, frames, bins), frame counts)."""
-    framed = _frames(rows, lengths, args, generator)
+    framed = _frames(rows, lengths, args, generator, backend)
     spectrum = _spectrum(framed.frames, framed.options.padded_size, framed.backend)
     power = spectrum.pow(2).sum(-1).clamp(min=EPSILON).log()
     features = torch.cat((framed.log_energy.unsqueeze(-1), power[..., 1:]), dim=-1)
