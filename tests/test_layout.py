@@ -129,6 +129,7 @@ FAMILY_LAYERS = {
     "analysis": ("_reference", "functional", "transforms", "tests"),
     "beamforming": ("functional", "transforms", "tests"),
     "alignment": ("kernels", "_ops", "_reference", "functional", "transforms", "tests", "bench"),
+    "kaldi": ("kernels", "_ops", "_reference", "transforms", "tests", "bench"),
 }
 LAYER_DIRS = {
     "kernels": ("kernels", "{}.py"),
