@@ -102,7 +102,7 @@ def test_threads_do_not_oversubscribe_the_cores(monkeypatch):
 
 
 def test_batch_size_default_is_small_on_the_cpu():
-    assert parallel.batch_size_for(torch.device("cpu"), None) == 4
+    assert parallel.batch_size_for(torch.device("cpu"), None) == 1
     assert parallel.batch_size_for(torch.device("cuda"), None) == 32
     assert parallel.batch_size_for(torch.device("cpu"), 16) == 16
 

@@ -71,7 +71,7 @@ class FeatureExtractor:
             ``tritaudio features`` (400, n_fft, 160, 80, 40, 0.0, half the rate, "htk").
         keep_channels: features per channel instead of on the channels' average.
         device: "auto" (cuda when the actor has a GPU), "cpu" or "cuda".
-        batch_size: clips per computed batch inside one call (default: 32 on a GPU, 4
+        batch_size: clips per computed batch inside one call (default: 32 on a GPU, 1
             on the CPU, as ``tritaudio features``).
         column: the audio column (default: the first of "bytes", "audio", "array",
             "path" present). Values: encoded bytes, paths, (time,) / (channels, time)

@@ -134,8 +134,8 @@ def add_arguments(commands):
     )
     parser.add_argument(
         "--batch-size", type=positive_int,
-        help="files per batch (default 32 on a GPU, 4 on the CPU, where big batches fall "
-        "out of the caches)",
+        help="files per batch (default 32 on a GPU; 1 on the CPU, where batching only "
+        "costs time)",
     )  # fmt: skip
     parser.add_argument(
         "--workers",
