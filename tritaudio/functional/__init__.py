@@ -1249,3 +1249,31 @@ def pitch_shift(
     x = _in_compute_dtype(waveform)
     win_length, hop_length, window = _stretch_stft(x, n_fft, win_length, hop_length, window)
     return shift_pitch(waveform, rates, n_fft, win_length, hop_length, window)
+
+
+from tritaudio.functional.filtering import (  # noqa: E402
+    allpass_biquad,
+    band_biquad,
+    bandpass_biquad,
+    bandreject_biquad,
+    bass_biquad,
+    biquad,
+    compute_deltas,
+    contrast,
+    convolve,
+    dcshift,
+    deemph_biquad,
+    dither,
+    equalizer_biquad,
+    fftconvolve,
+    filtfilt,
+    flanger,
+    highpass_biquad,
+    lfilter,
+    lowpass_biquad,
+    overdrive,
+    phaser,
+    riaa_biquad,
+    sosfilt,
+    treble_biquad,
+)

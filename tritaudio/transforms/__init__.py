@@ -1111,3 +1111,6 @@ class PitchShift(torch.nn.Module):
             waveform, self.rates, self.n_fft, self.win_length, self.hop_length, self.window,
             taps,
         )  # fmt: skip
+
+
+from tritaudio.transforms.filtering import ComputeDeltas, Convolve, FFTConvolve  # noqa: E402

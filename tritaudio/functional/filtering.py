@@ -1,0 +1,836 @@
+"""Filters and effects with torchaudio.functional's names and signatures: lfilter and
+filtfilt, the biquads, sosfilt (beyond torchaudio), convolve / fftconvolve,
+compute_deltas, and the SoX-like effects (contrast, dcshift, dither, flanger, overdrive,
+phaser).
+
+On the Triton path lfilter (and everything built on it: the biquads, filtfilt, sosfilt,
+overdrive) runs as a chunked linear recurrence (kernels/filtering.py), convolve and
+compute_deltas as a direct convolution kernel; fftconvolve is torch.fft (cuFFT) on both
+paths. flanger and phaser are time-varying delay lines with feedback, run by the torch
+reference on both paths, as are the elementwise contrast / dcshift / dither.
+
+float32 accuracy of lfilter against a float64 evaluation of the same filter (Triton path,
+32 x 4000 samples of white noise, Butterworth lowpass at 0.05-0.4 of Nyquist, measured
+by ``tests/test_filtering.py::test_float32_accuracy_by_order``): max |y32 - y64| /
+max |y64| <= 1e-6 for orders 1-4, <= 1e-4 for orders 5-8 (direct-form filters of high
+order with poles near z = 1 are ill-conditioned in float32, torchaudio's loop alike;
+sosfilt keeps high orders accurate).
+"""
+
+import math
+import numbers
+
+import torch
+
+from tritaudio._backend import backend_for
+from tritaudio._reference import filtering as _ref
+
+
+def _check_tensor(value, name):
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+
+
+def _check_waveform(waveform, name="waveform"):
+    _check_tensor(waveform, name)
+    if not waveform.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got {waveform.dtype}")
+    if waveform.dim() == 0:
+        raise ValueError(f"{name} must have a time dimension, got a 0-d tensor")
+
+
+def _compute_dtype(waveform):
+    return torch.float64 if waveform.dtype == torch.float64 else torch.float32
+
+
+def _as_rows(waveform):
+    from tritaudio._ops import last_dim_contiguous
+
+    rows = math.prod(waveform.shape[:-1])
+    return last_dim_contiguous(waveform.reshape(rows, waveform.shape[-1]))
+
+
+def _check_number(name, value, low=None, high=None, positive=False):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if positive and not value > 0:
+        raise ValueError(f"{name} must be positive, got {value}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValueError(f"{name} must be in [{low}, {high}], got {value}")
+    return float(value)
+
+
+def _check_denominators(a):
+    """a0 != 0, finite, and no pole outside the unit circle, for coefficients on the CPU
+    (on a GPU the check would read their values back: a host synchronisation)."""
+    if a.device.type != "cpu" or a.numel() == 0:
+        return
+    if not torch.isfinite(a).all():
+        raise ValueError("a_coeffs must be finite")
+    if (a[..., 0] == 0).any():
+        raise ValueError("a_coeffs[..., 0] (a0) must be non-zero: the filter is normalised by it")
+    order = a.shape[-1] - 1
+    if order == 0:
+        return
+    a = a.detach().reshape(-1, order + 1).double()
+    companion = torch.zeros(a.shape[0], order, order, dtype=torch.float64)
+    companion[:, 0] = -a[:, 1:] / a[:, :1]
+    companion[:, 1:, :-1] += torch.eye(order - 1, dtype=torch.float64)
+    radius = torch.linalg.eigvals(companion).abs().max().item()
+    if radius > 1 + 1e-6:
+        raise ValueError(
+            f"a_coeffs describe an unstable filter: a pole has magnitude {radius:.6g} > 1"
+        )
+
+
+def _filter_rows(waveform, a_coeffs, b_coeffs, batching):
+    """Check lfilter's arguments; returns (rows (R, time), a, b normalised (filters, n) in
+    the compute dtype, output shape)."""
+    _check_waveform(waveform)
+    _check_tensor(a_coeffs, "a_coeffs")
+    _check_tensor(b_coeffs, "b_coeffs")
+    if a_coeffs.shape != b_coeffs.shape:
+        raise ValueError(
+            "a_coeffs and b_coeffs must have the same shape (pad with zeros), got "
+            f"{tuple(a_coeffs.shape)} and {tuple(b_coeffs.shape)}"
+        )
+    if a_coeffs.dim() == 0 or a_coeffs.shape[-1] == 0:
+        raise ValueError(f"a_coeffs must be (..., order + 1), got shape {tuple(a_coeffs.shape)}")
+    for name, coeffs in (("a_coeffs", a_coeffs), ("b_coeffs", b_coeffs)):
+        if not (coeffs.is_floating_point() or coeffs.dtype in (torch.int32, torch.int64)):
+            raise TypeError(f"{name} must be a real tensor, got {coeffs.dtype}")
+    _check_denominators(a_coeffs)
+    filter_shape = a_coeffs.shape[:-1]
+    if a_coeffs.dim() > 1 and not batching:
+        if a_coeffs.dim() > 2:
+            raise ValueError("batching=False takes 1-D or 2-D coefficients")
+        waveform = waveform.unsqueeze(-2).expand(*waveform.shape[:-1], a_coeffs.shape[0],
+                                                 waveform.shape[-1])  # fmt: skip
+    elif a_coeffs.dim() > 1:
+        k = len(filter_shape)
+        if waveform.dim() < k + 1 or waveform.shape[-1 - k : -1] != filter_shape:
+            raise ValueError(
+                f"with batching, coefficients {tuple(a_coeffs.shape)} need a waveform of shape "
+                f"(..., {', '.join(map(str, filter_shape))}, time), got {tuple(waveform.shape)}"
+            )
+    dtype = _compute_dtype(waveform)
+    n = a_coeffs.shape[-1]
+    a = a_coeffs.to(device=waveform.device, dtype=dtype).reshape(-1, n)
+    b = b_coeffs.to(device=waveform.device, dtype=dtype).reshape(-1, n)
+    a0 = a[:, :1]
+    a, b = a / a0, b / a0
+    if n == 1:  # order 0: a plain gain, run as a first-order filter with a1 = 0
+        a, b = torch.nn.functional.pad(a, (0, 1)), torch.nn.functional.pad(b, (0, 1))
+    rows = waveform.reshape(-1, waveform.shape[-1])
+    return rows, a.contiguous(), b.contiguous(), waveform.shape
+
+
+def _run_lfilter(backend, rows, a, b, reverse=0):
+    """The unclamped filter of (R, time) rows, row r by filter r % filters."""
+    if backend == "torch":
+        x = rows.to(a.dtype)
+        return (_ref.lfilter(x.flip(-1), a, b).flip(-1) if reverse else _ref.lfilter(x, a, b))
+    from tritaudio import _ops
+    from tritaudio._ops import filtering as ops
+
+    return ops.lfilter_rows(_ops.last_dim_contiguous(rows), a, b, int(reverse)).to(a.dtype)
+
+
+def lfilter(
+    waveform: torch.Tensor,
+    a_coeffs: torch.Tensor,
+    b_coeffs: torch.Tensor,
+    clamp: bool = True,
+    batching: bool = True,
+) -> torch.Tensor:
+    """Filter a waveform with the difference equation of an IIR filter, zero initial state.
+
+    Mirrors ``torchaudio.functional.lfilter``: ``a0 y[t] = sum_k b[k] x[t - k] - sum_{k>0}
+    a[k] y[t - k]``, coefficients normalised by ``a0``, differentiable with respect to the
+    waveform and both coefficient tensors. On the Triton path the recurrence runs as a
+    chunked scan (parallel over rows and chunks of time); see the module docstring for its
+    float32 accuracy. Beyond torchaudio: coefficients of shape ``(*filters, order + 1)``
+    with more than one leading dim filter ``(..., *filters, time)`` one filter per row
+    (per-example coefficients in one call).
+
+    Args:
+        waveform: ``(..., time)``, floating point.
+        a_coeffs: denominator ``[a0, a1, ...]``, ``(order + 1,)`` or ``(filters, order + 1)``
+            (or more leading dims, see above). a0 != 0; no pole outside the unit circle
+            (checked when the coefficients are on the CPU).
+        b_coeffs: numerator, the same shape as ``a_coeffs``.
+        clamp: clamp the output to [-1, 1].
+        batching: with 2-D coefficients, True filters ``waveform[..., i, :]`` by filter i;
+            False applies every filter to the whole waveform.
+
+    Returns:
+        ``(..., time)``, or ``(..., filters, time)`` for 2-D coefficients with
+        ``batching=False``; waveform's dtype.
+    """
+    rows, a, b, shape = _filter_rows(waveform, a_coeffs, b_coeffs, batching)
+    out = _run_lfilter(backend_for(waveform), rows, a, b)
+    if clamp:
+        out = out.clamp(-1.0, 1.0)
+    return out.to(waveform.dtype).reshape(shape)
+
+
+def filtfilt(
+    waveform: torch.Tensor, a_coeffs: torch.Tensor, b_coeffs: torch.Tensor, clamp: bool = True
+) -> torch.Tensor:
+    """Filter forwards, then backwards in time: zero phase, the magnitude squared.
+
+    Mirrors ``torchaudio.functional.filtfilt`` (lfilter unclamped, then lfilter on the time
+    reversal, clamped when ``clamp``; zero initial state in both passes, no edge padding).
+    On the Triton path the second pass runs the recurrence backwards in time (no flips).
+
+    Args:
+        waveform: ``(..., time)``, floating point.
+        a_coeffs, b_coeffs: as :func:`lfilter` (with batching).
+        clamp: clamp the output to [-1, 1].
+
+    Returns:
+        ``(..., time)``, waveform's dtype.
+    """
+    rows, a, b, shape = _filter_rows(waveform, a_coeffs, b_coeffs, True)
+    backend = backend_for(waveform)
+    out = _run_lfilter(backend, _run_lfilter(backend, rows, a, b), a, b, reverse=1)
+    if clamp:
+        out = out.clamp(-1.0, 1.0)
+    return out.to(waveform.dtype).reshape(shape)
+
+
+def sosfilt(waveform: torch.Tensor, sos: torch.Tensor) -> torch.Tensor:
+    """Filter with a cascade of second-order sections, as ``scipy.signal.sosfilt``.
+
+    Beyond torchaudio. Each section ``[b0, b1, b2, a0, a1, a2]`` is an lfilter (normalised
+    by its a0, unclamped); cascades stay accurate in float32 at orders where one
+    direct-form lfilter does not.
+
+    Args:
+        waveform: ``(..., time)``, floating point.
+        sos: ``(sections, 6)``, or ``(*filters, sections, 6)`` for one cascade per row of
+            ``(..., *filters, time)``.
+
+    Returns:
+        ``(..., time)``, waveform's dtype, not clamped.
+    """
+    _check_tensor(sos, "sos")
+    if sos.dim() < 2 or sos.shape[-1] != 6:
+        raise ValueError(f"sos must be (..., sections, 6), got shape {tuple(sos.shape)}")
+    backend = backend_for(waveform)
+    sections = sos.unbind(-2)
+    if not sections:
+        _check_waveform(waveform)
+        return waveform.clone()
+    out = waveform
+    for section in sections:
+        rows, a, b, shape = _filter_rows(out, section[..., 3:], section[..., :3], True)
+        out = _run_lfilter(backend, rows, a, b).reshape(shape)
+    return out.to(waveform.dtype)
+
+
+def _coefficient(value, waveform):
+    return torch.as_tensor(value, dtype=_compute_dtype(waveform), device=waveform.device)
+
+
+def biquad(
+    waveform: torch.Tensor, b0: float, b1: float, b2: float, a0: float, a1: float, a2: float
+) -> torch.Tensor:
+    """A second-order IIR filter from its six coefficients, zero initial state.
+
+    Mirrors ``torchaudio.functional.biquad`` (an lfilter, clamped to [-1, 1]).
+
+    Args:
+        waveform: ``(..., time)``, floating point.
+        b0, b1, b2: numerator coefficients (numbers or one-element tensors).
+        a0, a1, a2: denominator coefficients; a0 != 0.
+
+    Returns:
+        ``(..., time)``.
+    """
+    _check_waveform(waveform)
+    coeffs = [_coefficient(c, waveform).reshape(1) for c in (b0, b1, b2, a0, a1, a2)]
+    return lfilter(waveform, torch.cat(coeffs[3:]), torch.cat(coeffs[:3]))
+
+
+def _cookbook(waveform, sample_rate, freq, Q):
+    """The Audio EQ Cookbook's (w0, alpha) in the compute dtype, torchaudio's arithmetic."""
+    _check_waveform(waveform)
+    _check_number("sample_rate", sample_rate, positive=True)
+    if isinstance(Q, numbers.Real):
+        _check_number("Q", Q, positive=True)
+    freq, Q = _coefficient(freq, waveform), _coefficient(Q, waveform)
+    w0 = 2 * math.pi * freq / sample_rate
+    return w0, torch.sin(w0) / 2 / Q
+
+
+def allpass_biquad(
+    waveform: torch.Tensor, sample_rate: int, central_freq: float, Q: float = 0.707
+) -> torch.Tensor:
+    """Two-pole all-pass filter (SoX ``allpass``). Mirrors
+    ``torchaudio.functional.allpass_biquad``.
+
+    Args:
+        waveform: ``(..., time)``. sample_rate: Hz. central_freq: Hz. Q: quality factor.
+
+    Returns:
+        ``(..., time)``.
+    """
+    w0, alpha = _cookbook(waveform, sample_rate, central_freq, Q)
+    cos = -2 * torch.cos(w0)
+    return biquad(waveform, 1 - alpha, cos, 1 + alpha, 1 + alpha, cos, 1 - alpha)
+
+
+def band_biquad(
+    waveform: torch.Tensor,
+    sample_rate: int,
+    central_freq: float,
+    Q: float = 0.707,
+    noise: bool = False,
+) -> torch.Tensor:
+    """Two-pole band filter (SoX ``band``). Mirrors ``torchaudio.functional.band_biquad``.
+
+    Args:
+        waveform: ``(..., time)``. sample_rate: Hz. central_freq: Hz. Q: quality factor.
+        noise: the mode for unpitched audio (percussion) instead of pitched audio.
+
+    Returns:
+        ``(..., time)``.
+    """
+    w0, _ = _cookbook(waveform, sample_rate, central_freq, Q)
+    bandwidth = _coefficient(central_freq, waveform) / _coefficient(Q, waveform)
+    a2 = torch.exp(-2 * math.pi * bandwidth / sample_rate)
+    a1 = -4 * a2 / (1 + a2) * torch.cos(w0)
+    b0 = torch.sqrt(1 - a1 * a1 / (4 * a2)) * (1 - a2)
+    if noise:
+        b0 = torch.sqrt(((1 + a2) * (1 + a2) - a1 * a1) * (1 - a2) / (1 + a2)) / b0 * b0
+    return biquad(waveform, b0, 0.0, 0.0, 1.0, a1, a2)
+
+
+def bandpass_biquad(
+    waveform: torch.Tensor,
+    sample_rate: int,
+    central_freq: float,
+    Q: float = 0.707,
+    const_skirt_gain: bool = False,
+) -> torch.Tensor:
+    """Two-pole band-pass filter (SoX ``bandpass``). Mirrors
+    ``torchaudio.functional.bandpass_biquad``.
+
+    Args:
+        waveform: ``(..., time)``. sample_rate: Hz. central_freq: Hz. Q: quality factor.
+        const_skirt_gain: constant skirt gain (peak gain Q) instead of a 0 dB peak.
+
+    Returns:
+        ``(..., time)``.
+    """
+    w0, alpha = _cookbook(waveform, sample_rate, central_freq, Q)
+    gain = torch.sin(w0) / 2 if const_skirt_gain else alpha
+    return biquad(waveform, gain, 0.0, -gain, 1 + alpha, -2 * torch.cos(w0), 1 - alpha)
+
+
+def bandreject_biquad(
+    waveform: torch.Tensor, sample_rate: int, central_freq: float, Q: float = 0.707
+) -> torch.Tensor:
+    """Two-pole band-reject filter (SoX ``bandreject``). Mirrors
+    ``torchaudio.functional.bandreject_biquad``.
+
+    Args:
+        waveform: ``(..., time)``. sample_rate: Hz. central_freq: Hz. Q: quality factor.
+
+    Returns:
+        ``(..., time)``.
+    """
+    w0, alpha = _cookbook(waveform, sample_rate, central_freq, Q)
+    cos = -2 * torch.cos(w0)
+    return biquad(waveform, 1.0, cos, 1.0, 1 + alpha, cos, 1 - alpha)
+
+
+def _shelf(A, w0, alpha, low):
+    """The cookbook's low (bass) or high (treble) shelf, (b0, b1, b2, a0, a1, a2)."""
+    root = 2 * torch.sqrt(A) * alpha if isinstance(A, torch.Tensor) else 2 * math.sqrt(A) * alpha
+    cos = torch.cos(w0) if isinstance(w0, torch.Tensor) else math.cos(w0)
+    minus, plus = (A - 1) * cos, (A + 1) * cos
+    sign = -1 if low else 1
+    b0 = A * ((A + 1) + sign * minus + root)
+    b1 = -2 * sign * A * ((A - 1) + sign * plus)
+    b2 = A * ((A + 1) + sign * minus - root)
+    a0 = (A + 1) - sign * minus + root
+    a1 = 2 * sign * ((A - 1) - sign * plus)
+    a2 = (A + 1) - sign * minus - root
+    return b0, b1, b2, a0, a1, a2
+
+
+def bass_biquad(
+    waveform: torch.Tensor,
+    sample_rate: int,
+    gain: float,
+    central_freq: float = 100,
+    Q: float = 0.707,
+) -> torch.Tensor:
+    """Bass tone control, a low shelf (SoX ``bass``). Mirrors
+    ``torchaudio.functional.bass_biquad``.
+
+    Args:
+        waveform: ``(..., time)``. sample_rate: Hz. gain: boost (cut) in dB at low
+            frequencies. central_freq: Hz. Q: quality factor.
+
+    Returns:
+        ``(..., time)``.
+    """
+    w0, alpha = _cookbook(waveform, sample_rate, central_freq, Q)
+    A = torch.exp(_coefficient(gain, waveform) / 40 * math.log(10))
+    b0, b1, b2, a0, a1, a2 = _shelf(A, w0, alpha, low=True)
+    return biquad(waveform, b0 / a0, b1 / a0, b2 / a0, a0 / a0, a1 / a0, a2 / a0)
+
+
+def treble_biquad(
+    waveform: torch.Tensor,
+    sample_rate: int,
+    gain: float,
+    central_freq: float = 3000,
+    Q: float = 0.707,
+) -> torch.Tensor:
+    """Treble tone control, a high shelf (SoX ``treble``). Mirrors
+    ``torchaudio.functional.treble_biquad``.
+
+    Args:
+        waveform: ``(..., time)``. sample_rate: Hz. gain: boost (cut) in dB at high
+            frequencies. central_freq: Hz. Q: quality factor.
+
+    Returns:
+        ``(..., time)``.
+    """
+    w0, alpha = _cookbook(waveform, sample_rate, central_freq, Q)
+    A = torch.exp(_coefficient(gain, waveform) / 40 * math.log(10))
+    return biquad(waveform, *_shelf(A, w0, alpha, low=False))
+
+
+DEEMPHASIS = {44100: (5283, 0.4845, -9.477), 48000: (5356, 0.479, -9.62)}
+
+
+def deemph_biquad(waveform: torch.Tensor, sample_rate: int) -> torch.Tensor:
+    """ISO 908 CD de-emphasis, a high shelf (SoX ``deemph``). Mirrors
+    ``torchaudio.functional.deemph_biquad``.
+
+    Args:
+        waveform: ``(..., time)``. sample_rate: 44100 or 48000.
+
+    Returns:
+        ``(..., time)``.
+    """
+    if sample_rate not in DEEMPHASIS:
+        raise ValueError(f"sample_rate must be 44100 (audio CD) or 48000 (DAT), got {sample_rate}")
+    central_freq, width_slope, gain = DEEMPHASIS[sample_rate]
+    w0 = 2 * math.pi * central_freq / sample_rate
+    A = math.exp(gain / 40.0 * math.log(10))
+    alpha = math.sin(w0) / 2 * math.sqrt((A + 1 / A) * (1 / width_slope - 1) + 2)
+    return biquad(waveform, *_shelf(A, w0, alpha, low=False))
+
+
+def equalizer_biquad(
+    waveform: torch.Tensor,
+    sample_rate: int,
+    center_freq: float,
+    gain: float,
+    Q: float = 0.707,
+) -> torch.Tensor:
+    """Peaking equalizer (SoX ``equalizer``). Mirrors ``torchaudio.functional.equalizer_biquad``.
+
+    Args:
+        waveform: ``(..., time)``. sample_rate: Hz. center_freq: Hz. gain: dB at the
+            center. Q: quality factor.
+
+    Returns:
+        ``(..., time)``.
+    """
+    w0, alpha = _cookbook(waveform, sample_rate, center_freq, Q)
+    A = torch.exp(_coefficient(gain, waveform) / 40.0 * math.log(10))
+    cos = -2 * torch.cos(w0)
+    return biquad(waveform, 1 + alpha * A, cos, 1 - alpha * A, 1 + alpha / A, cos, 1 - alpha / A)
+
+
+def highpass_biquad(
+    waveform: torch.Tensor, sample_rate: int, cutoff_freq: float, Q: float = 0.707
+) -> torch.Tensor:
+    """Second-order high-pass filter (SoX ``highpass``). Mirrors
+    ``torchaudio.functional.highpass_biquad``.
+
+    Args:
+        waveform: ``(..., time)``. sample_rate: Hz. cutoff_freq: Hz. Q: quality factor.
+
+    Returns:
+        ``(..., time)``.
+    """
+    w0, alpha = _cookbook(waveform, sample_rate, cutoff_freq, Q)
+    cos = torch.cos(w0)
+    b0 = (1 + cos) / 2
+    return biquad(waveform, b0, -1 - cos, b0, 1 + alpha, -2 * cos, 1 - alpha)
+
+
+def lowpass_biquad(
+    waveform: torch.Tensor, sample_rate: int, cutoff_freq: float, Q: float = 0.707
+) -> torch.Tensor:
+    """Second-order low-pass filter (SoX ``lowpass``). Mirrors
+    ``torchaudio.functional.lowpass_biquad``.
+
+    Args:
+        waveform: ``(..., time)``. sample_rate: Hz. cutoff_freq: Hz. Q: quality factor.
+
+    Returns:
+        ``(..., time)``.
+    """
+    w0, alpha = _cookbook(waveform, sample_rate, cutoff_freq, Q)
+    cos = torch.cos(w0)
+    b0 = (1 - cos) / 2
+    return biquad(waveform, b0, 1 - cos, b0, 1 + alpha, -2 * cos, 1 - alpha)
+
+
+# zeros and poles of the RIAA playback curve per rate (SoX's table)
+RIAA = {
+    44100: ((-0.2014898, 0.9233820), (0.7083149, 0.9924091)),
+    48000: ((-0.1766069, 0.9321590), (0.7396325, 0.9931330)),
+    88200: ((-0.1168735, 0.9648312), (0.8590646, 0.9964002)),
+    96000: ((-0.1141486, 0.9676817), (0.8699137, 0.9966946)),
+}
+
+
+def riaa_biquad(waveform: torch.Tensor, sample_rate: int) -> torch.Tensor:
+    """RIAA vinyl playback equalisation, 0 dB at 1 kHz (SoX ``riaa``). Mirrors
+    ``torchaudio.functional.riaa_biquad``.
+
+    Args:
+        waveform: ``(..., time)``. sample_rate: 44100, 48000, 88200 or 96000.
+
+    Returns:
+        ``(..., time)``.
+    """
+    if sample_rate not in RIAA:
+        raise ValueError(f"sample_rate must be 44100, 48000, 88200 or 96000, got {sample_rate}")
+    (z0, z1), (p0, p1) = RIAA[sample_rate]
+    b = [1.0, -(z0 + z1), z0 * z1]
+    a = [1.0, -(p0 + p1), p0 * p1]
+    y = 2 * math.pi * 1000 / sample_rate
+
+    def response(c):  # real and imaginary parts of c(e^{-iy})
+        re = c[0] + c[1] * math.cos(-y) + c[2] * math.cos(-2 * y)
+        return re, c[1] * math.sin(-y) + c[2] * math.sin(-2 * y)
+
+    (b_re, b_im), (a_re, a_im) = response(b), response(a)
+    g = 1 / math.sqrt((b_re**2 + b_im**2) / (a_re**2 + a_im**2))
+    return biquad(waveform, b[0] * g, b[1] * g, b[2] * g, *a)
+
+
+CONVOLVE_MODES = ("full", "valid", "same")
+
+
+def _check_convolve(x, y, mode):
+    _check_tensor(x, "x")
+    _check_tensor(y, "y")
+    if mode not in CONVOLVE_MODES:
+        raise ValueError(f"mode must be one of {CONVOLVE_MODES}, got {mode!r}")
+    if x.dim() != y.dim():
+        raise ValueError(f"x and y must have the same number of dims, got {x.dim()} and {y.dim()}")
+    if x.dim() == 0:
+        raise ValueError("x and y must have a time dimension, got 0-d tensors")
+    try:
+        return torch.broadcast_shapes(x.shape[:-1], y.shape[:-1])
+    except RuntimeError:
+        raise ValueError(
+            f"the leading dims of x {tuple(x.shape)} and y {tuple(y.shape)} do not broadcast"
+        ) from None
+
+
+def convolve(x: torch.Tensor, y: torch.Tensor, mode: str = "full") -> torch.Tensor:
+    """Convolve along the last dim, by the direct method.
+
+    Mirrors ``torchaudio.functional.convolve`` (the true convolution, not conv1d's
+    correlation). The Triton path runs a direct convolution kernel.
+
+    Args:
+        x: ``(..., N)``, floating point.
+        y: ``(..., M)``, leading dims broadcastable with x's.
+        mode: ``"full"`` (``N + M - 1``), ``"valid"`` (``max(N, M) - min(N, M) + 1``) or
+            ``"same"`` (``N``, centred).
+
+    Returns:
+        ``(..., L)``, the broadcast leading dims.
+    """
+    batch = _check_convolve(x, y, mode)
+    for name, t in (("x", x), ("y", y)):
+        if not t.is_floating_point():
+            raise TypeError(f"{name} must be a floating-point tensor, got {t.dtype}")
+    n, m = x.shape[-1], y.shape[-1]
+    dtype = torch.promote_types(x.dtype, y.dtype)
+    long, short = (x, y) if n >= m else (y, x)
+    rows = math.prod(batch)
+    long = long.to(dtype).expand(*batch, long.shape[-1]).reshape(rows, -1)
+    short = short.to(dtype).expand(*batch, short.shape[-1]).reshape(rows, -1)
+    if n == 0 or m == 0:
+        full = long.new_zeros(rows, max(n + m - 1, 0))
+    elif backend_for(x, y) == "torch":
+        full = _ref.convolve(long, short)
+    else:
+        from tritaudio import _ops
+        from tritaudio._ops import filtering as ops
+
+        last = _ops.last_dim_contiguous
+        full = ops.conv_rows(last(long), last(short), n + m - 1, 0, -1)
+    return _ref.convolve_mode(full.reshape(*batch, -1), n, m, mode)
+
+
+def fftconvolve(x: torch.Tensor, y: torch.Tensor, mode: str = "full") -> torch.Tensor:
+    """Convolve along the last dim through real FFTs (faster for long inputs).
+
+    Mirrors ``torchaudio.functional.fftconvolve``: integer inputs become float. torch.fft
+    (cuFFT on a GPU) on both paths.
+
+    Args:
+        x: ``(..., N)``. y: ``(..., M)``, leading dims broadcastable with x's.
+        mode: ``"full"``, ``"valid"`` or ``"same"``, as :func:`convolve`.
+
+    Returns:
+        ``(..., L)``, the broadcast leading dims.
+    """
+    _check_convolve(x, y, mode)
+    if x.is_complex() or y.is_complex():
+        raise TypeError("x and y must be real tensors")
+    full = _ref.fftconvolve(x, y)
+    return _ref.convolve_mode(full, x.shape[-1], y.shape[-1], mode)
+
+
+PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def compute_deltas(specgram: torch.Tensor, win_length: int = 5, mode: str = "replicate") -> torch.Tensor:
+    """Delta coefficients along time: ``d_t = sum_{n=1}^{N} n (c_{t+n} - c_{t-n}) /
+    (2 sum n^2)``, N = (win_length - 1) // 2.
+
+    Mirrors ``torchaudio.functional.compute_deltas`` (edges padded by ``mode``). The
+    Triton path pads, then runs the direct convolution kernel.
+
+    Args:
+        specgram: ``(..., freq, time)``, floating point.
+        win_length: window length, >= 3.
+        mode: padding mode, one of ``"replicate"``, ``"constant"``, ``"reflect"``,
+            ``"circular"``.
+
+    Returns:
+        ``(..., freq, time)``.
+    """
+    _check_waveform(specgram, "specgram")
+    if isinstance(win_length, bool) or not isinstance(win_length, int):
+        raise TypeError(f"win_length must be an int, got {win_length!r}")
+    if win_length < 3:
+        raise ValueError(f"win_length must be >= 3, got {win_length}")
+    if mode not in PAD_MODES:
+        raise ValueError(f"mode must be one of {PAD_MODES}, got {mode!r}")
+    n = (win_length - 1) // 2
+    rows = specgram.reshape(-1, specgram.shape[-1])
+    if rows.numel() == 0:
+        return specgram.clone()
+    if mode == "reflect" and n >= rows.shape[-1]:
+        raise ValueError(f"mode 'reflect' needs more than {n} frames, got {rows.shape[-1]}")
+    if backend_for(specgram) == "torch":
+        return _ref.compute_deltas(rows, n, mode).reshape(specgram.shape)
+    from tritaudio import _ops
+    from tritaudio._ops import filtering as ops
+
+    padded = torch.nn.functional.pad(rows.unsqueeze(0), (n, n), mode=mode).squeeze(0)
+    kernel = _ref.delta_kernel(n, _compute_dtype(specgram), specgram.device)[None]
+    out = ops.conv_rows(_ops.last_dim_contiguous(padded), kernel, rows.shape[-1], 0, 1)
+    return out.reshape(specgram.shape)
+
+
+def contrast(waveform: torch.Tensor, enhancement_amount: float = 75.0) -> torch.Tensor:
+    """Contrast enhancement, like compression (SoX ``contrast``). Mirrors
+    ``torchaudio.functional.contrast`` (elementwise torch on both paths).
+
+    Args:
+        waveform: ``(..., time)``. enhancement_amount: in [0, 100].
+
+    Returns:
+        ``(..., time)``.
+    """
+    _check_waveform(waveform)
+    if not 0 <= enhancement_amount <= 100:
+        raise ValueError(f"enhancement_amount must be in [0, 100], got {enhancement_amount}")
+    return _ref.contrast(waveform, enhancement_amount)
+
+
+def dcshift(waveform: torch.Tensor, shift: float, limiter_gain: float | None = None) -> torch.Tensor:
+    """Shift the DC level, optionally limiting the peaks (SoX ``dcshift``). Mirrors
+    ``torchaudio.functional.dcshift``'s numbers without writing into ``waveform``.
+
+    Args:
+        waveform: ``(..., time)``. shift: in [-2, 2]. limiter_gain: gain applied above the
+            limiter threshold (e.g. 0.05), or None.
+
+    Returns:
+        ``(..., time)``, clamped to [-1, 1].
+    """
+    _check_waveform(waveform)
+    shift = _check_number("shift", shift, -2.0, 2.0)
+    if limiter_gain is not None:
+        limiter_gain = _check_number("limiter_gain", limiter_gain)
+    return _ref.dcshift(waveform, shift, limiter_gain)
+
+
+DENSITY_FUNCTIONS = ("TPDF", "RPDF", "GPDF")
+
+
+def dither(
+    waveform: torch.Tensor,
+    density_function: str = "TPDF",
+    noise_shaping: bool = False,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Dither to 16 bits. Mirrors ``torchaudio.functional.dither``: the same draws give
+    the same numbers (torch's global generator by default, as torchaudio). Beyond
+    torchaudio: ``generator``, a CPU ``torch.Generator`` to draw from (seedable), and the
+    input is never written (torchaudio's GPDF writes into it; its numbers are kept).
+
+    Args:
+        waveform: ``(..., time)``.
+        density_function: ``"TPDF"``, ``"RPDF"`` or ``"GPDF"``.
+        noise_shaping: add the previous sample's quantisation error.
+        generator: CPU generator for the random draws, or None.
+
+    Returns:
+        ``(..., time)``.
+    """
+    _check_waveform(waveform)
+    if density_function not in DENSITY_FUNCTIONS:
+        # torchaudio treats any other name as TPDF; a typo is more likely than intent
+        raise ValueError(f"density_function must be one of {DENSITY_FUNCTIONS}, got {density_function!r}")
+    if waveform.numel() == 0:
+        return waveform.clone()
+    return _ref.dither(waveform, density_function, bool(noise_shaping), generator)
+
+
+def overdrive(waveform: torch.Tensor, gain: float = 20, colour: float = 20) -> torch.Tensor:
+    """Non-linear distortion (SoX ``overdrive``). Mirrors ``torchaudio.functional.overdrive``:
+    a soft clipper, then a DC blocker (an lfilter: the Triton recurrence on that path).
+
+    Args:
+        waveform: ``(..., time)``. gain: dB, in [0, 100]. colour: even-harmonic content,
+            in [0, 100].
+
+    Returns:
+        ``(..., time)``, clamped to [-1, 1].
+    """
+    _check_waveform(waveform)
+    gain = math.exp(_check_number("gain", gain) * math.log(10) / 20.0)
+    shaped = _ref.overdrive_shape(waveform, gain, _check_number("colour", colour) / 200)
+    coeffs = dict(dtype=_compute_dtype(waveform), device=waveform.device)
+    a = torch.tensor([1.0, -0.995], **coeffs)
+    b = torch.tensor([1.0, -1.0], **coeffs)
+    rows = shaped.reshape(-1, waveform.shape[-1])
+    blocked = _run_lfilter(backend_for(waveform), rows, a[None], b[None]).reshape(waveform.shape)
+    return (waveform * 0.5 + blocked * 0.75).clamp(-1, 1).to(waveform.dtype)
+
+
+def phaser(
+    waveform: torch.Tensor,
+    sample_rate: int,
+    gain_in: float = 0.4,
+    gain_out: float = 0.74,
+    delay_ms: float = 3.0,
+    decay: float = 0.4,
+    mod_speed: float = 0.5,
+    sinusoidal: bool = True,
+) -> torch.Tensor:
+    """Phaser (SoX ``phaser``): a modulated delay with feedback. Mirrors
+    ``torchaudio.functional.phaser`` (torch reference on both paths: a time-varying
+    recurrence, sequential in time).
+
+    Args:
+        waveform: ``(..., time)``. sample_rate: Hz. gain_in: in [0, 1]. gain_out: in
+            [0, 1e9]. delay_ms: in [0, 5]. decay: in [0, 0.99]. mod_speed: Hz, in [0.1, 2].
+        sinusoidal: sinusoidal (True) or triangular modulation.
+
+    Returns:
+        ``(..., time)``, clamped to [-1, 1].
+    """
+    _check_waveform(waveform)
+    _check_number("sample_rate", sample_rate, positive=True)
+    _check_number("mod_speed", mod_speed, positive=True)
+    rows = waveform.reshape(-1, waveform.shape[-1])
+    out = _ref.phaser(rows, sample_rate, _check_number("gain_in", gain_in),
+                      _check_number("gain_out", gain_out), _check_number("delay_ms", delay_ms),
+                      _check_number("decay", decay), mod_speed, bool(sinusoidal))  # fmt: skip
+    return out.reshape(waveform.shape)
+
+
+def flanger(
+    waveform: torch.Tensor,
+    sample_rate: int,
+    delay: float = 0.0,
+    depth: float = 2.0,
+    regen: float = 0.0,
+    width: float = 71.0,
+    speed: float = 0.5,
+    phase: float = 25.0,
+    modulation: str = "sinusoidal",
+    interpolation: str = "linear",
+) -> torch.Tensor:
+    """Flanger (SoX ``flanger``). Mirrors ``torchaudio.functional.flanger`` (torch
+    reference on both paths: a modulated delay line with feedback, sequential in time).
+
+    Args:
+        waveform: ``(..., channel, time)``, at most 4 channels. sample_rate: Hz.
+        delay, depth: ms. regen: feedback in dB. width: delay gain in dB. speed: Hz.
+        phase: percent phase shift between channels.
+        modulation: ``"sinusoidal"`` or ``"triangular"``.
+        interpolation: ``"linear"`` or ``"quadratic"``.
+
+    Returns:
+        ``(..., channel, time)``, clamped to [-1, 1].
+    """
+    _check_waveform(waveform)
+    if modulation not in ("sinusoidal", "triangular"):
+        raise ValueError(f"modulation must be 'sinusoidal' or 'triangular', got {modulation!r}")
+    if interpolation not in ("linear", "quadratic"):
+        raise ValueError(f"interpolation must be 'linear' or 'quadratic', got {interpolation!r}")
+    if waveform.dim() < 2 or waveform.shape[-2] > 4:
+        raise ValueError(f"waveform must be (..., channel, time) with at most 4 channels, got "
+                         f"{tuple(waveform.shape)}")  # fmt: skip
+    _check_number("sample_rate", sample_rate, positive=True)
+    _check_number("speed", speed, positive=True)
+    shape = waveform.shape
+    grouped = waveform.reshape(-1, shape[-2], shape[-1])
+    out = _ref.flanger(grouped, sample_rate, _check_number("delay", delay),
+                       _check_number("depth", depth), _check_number("regen", regen),
+                       _check_number("width", width), speed, _check_number("phase", phase),
+                       modulation, interpolation == "linear")  # fmt: skip
+    return out.reshape(shape)
+
+
+__all__ = [
+    "allpass_biquad",
+    "band_biquad",
+    "bandpass_biquad",
+    "bandreject_biquad",
+    "bass_biquad",
+    "biquad",
+    "compute_deltas",
+    "contrast",
+    "convolve",
+    "dcshift",
+    "deemph_biquad",
+    "dither",
+    "equalizer_biquad",
+    "fftconvolve",
+    "filtfilt",
+    "flanger",
+    "highpass_biquad",
+    "lfilter",
+    "lowpass_biquad",
+    "overdrive",
+    "phaser",
+    "riaa_biquad",
+    "sosfilt",
+    "treble_biquad",
+]
