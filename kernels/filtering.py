@@ -261,7 +261,8 @@ def lfilter(x, a, b, reverse=0, launch=lambda kernel: kernel):
     n_chunks = triton.cdiv(n_time, chunk)
     order_block = max(triton.next_power_of_2(order), 2)
     taps_block = max(triton.next_power_of_2(n_b), 2)
-    states = torch.empty(rows, n_chunks, order_block, dtype=a.dtype, device=x.device)
+    # zero-filled: the padding slots beyond the order are read (times zero) by the carry
+    states = torch.zeros(rows, n_chunks, order_block, dtype=a.dtype, device=x.device)
     programs_per_row = triton.cdiv(n_chunks, LANES)
     grid = (rows * programs_per_row,)
     args = (x, a, b, states, y, x.stride(0), n_time, filters, order, n_b, chunk, n_chunks,

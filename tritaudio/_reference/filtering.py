@@ -45,9 +45,11 @@ def lfilter(x, a, b):
     rows, n_time = x.shape
     filters, n = a.shape
     order = n - 1
+    if rows == 0 or n_time == 0:
+        return x.clone()
     grouped = x.reshape(rows // filters, filters, n_time)
     u = F.conv1d(F.pad(grouped, (b.shape[1] - 1, 0)), b.flip(1).unsqueeze(1), groups=filters)
-    if order == 0 or n_time == 0:
+    if order == 0:
         return u.reshape(rows, n_time)
     length = max(CHUNK, order)
     h, states = _responses(a, length)
