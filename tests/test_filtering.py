@@ -16,10 +16,14 @@ import tritaudio.transforms as T
 FIXTURES = torch.load(DATA / "filtering-torchaudio-2.11.pt", weights_only=True)
 
 
-def _call(case):
+IIR = {"lfilter", "filtfilt", "biquad", "overdrive"}
+
+
+def _call(case, dtype=torch.float32):
     inputs = FIXTURES["inputs"]
     args = [inputs[a["input"]] if isinstance(a, dict) else a for a in case["args"]]
-    args = [inputs[case["input"]].clone(), *[a.clone() if torch.is_tensor(a) else a for a in args]]
+    args = [inputs[case["input"]], *args]
+    args = [a.to(dtype) if torch.is_tensor(a) else a for a in args]
     module, name = case["api"].split(".")
     if case["seed"] is not None:
         torch.manual_seed(case["seed"])
@@ -32,7 +36,16 @@ def _call(case):
 def test_torchaudio_fixtures(backend, case):
     out = _call(case)
     what = f"{case['api']} {case['args']} {case['kwargs']}"
-    assert_close_to_reference(out, case["output"], rel=1e-4, what=what)
+    rel = 1e-4
+    name = case["api"].split(".")[1]
+    if name in IIR or name.endswith("_biquad"):
+        # Filters with poles near z = 1 (bass at 44.1 kHz) are ill-conditioned in float32:
+        # there the bound is twice torchaudio's own float32 error against float64.
+        with tritaudio.use_backend("torch"):
+            exact = _call(case, torch.float64)
+        own_error = (case["output"].double() - exact).abs().max() / exact.abs().max()
+        rel = max(rel, 2 * own_error.item())
+    assert_close_to_reference(out, case["output"], rel=rel, what=what)
 
 
 def _stable_filter(order, seed):
