@@ -115,7 +115,9 @@ def iir_chunks_kernel(
             tl.store(y_row + _time_index(t, n_time, REVERSE), y.to(Y.dtype.element_ty), mask=y_ok)
     if not STORE_Y:
         m = ((chunk - 1 - slots) % order + order) % order
-        tl.store(state_rows[:, None] + m[None, :], history, mask=lane_ok[:, None] & slot_ok[None, :])
+        tl.store(
+            state_rows[:, None] + m[None, :], history, mask=lane_ok[:, None] & slot_ok[None, :]
+        )
 
 
 @triton.jit
@@ -227,7 +229,9 @@ def lag_products_kernel(
 def _check_int32(*tensors):
     for tensor in tensors:
         if tensor.numel() >= 2**31:
-            raise ValueError(f"tensors of 2**31 elements or more are not supported, got {tensor.shape}")
+            raise ValueError(
+                f"tensors of 2**31 elements or more are not supported, got {tensor.shape}"
+            )
 
 
 def companion_power(a, chunk, order_block):

@@ -30,7 +30,9 @@ def lfilter_rows(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, reverse: int
 
 
 @triton_op("tritaudio::conv_rows", mutates_args={})
-def conv_rows(x: torch.Tensor, w: torch.Tensor, n_out: int, shift: int, tap_step: int) -> torch.Tensor:
+def conv_rows(
+    x: torch.Tensor, w: torch.Tensor, n_out: int, shift: int, tap_step: int
+) -> torch.Tensor:
     """``y[r, n] = sum_k w[r % w_rows, k] x[r, n + shift + tap_step * k]`` (zero outside
     x's rows), (rows, n_out)."""
     return filtering.conv_rows(x, w, n_out, shift, tap_step, launch=wrap_triton)

@@ -207,7 +207,7 @@ def phaser_lags(sample_rate, n_time, delay_ms, mod_speed, sinusoidal, device):
 def phaser(waveform, sample_rate, gain_in, gain_out, delay_ms, decay, mod_speed, sinusoidal):
     """torchaudio.functional.phaser on (rows, time): s[i] = gain_in x[i] + decay s[i -
     lag[i]], out = clamp(gain_out s). Sequential over time (a Python loop of row ops)."""
-    rows, n_time = waveform.shape
+    n_time = waveform.shape[-1]
     lags, delay = phaser_lags(sample_rate, n_time, delay_ms, mod_speed, sinusoidal, "cpu")
     if delay == 0:
         raise ValueError("delay_ms * sample_rate must give a delay of at least one sample")

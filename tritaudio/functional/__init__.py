@@ -1251,7 +1251,7 @@ def pitch_shift(
     return shift_pitch(waveform, rates, n_fft, win_length, hop_length, window)
 
 
-from tritaudio.functional.filtering import (  # noqa: E402
+from tritaudio.functional.filtering import (  # noqa: E402, F401
     allpass_biquad,
     band_biquad,
     bandpass_biquad,

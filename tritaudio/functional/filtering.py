@@ -609,7 +609,9 @@ def fftconvolve(x: torch.Tensor, y: torch.Tensor, mode: str = "full") -> torch.T
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
 
-def compute_deltas(specgram: torch.Tensor, win_length: int = 5, mode: str = "replicate") -> torch.Tensor:
+def compute_deltas(
+    specgram: torch.Tensor, win_length: int = 5, mode: str = "replicate"
+) -> torch.Tensor:
     """Delta coefficients along time: ``d_t = sum_{n=1}^{N} n (c_{t+n} - c_{t-n}) /
     (2 sum n^2)``, N = (win_length - 1) // 2.
 
@@ -665,7 +667,9 @@ def contrast(waveform: torch.Tensor, enhancement_amount: float = 75.0) -> torch.
     return _ref.contrast(waveform, enhancement_amount)
 
 
-def dcshift(waveform: torch.Tensor, shift: float, limiter_gain: float | None = None) -> torch.Tensor:
+def dcshift(
+    waveform: torch.Tensor, shift: float, limiter_gain: float | None = None
+) -> torch.Tensor:
     """Shift the DC level, optionally limiting the peaks (SoX ``dcshift``). Mirrors
     ``torchaudio.functional.dcshift``'s numbers without writing into ``waveform``.
 
@@ -709,7 +713,9 @@ def dither(
     _check_waveform(waveform)
     if density_function not in DENSITY_FUNCTIONS:
         # torchaudio treats any other name as TPDF; a typo is more likely than intent
-        raise ValueError(f"density_function must be one of {DENSITY_FUNCTIONS}, got {density_function!r}")
+        raise ValueError(
+            f"density_function must be one of {DENSITY_FUNCTIONS}, got {density_function!r}"
+        )
     if waveform.numel() == 0:
         return waveform.clone()
     return _ref.dither(waveform, density_function, bool(noise_shaping), generator)

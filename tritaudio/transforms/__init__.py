@@ -1113,4 +1113,4 @@ class PitchShift(torch.nn.Module):
         )  # fmt: skip
 
 
-from tritaudio.transforms.filtering import ComputeDeltas, Convolve, FFTConvolve  # noqa: E402
+from tritaudio.transforms.filtering import ComputeDeltas, Convolve, FFTConvolve  # noqa: E402, F401
