@@ -14,9 +14,9 @@ import torch
 import triton
 import triton.language as tl
 
-from .launch import block_size, num_warps
+from tritaudio._common import PAD_MODES, frame_count  # noqa: F401 (PAD_MODES: the MODE codes)
 
-PAD_MODES = {"constant": 0, "reflect": 1, "replicate": 2, "circular": 3}
+from .launch import block_size, num_warps
 
 
 @triton.jit
@@ -96,12 +96,6 @@ def overlap_add_kernel(
     tl.store(OUT + row * out_len + p, acc, mask=in_out)
 
 
-def frame_count(n_time, n_fft, hop, pad, left):
-    """Frames of a signal of ``n_time`` samples after ``pad`` zeros and ``left`` centering
-    samples on each side."""
-    return 1 + (n_time + 2 * pad + 2 * left - n_fft) // hop
-
-
 def frame(x, window, n_fft, hop, pad, left, mode, launch=lambda kernel: kernel):
     """Windowed frames of each row of ``x`` (rows, n_time), last dim contiguous.
 
@@ -138,3 +132,11 @@ def overlap_add(frames, window, hop, out_len, launch=lambda kernel: kernel):
         BLOCK=block, num_warps=num_warps(block),
     )  # fmt: skip
     return out
+
+
+# The tensor arguments each kernel writes (everything else it only reads); the
+# performance model (benchmarks/model) checks every launch against it.
+WRITES = {
+    "frame_kernel": ("FRAMES",),
+    "overlap_add_kernel": ("OUT",),
+}

@@ -18,6 +18,8 @@ import torch
 import triton
 import triton.language as tl
 
+from tritaudio._common import frame_count
+
 from .framing import signal_index
 from .launch import num_warps
 from .spectral import magnitude_power, power_mode, store_mel_tile
@@ -26,7 +28,6 @@ BLOCK_FRAMES = 64
 BLOCK_TIME = 32
 BLOCK_BINS = 32
 BLOCK_MELS = 32
-PRECISIONS = ("ieee", "tf32x3", "tf32")
 
 
 @triton.jit
@@ -125,7 +126,7 @@ def log_mel_dft(
     rows, n_time = x.shape
     n_fft, n_freq = cos.shape
     n_mels = fb.shape[1]
-    n_frames = 1 + (n_time + 2 * pad + 2 * left - n_fft) // hop
+    n_frames = frame_count(n_time, n_fft, hop, pad, left)
     out = torch.empty((rows, n_mels, n_frames), dtype=cos.dtype, device=x.device)
     mel = torch.empty_like(out) if save_mel else out.new_empty(0)
     if out.numel() == 0:
@@ -141,3 +142,10 @@ def log_mel_dft(
         BLOCK_K=BLOCK_BINS, BLOCK_M=BLOCK_MELS, num_warps=num_warps(BLOCK_FRAMES * BLOCK_BINS),
     )  # fmt: skip
     return out, mel
+
+
+# The tensor arguments each kernel writes (everything else it only reads); the
+# performance model (benchmarks/model) checks every launch against it.
+WRITES = {
+    "log_mel_dft_kernel": ("OUT", "MEL"),
+}

@@ -11,6 +11,8 @@ import torch
 import triton
 import triton.language as tl
 
+from tritaudio._common import compute_dtype as compute_dtype_of
+
 from .launch import block_size, num_warps
 
 
@@ -46,7 +48,7 @@ def scale_rows(x, factor, launch=lambda kernel: kernel):
     y = torch.empty((rows, n_time), dtype=x.dtype, device=x.device)
     if y.numel() == 0:
         return y
-    compute_dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
+    compute_dtype = compute_dtype_of(x)
     factor_tensor = torch.tensor(factor, dtype=compute_dtype, device=x.device)
     block = block_size(n_time)
     blocks_per_row = triton.cdiv(n_time, block)
@@ -218,7 +220,7 @@ def noise_energies(w, n, lengths, seed=None, launch=lambda kernel: kernel):
     (float64 for float64 input).
     """
     rows, n_time = w.shape
-    compute_dtype = torch.float64 if w.dtype == torch.float64 else torch.float32
+    compute_dtype = compute_dtype_of(w)
     if rows == 0 or n_time == 0:
         return torch.zeros(2, rows, dtype=compute_dtype, device=w.device)
     block, blocks_per_row, grid = _row_blocks(rows, n_time)
@@ -279,3 +281,14 @@ def add_noise_backward(g, w, n, lengths, coeffs, seed=None, launch=lambda kernel
         blocks_per_row, seed, GENERATE=generate, BLOCK=block, num_warps=num_warps(block),
     )  # fmt: skip
     return grad_w, grad_n
+
+
+# The tensor arguments each kernel writes (everything else it only reads); the
+# performance model (benchmarks/model) checks every launch against it.
+WRITES = {
+    "scale_rows_kernel": ("Y",),
+    "energies_kernel": ("PARTIALS",),
+    "add_scaled_noise_kernel": ("Y",),
+    "dot_kernel": ("PARTIALS",),
+    "add_noise_backward_kernel": ("GW", "GN"),
+}

@@ -19,6 +19,9 @@ import torch
 import triton
 import triton.language as tl
 
+from tritaudio._common import compute_dtype as compute_dtype_of
+from tritaudio._common import resampled_length
+
 from .launch import block_size, num_warps
 
 PI = tl.constexpr(math.pi)
@@ -175,7 +178,7 @@ def _filter_params(x, orig, new, lowpass_filter_width, rolloff, kaiser, beta):
     Returns (params, base).
     """
     base = min(orig, new) * rolloff
-    compute_dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
+    compute_dtype = compute_dtype_of(x)
     if kaiser:
         inv_i0e_beta = 1.0 / torch.special.i0e(torch.tensor(beta, dtype=torch.float64)).item()
     else:
@@ -185,16 +188,11 @@ def _filter_params(x, orig, new, lowpass_filter_width, rolloff, kaiser, beta):
     return params, base
 
 
-def output_length(n_in, orig, new):
-    """torchaudio's ceil(new * n_in / orig), in integers."""
-    return -(-new * n_in // orig)
-
-
 def resample(x, orig, new, lowpass_filter_width, rolloff, kaiser, beta, launch=lambda k: k):
     """Resample each row of a 2-D ``x`` (last dim contiguous) from ``orig`` to ``new``
     (gcd-reduced rates). Returns ``(rows, ceil(new * n_in / orig))``."""
     rows, n_in = x.shape
-    n_out = output_length(n_in, orig, new)
+    n_out = resampled_length(n_in, orig, new)
     y = torch.empty((rows, n_out), dtype=x.dtype, device=x.device)
     if y.numel() == 0:
         return y
@@ -230,3 +228,11 @@ def resample_backward(
         BLOCK=block, num_warps=num_warps(tile_rows * block),
     )  # fmt: skip
     return grad_x
+
+
+# The tensor arguments each kernel writes (everything else it only reads); the
+# performance model (benchmarks/model) checks every launch against it.
+WRITES = {
+    "resample_kernel": ("Y",),
+    "resample_backward_kernel": ("GX",),
+}

@@ -13,6 +13,7 @@ import torch
 import triton
 from triton.backends.compiler import GPUTarget
 
+from tritaudio._common import DOT_PRECISIONS
 from tritaudio._ops import INTERPRETED
 from tritaudio.kernels import filtering, framing, logmel, noise, resample, spectral
 
@@ -101,7 +102,7 @@ def launches():
                 yield spectral.mel_power, (spec, fb, bin_ranges, power, log, log is not None)
                 yield spectral.mel_power_backward, (mel, mel, spec, fb, mel_ranges, power, log)
         cos, sin = logmel.dft_bases(torch.ones(400, dtype=compute), 400)
-        precisions = ("ieee",) if compute == torch.float64 else logmel.PRECISIONS
+        precisions = ("ieee",) if compute == torch.float64 else DOT_PRECISIONS
         for precision in precisions:
             for mode in (0, 1):
                 yield logmel.log_mel_dft, (

@@ -456,8 +456,10 @@ def test_tensors_past_2_to_the_31_elements():
 
 
 TRACE_FULLGRAPH = """
-import torch, tritaudio.functional, tritaudio.transforms as T
-tritaudio.functional.backend_for = lambda *tensors: "triton"  # the GPU's path, on CPU
+import sys, torch, tritaudio.functional, tritaudio.transforms as T
+for module in list(sys.modules.values()):  # the GPU's path, on CPU: every family's dispatch
+    if module.__name__.startswith("tritaudio.") and hasattr(module, "backend_for"):
+        module.backend_for = lambda *tensors: "triton"
 graphs = []
 
 class Traced(Exception):

@@ -8,6 +8,7 @@ frequency bins for 80). Both libraries get the same arguments.
 import torch
 
 from benchmarks.cases import Case, Size, tritaudio_and_torchaudio
+from tritaudio._common import DOT_PRECISIONS
 
 
 def stft_args(size):
@@ -86,6 +87,6 @@ CASES = [
             headline_only=True,
             **WHISPER,
         )
-        for precision in ("ieee", "tf32x3", "tf32")
+        for precision in DOT_PRECISIONS
     ),
 ]

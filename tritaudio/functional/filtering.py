@@ -26,6 +26,7 @@ import numbers
 import torch
 
 from tritaudio._backend import backend_for
+from tritaudio._common import last_dim_contiguous
 from tritaudio._reference import filtering as _ref
 
 
@@ -44,13 +45,6 @@ def _check_waveform(waveform, name="waveform"):
 
 def _compute_dtype(waveform):
     return torch.float64 if waveform.dtype == torch.float64 else torch.float32
-
-
-def _as_rows(waveform):
-    from tritaudio._ops import last_dim_contiguous
-
-    rows = math.prod(waveform.shape[:-1])
-    return last_dim_contiguous(waveform.reshape(rows, waveform.shape[-1]))
 
 
 def _check_number(name, value, low=None, high=None, positive=False):
@@ -137,10 +131,9 @@ def _run_lfilter(backend, rows, a, b, reverse=0):
         x, a64, b64 = rows.double(), a.double(), b.double()
         out = _ref.lfilter(x.flip(-1), a64, b64).flip(-1) if reverse else _ref.lfilter(x, a64, b64)
         return out.to(a.dtype)
-    from tritaudio import _ops
     from tritaudio._ops import filtering as ops
 
-    return ops.lfilter_rows(_ops.last_dim_contiguous(rows), a, b, int(reverse)).to(a.dtype)
+    return ops.lfilter_rows(last_dim_contiguous(rows), a, b, int(reverse)).to(a.dtype)
 
 
 def lfilter(
@@ -578,11 +571,11 @@ def convolve(x: torch.Tensor, y: torch.Tensor, mode: str = "full") -> torch.Tens
     elif backend_for(x, y) == "torch":
         full = _ref.convolve(long, short)
     else:
-        from tritaudio import _ops
         from tritaudio._ops import filtering as ops
 
-        last = _ops.last_dim_contiguous
-        full = ops.conv_rows(last(long), last(short), n + m - 1, 0, -1)
+        full = ops.conv_rows(
+            last_dim_contiguous(long), last_dim_contiguous(short), n + m - 1, 0, -1
+        )
     return _ref.convolve_mode(full.reshape(*batch, full.shape[-1]), n, m, mode)
 
 
@@ -642,12 +635,11 @@ def compute_deltas(
         raise ValueError(f"mode 'reflect' needs more than {n} frames, got {rows.shape[-1]}")
     if backend_for(specgram) == "torch":
         return _ref.compute_deltas(rows, n, mode).reshape(specgram.shape)
-    from tritaudio import _ops
     from tritaudio._ops import filtering as ops
 
     padded = torch.nn.functional.pad(rows.unsqueeze(0), (n, n), mode=mode).squeeze(0)
     kernel = _ref.delta_kernel(n, _compute_dtype(specgram), specgram.device)[None]
-    out = ops.conv_rows(_ops.last_dim_contiguous(padded), kernel, rows.shape[-1], 0, 1)
+    out = ops.conv_rows(last_dim_contiguous(padded), kernel, rows.shape[-1], 0, 1)
     return out.reshape(specgram.shape)
 
 

@@ -1,0 +1,172 @@
+"""The spectral family's ops: frame / overlap_add (kernels/framing.py) and mel_power
+(kernels/spectral.py), each other's adjoints.
+"""
+
+import math
+
+import torch
+from torch.library import triton_op, wrap_triton
+
+from tritaudio import _reference
+from tritaudio._common import PAD_MODES, last_dim_contiguous
+from tritaudio.kernels import framing, spectral
+
+
+@triton_op("tritaudio::frame", mutates_args={})
+def frame(
+    x: torch.Tensor,
+    window: torch.Tensor,
+    n_fft: int,
+    hop: int,
+    pad: int,
+    left: int,
+    mode: int,
+) -> torch.Tensor:
+    """Windowed frames (rows, n_frames, n_fft) of (rows, time) ``x``, padding fused."""
+    return framing.frame(x, window, n_fft, hop, pad, left, mode, launch=wrap_triton)
+
+
+@triton_op("tritaudio::overlap_add", mutates_args={})
+def overlap_add(frames: torch.Tensor, window: torch.Tensor, hop: int, out_len: int) -> torch.Tensor:
+    """Windowed overlap-add of (rows, n_frames, n_fft) frames into (rows, out_len)."""
+    return framing.overlap_add(frames.contiguous(), window, hop, out_len, launch=wrap_triton)
+
+
+def fold_padding(padded, n_time, pad, left, mode):
+    """The gradient of the padding the frame kernel reads through: (rows, n_time + 2 pad
+    + 2 left) -> (rows, n_time). Each padded position adds to the sample it was read
+    from; only the ``left`` edge samples on each side move."""
+    core = padded[:, left : padded.shape[1] - left].clone()
+    if left:
+        head, tail = padded[:, :left], padded[:, padded.shape[1] - left :]
+        if mode == PAD_MODES["reflect"]:
+            core[:, 1 : left + 1] += head.flip(-1)
+            core[:, -left - 1 : -1] += tail.flip(-1)
+        elif mode == PAD_MODES["replicate"]:
+            core[:, 0] += head.sum(-1)
+            core[:, -1] += tail.sum(-1)
+        elif mode == PAD_MODES["circular"]:
+            core[:, -left:] += head
+            core[:, :left] += tail
+    return core[:, pad : pad + n_time]
+
+
+def _frame_setup(ctx, inputs, output):
+    x, ctx.window, ctx.n_fft, ctx.hop, ctx.pad, ctx.left, ctx.mode = inputs
+    ctx.n_time = x.shape[1]
+    ctx.x_dtype = x.dtype
+
+
+def frame_adjoint(grad, window, hop, n_time, pad, left, mode):
+    """dL/dx (rows, n_time) from dL/dframes (rows, n_frames, n_fft): overlap-add, then the
+    padding folded back onto the samples it was read from."""
+    padded = overlap_add(grad, window, hop, n_time + 2 * pad + 2 * left)
+    return fold_padding(padded, n_time, pad, left, mode)
+
+
+def _frame_grad(ctx, grad):
+    grad_x = frame_adjoint(grad, ctx.window, ctx.hop, ctx.n_time, ctx.pad, ctx.left, ctx.mode)
+    return grad_x.to(ctx.x_dtype), None, None, None, None, None, None
+
+
+def _overlap_add_setup(ctx, inputs, output):
+    frames, ctx.window, ctx.hop, _ = inputs
+    ctx.n_fft = frames.shape[-1]
+
+
+def _overlap_add_grad(ctx, grad):
+    # overlap-add is the adjoint of framing without padding, and the other way round
+    frames_grad = frame(last_dim_contiguous(grad), ctx.window, ctx.n_fft, ctx.hop, 0, 0, 0)
+    return frames_grad, None, None, None
+
+
+frame.register_autograd(_frame_grad, setup_context=_frame_setup)
+
+
+overlap_add.register_autograd(_overlap_add_grad, setup_context=_overlap_add_setup)
+
+
+@triton_op("tritaudio::mel_power", mutates_args={})
+def mel_power(
+    spec: torch.Tensor,
+    fb: torch.Tensor,
+    power: float,
+    has_log: int,
+    log_multiplier: float,
+    amin: float,
+    offset: float,
+    shift: float,
+    save_mel: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(log-)mel spectrogram (rows, n_mels, frames) from contiguous STFT pairs (rows, frames,
+    freq, 2) and a contiguous filterbank (freq, n_mels) of the same dtype; also returns the
+    projection before the log when ``save_mel`` (for the backward), else an empty tensor."""
+    bin_ranges = spectral.nonzero_ranges(fb, spectral.BLOCK_MELS)
+    log = (log_multiplier, amin, offset, shift) if has_log else None
+    return spectral.mel_power(spec, fb, bin_ranges, power, log, bool(save_mel), launch=wrap_triton)
+
+
+@triton_op("tritaudio::mel_power_backward", mutates_args={})
+def mel_power_backward(
+    grad: torch.Tensor,
+    mel: torch.Tensor,
+    spec: torch.Tensor,
+    fb: torch.Tensor,
+    power: float,
+    has_log: int,
+    log_multiplier: float,
+    amin: float,
+    offset: float,
+) -> torch.Tensor:
+    """dL/dspec of :func:`mel_power` from dL/dout; ``mel`` is the saved projection."""
+    mel_ranges = spectral.nonzero_ranges(fb.t(), spectral.BLOCK_BINS)
+    log = (log_multiplier, amin, offset, 0.0) if has_log else None
+    return spectral.mel_power_backward(
+        grad, mel, spec, fb, mel_ranges, power, log, launch=wrap_triton
+    )
+
+
+def _mel_power_setup(ctx, inputs, output):
+    spec, fb, *params = inputs
+    ctx.save_for_backward(spec, fb, output[1])
+    ctx.params = params[:-1]
+
+
+def _mel_power_grad(ctx, grad, grad_mel):
+    # The projection before the log is saved for the backward only: no gradient reaches it.
+    spec, fb, mel = ctx.saved_tensors
+    power, has_log, log_multiplier, amin, offset, _ = ctx.params
+    if has_log and mel.numel() == 0:  # called without save_mel: recompute the projection
+        mel, _ = mel_power(spec, fb, power, 0, 1.0, 0.0, 0.0, 0.0, 0)
+    grad_spec = mel_power_backward(
+        grad.contiguous(), mel, spec, fb, power, has_log, log_multiplier, amin, offset
+    )
+    return grad_spec, None, None, None, None, None, None, None, None
+
+
+def _mel_power_backward_setup(ctx, inputs, output):
+    grad, _, spec, fb, *params = inputs
+    ctx.save_for_backward(grad, spec, fb)
+    ctx.params = params
+
+
+def _mel_power_backward_grad(ctx, grad_grad_spec):
+    # Second derivatives (rarely needed): autograd through the torch rendering of the
+    # same function, with the saved projection recomputed from spec.
+    grad, spec, fb = ctx.saved_tensors
+    power, has_log, log_multiplier, amin, offset = ctx.params
+    log = _reference.LogScale(log_multiplier, amin, offset, 0.0, math.e) if has_log else None
+    with torch.enable_grad():
+        grad, spec = grad.detach().requires_grad_(), spec.detach().requires_grad_()
+        out = _reference.mel_power(spec, fb, power, log)
+        (grad_spec,) = torch.autograd.grad(out, spec, grad, create_graph=True)
+        grad_grad, grad_spec2 = torch.autograd.grad(grad_spec, (grad, spec), grad_grad_spec)
+    return grad_grad, None, grad_spec2, None, None, None, None, None, None
+
+
+mel_power.register_autograd(_mel_power_grad, setup_context=_mel_power_setup)
+
+
+mel_power_backward.register_autograd(
+    _mel_power_backward_grad, setup_context=_mel_power_backward_setup
+)

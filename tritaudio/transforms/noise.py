@@ -1,0 +1,256 @@
+"""The noise family's transforms: AddNoise, Vol, Fade, Preemphasis, Deemphasis (torchaudio's)
+and AdditiveNoise (beyond torchaudio: random SNRs, in-kernel white and colored noise).
+"""
+
+import math
+
+import torch
+
+from tritaudio import _reference
+from tritaudio import functional as F
+from tritaudio._checks import check_float_waveform
+from tritaudio.functional.noise import _add_noise, _check_coeff, _scale
+
+
+class AddNoise(torch.nn.Module):
+    """Add noise to a waveform at a signal-to-noise ratio in dB.
+
+    Mirrors ``torchaudio.transforms.AddNoise`` (no constructor arguments); see
+    :func:`tritaudio.functional.add_noise`. On the Triton path the energies and the mix are
+    Triton kernels, with a Triton backward for waveform, noise and snr.
+
+    Shape:
+        ``forward(waveform, noise, snr, lengths=None)``: ``waveform`` and ``noise``
+        ``(..., time)`` (leading dims broadcast), ``snr`` ``(...)`` in dB, ``lengths``
+        ``(...)`` or None -> ``(..., time)``.
+    """
+
+    def forward(
+        self,
+        waveform: torch.Tensor,
+        noise: torch.Tensor,
+        snr: torch.Tensor,
+        lengths: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        return F.add_noise(waveform, noise, snr, lengths)
+
+
+class Vol(torch.nn.Module):
+    """Scale a waveform's volume, then clamp it to [-1, 1].
+
+    Mirrors ``torchaudio.transforms.Vol``.
+
+    Args:
+        gain: the gain: a ratio of amplitudes (>= 0) or of powers (> 0), or decibels.
+        gain_type: ``"amplitude"``, ``"power"`` or ``"db"``.
+
+    Shape:
+        ``(..., time)`` -> ``(..., time)``.
+    """
+
+    def __init__(self, gain: float, gain_type: str = "amplitude") -> None:
+        super().__init__()
+        if gain_type not in ("amplitude", "power", "db"):
+            raise ValueError(f"gain_type must be 'amplitude', 'power' or 'db', got {gain_type!r}")
+        if gain_type == "amplitude" and not gain >= 0:
+            raise ValueError(f"an amplitude gain must be >= 0, got {gain}")
+        if gain_type == "power" and not gain > 0:
+            raise ValueError(f"a power gain must be > 0, got {gain}")
+        if not math.isfinite(gain):
+            raise ValueError(f"gain must be finite, got {gain}")
+        self.gain = gain
+        self.gain_type = gain_type
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        check_float_waveform(waveform)
+        if self.gain_type == "amplitude":
+            waveform = _scale(waveform, self.gain)
+        elif self.gain_type == "db":
+            waveform = F.gain(waveform, self.gain)
+        else:
+            waveform = F.gain(waveform, 10 * math.log10(self.gain))
+        return torch.clamp(waveform, -1, 1)
+
+
+FADE_SHAPES = ("linear", "exponential", "logarithmic", "quarter_sine", "half_sine")
+
+
+class Fade(torch.nn.Module):
+    """Fade a waveform in and out.
+
+    Mirrors ``torchaudio.transforms.Fade``, with the curves built on the waveform's device
+    (torchaudio built them on the CPU, pytorch/audio #1864) and in its dtype.
+
+    Args:
+        fade_in_len: samples of fade-in, >= 0.
+        fade_out_len: samples of fade-out, >= 0.
+        fade_shape: ``"linear"``, ``"exponential"``, ``"logarithmic"``, ``"quarter_sine"``
+            or ``"half_sine"``.
+
+    Shape:
+        ``(..., time)`` -> ``(..., time)``; each fade must fit in ``time``.
+    """
+
+    def __init__(self, fade_in_len: int = 0, fade_out_len: int = 0, fade_shape: str = "linear"):
+        super().__init__()
+        if fade_shape not in FADE_SHAPES:
+            raise ValueError(f"fade_shape must be one of {FADE_SHAPES}, got {fade_shape!r}")
+        for name, value in (("fade_in_len", fade_in_len), ("fade_out_len", fade_out_len)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+        self.fade_in_len = fade_in_len
+        self.fade_out_len = fade_out_len
+        self.fade_shape = fade_shape
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        check_float_waveform(waveform)
+        n_time = waveform.shape[-1]
+        if max(self.fade_in_len, self.fade_out_len) > n_time:
+            raise ValueError(
+                f"fades of {self.fade_in_len} and {self.fade_out_len} samples do not fit in "
+                f"a waveform of {n_time}"
+            )
+        fade_in, fade_out = _reference.fade_curves(
+            n_time, self.fade_in_len, self.fade_out_len, self.fade_shape,
+            waveform.dtype, waveform.device,
+        )  # fmt: skip
+        return fade_in * fade_out * waveform
+
+
+class Preemphasis(torch.nn.Module):
+    """Pre-emphasise a waveform: ``y[t] = x[t] - coeff * x[t - 1]``.
+
+    Mirrors ``torchaudio.transforms.Preemphasis``; see
+    :func:`tritaudio.functional.preemphasis`.
+
+    Args:
+        coeff: the emphasis coefficient, in [-1, 1]. Default 0.97.
+
+    Shape:
+        ``(..., time)`` -> ``(..., time)``.
+    """
+
+    def __init__(self, coeff: float = 0.97) -> None:
+        super().__init__()
+        _check_coeff(coeff)
+        self.coeff = coeff
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        return F.preemphasis(waveform, coeff=self.coeff)
+
+
+class Deemphasis(torch.nn.Module):
+    """Undo pre-emphasis: ``y[t] = x[t] + coeff * y[t - 1]``, clamped to [-1, 1].
+
+    Mirrors ``torchaudio.transforms.Deemphasis``; see
+    :func:`tritaudio.functional.deemphasis`.
+
+    Args:
+        coeff: the emphasis coefficient, in [-1, 1]. Default 0.97.
+
+    Shape:
+        ``(..., time)`` -> ``(..., time)``.
+    """
+
+    def __init__(self, coeff: float = 0.97) -> None:
+        super().__init__()
+        _check_coeff(coeff)
+        self.coeff = coeff
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        return F.deemphasis(waveform, coeff=self.coeff)
+
+
+class AdditiveNoise(torch.nn.Module):
+    """Random additive noise for training: a random SNR per example, applied with
+    probability ``p``. Beyond torchaudio (whose AddNoise needs the noise and the SNR).
+
+    White noise is generated inside the Triton kernels (never stored, see
+    :func:`tritaudio.functional.add_white_noise`); colored noise is white noise shaped in
+    the frequency domain (:func:`tritaudio.functional.colored_noise`); a noise bank is
+    sampled per example. The result is differentiable with respect to the waveform, and the
+    measured SNR of each noisy example is the drawn one.
+
+    Args:
+        snr_db: ``(low, high)``: each example's SNR in dB is drawn uniformly from it; or one
+            number for all. Default (10, 30).
+        color: ``"white"``, ``"pink"``, ``"brown"``, ``"blue"`` or ``"violet"`` (power slope
+            0, -3, -6, +3, +6 dB per octave); ignored when ``noise`` is given.
+        noise: None, or a bank of noise clips ``(clips, time)`` (or one clip ``(time,)``):
+            each example takes a random clip at a random offset, repeated if too short.
+        p: probability that an example gets noise; the others are returned unchanged.
+        generator: a CPU ``torch.Generator`` for every draw (SNR, selection, clip, noise
+            seed). Default: one seeded with ``seed``, else torch's global generator.
+        seed: seeds this module's own generator: the same seed gives the same sequence of
+            outputs (on a given backend).
+
+    Shape:
+        ``(..., time)`` -> ``(..., time)``.
+    """
+
+    def __init__(
+        self,
+        snr_db=(10.0, 30.0),
+        color: str = "white",
+        noise: torch.Tensor | None = None,
+        p: float = 1.0,
+        generator: torch.Generator | None = None,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__()
+        low, high = (snr_db, snr_db) if isinstance(snr_db, (int, float)) else snr_db
+        if not (math.isfinite(low) and math.isfinite(high) and low <= high):
+            raise ValueError(f"snr_db must be a finite number or (low, high), got {snr_db!r}")
+        if color not in F.NOISE_COLORS:
+            raise ValueError(f"color must be one of {tuple(F.NOISE_COLORS)}, got {color!r}")
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"p must be in [0, 1], got {p}")
+        if noise is not None:
+            check_float_waveform(noise, "noise")
+            noise = noise.reshape(-1, noise.shape[-1])
+            if noise.shape[-1] == 0 or noise.shape[0] == 0:
+                raise ValueError(f"the noise bank is empty: shape {tuple(noise.shape)}")
+            if not noise.pow(2).sum(-1).gt(0).all():
+                raise ValueError("every clip of the noise bank must have some energy")
+        if generator is None and seed is not None:
+            generator = torch.Generator().manual_seed(seed)
+        self.snr_range = (float(low), float(high))
+        self.color = color
+        self.p = p
+        self.generator = generator
+        self.register_buffer("noise", noise, persistent=False)
+
+    def _draw(self, *shape, high=None):
+        if high is not None:
+            return torch.randint(high, shape, generator=self.generator)
+        return torch.rand(shape, generator=self.generator, dtype=torch.float64)
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        check_float_waveform(waveform)
+        batch, n_time = waveform.shape[:-1], waveform.shape[-1]
+        low, high = self.snr_range
+        snr = low + (high - low) * self._draw(*batch)
+        snr = torch.where(self._draw(*batch) < self.p, snr, math.inf)
+        snr = snr.to(waveform.device, torch.float32)
+        if n_time == 0:
+            return waveform
+        if self.noise is not None:
+            noise = self._sample_bank(batch, n_time).to(waveform.dtype)
+            return _add_noise(waveform, noise, snr, None, batch)
+        seed = int(self._draw(1, high=2**31 - 1 - max(math.prod(batch), 1)))
+        if self.color == "white":
+            return F.add_white_noise(waveform, snr, seed)
+        device_generator = torch.Generator(waveform.device).manual_seed(seed)
+        noise = F.colored_noise(
+            waveform.shape, self.color, device_generator, waveform.device, waveform.dtype
+        )
+        return _add_noise(waveform, noise, snr, None, batch)
+
+    def _sample_bank(self, batch, n_time):
+        """A clip per example from the bank, at a random offset, repeated to ``n_time``."""
+        clips, clip_time = self.noise.shape
+        rows = math.prod(batch)
+        index = self._draw(rows, high=clips).to(self.noise.device)
+        offset = self._draw(rows, high=clip_time).to(self.noise.device)
+        positions = (offset[:, None] + torch.arange(n_time, device=self.noise.device)) % clip_time
+        return self.noise[index[:, None], positions].reshape(*batch, n_time)
