@@ -3,7 +3,9 @@
 
 torchaudio runs lfilter's recurrence as a loop over samples (its C++ loop on the CPU when
 its extension is built, a Python loop of tensor ops otherwise and on the GPU); tritaudio's
-Triton path runs it as a chunked scan, parallel over rows and chunks of time.
+Triton path runs it as a chunked scan, parallel over rows and chunks of time. Without its
+extension torchaudio's lfilter backward fails (the Python loop writes into the FIR output
+that its backward saved): its forward+backward rows then record that failure.
 """
 
 import numpy as np
