@@ -9,8 +9,11 @@ transition is the companion matrix C of a. Time is cut into chunks of ``chunk`` 
 and solved as a chunked scan, each pass parallel over rows and chunks:
   1. every chunk runs the recurrence from a zero state (the FIR part fused in) and keeps
      only its final state (iir_chunks_kernel, STORE_Y = 0);
-  2. the true state at each chunk's end is s_c = P s_{c-1} + local_c with P = C^chunk,
-     a short sequential scan over chunks per row (iir_carry_kernel);
+  2. the true state at each chunk's end is s_c = P s_{c-1} + local_c with P = C^chunk:
+     for order <= 2 (every biquad) a tl.associative_scan over blocks of chunks of the
+     pairs (P, local_c), composed as (M2 M1, M2 v1 + v2), with the last state of each
+     block carried into the next (iir_carry_scan_kernel); for higher orders (N^2 + N
+     values per pair) a sequential loop over chunks per row (iir_carry_kernel);
   3. every chunk runs again from its true initial state and writes y (STORE_Y = 1).
 Each lane holds one chunk: the order-N recurrence costs O(N) per sample, where an
 associative scan over companion-form pairs would carry N^2 + N values per element and
@@ -37,6 +40,7 @@ CARRY_ROWS = 16
 LAG_BLOCK = 16
 TAP_BLOCK = 16
 MAX_SPLITS = 64
+SCAN_BLOCK = 1024  # chunks per associative scan of the carry pass (order <= 2)
 
 
 def chunk_length(n_time, order):
@@ -147,6 +151,52 @@ def iir_carry_kernel(
 
 
 @triton.jit
+def _compose(a00, a01, a10, a11, a0, a1, b00, b01, b10, b11, b0, b1):
+    # (M_b, v_b) after (M_a, v_a): the affine map x -> M_b (M_a x + v_a) + v_b, 2 x 2
+    m00 = b00 * a00 + b01 * a10
+    m01 = b00 * a01 + b01 * a11
+    m10 = b10 * a00 + b11 * a10
+    m11 = b10 * a01 + b11 * a11
+    return m00, m01, m10, m11, b00 * a0 + b01 * a1 + b0, b10 * a0 + b11 * a1 + b1
+
+
+@triton.jit
+def iir_carry_scan_kernel(
+    STATES,  # pointer to the chunks' states, (rows, n_chunks, 2), in place
+    POWER,  # pointer to C^chunk per filter, (filters, 2, 2), zero-padded for order 1
+    n_filters,
+    n_chunks,
+    BLOCK: tl.constexpr,
+):
+    # s_c = P s_{c-1} + local_c for order <= 2: an inclusive scan of (P, local_c) over
+    # BLOCK chunks at a time, then the state the block before ended with, carried in.
+    row = tl.program_id(0)
+    power = POWER + (row % n_filters) * 4
+    p00, p01 = tl.load(power), tl.load(power + 1)
+    p10, p11 = tl.load(power + 2), tl.load(power + 3)
+    offsets = tl.arange(0, BLOCK)
+    row_states = STATES + row.to(tl.int64) * n_chunks * 2
+    carry0 = tl.zeros([], dtype=p00.dtype)
+    carry1 = tl.zeros([], dtype=p00.dtype)
+    for c0 in range(0, n_chunks - 1, BLOCK):
+        c = c0 + offsets
+        ok = c < n_chunks - 1
+        v0 = tl.load(row_states + 2 * c, mask=ok, other=0.0)
+        v1 = tl.load(row_states + 2 * c + 1, mask=ok, other=0.0)
+        ones = tl.full([BLOCK], 1.0, dtype=p00.dtype)
+        m00, m01, m10, m11, v0, v1 = tl.associative_scan(
+            (p00 * ones, p01 * ones, p10 * ones, p11 * ones, v0, v1), 0, _compose
+        )
+        s0 = m00 * carry0 + m01 * carry1 + v0
+        s1 = m10 * carry0 + m11 * carry1 + v1
+        tl.store(row_states + 2 * c, s0, mask=ok)
+        tl.store(row_states + 2 * c + 1, s1, mask=ok)
+        last = offsets == tl.minimum(n_chunks - 2 - c0, BLOCK - 1)
+        carry0 = tl.sum(tl.where(last, s0, 0.0), axis=0)
+        carry1 = tl.sum(tl.where(last, s1, 0.0), axis=0)
+
+
+@triton.jit
 def conv_rows_kernel(
     X,  # pointer to the input, (rows, n_in), last dim contiguous
     W,  # pointer to the taps, (w_rows, n_taps), last dim contiguous
@@ -249,11 +299,12 @@ def companion_power(a, chunk, order_block):
     return padded
 
 
-def lfilter(x, a, b, reverse=0, launch=lambda kernel: kernel):
+def lfilter(x, a, b, reverse=0, launch=lambda kernel: kernel, scan_block=SCAN_BLOCK):
     """Filter each row of a 2-D ``x`` (last dim contiguous); row r uses filter r % filters
     of the normalised ``a`` (filters, order + 1), a[:, 0] = 1 (not read), order >= 1, and
     ``b`` (filters, n_b), both contiguous in the compute dtype. ``reverse``: run backwards
-    in time. Returns ``(rows, time)`` of x's dtype."""
+    in time. ``scan_block``: chunks per scan of the carry pass (a power of two; tests make
+    it small to cross blocks). Returns ``(rows, time)`` of x's dtype."""
     rows, n_time = x.shape
     filters, n_a = a.shape
     order, n_b = n_a - 1, b.shape[1]
@@ -276,10 +327,16 @@ def lfilter(x, a, b, reverse=0, launch=lambda kernel: kernel):
     if n_chunks > 1:
         launch(iir_chunks_kernel)[grid](*args, STORE_Y=0, **constants)
         power = companion_power(a, chunk, order_block)
-        launch(iir_carry_kernel)[(triton.cdiv(rows, CARRY_ROWS),)](
-            states, power, rows, filters, n_chunks, ROWS=CARRY_ROWS, ORDER_BLOCK=order_block,
-            num_warps=1,
-        )  # fmt: skip
+        if order <= 2:
+            block = min(triton.next_power_of_2(n_chunks - 1), scan_block)
+            launch(iir_carry_scan_kernel)[(rows,)](
+                states, power, filters, n_chunks, BLOCK=block, num_warps=num_warps(block * 4)
+            )
+        else:
+            launch(iir_carry_kernel)[(triton.cdiv(rows, CARRY_ROWS),)](
+                states, power, rows, filters, n_chunks, ROWS=CARRY_ROWS,
+                ORDER_BLOCK=order_block, num_warps=1,
+            )  # fmt: skip
     launch(iir_chunks_kernel)[grid](*args, STORE_Y=1, **constants)
     return y
 

@@ -26,6 +26,6 @@ def test_every_kernel_compiles_for_hopper_and_ampere():
     kernels += ["energies_kernel", "add_scaled_noise_kernel", "dot_kernel"]
     kernels += ["add_noise_backward_kernel", "frame_kernel", "overlap_add_kernel"]
     kernels += ["iir_chunks_kernel", "iir_carry_kernel", "conv_rows_kernel"]
-    kernels += ["lag_products_kernel"]
+    kernels += ["lag_products_kernel", "iir_carry_scan_kernel"]
     for kernel in kernels:
         assert f"compiled {kernel}" in result.stdout
