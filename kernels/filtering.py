@@ -381,3 +381,14 @@ def lag_products(p, q, n_lags, shift, step, compute_dtype, launch=lambda kernel:
         splits, lag_programs, BLOCK=block, LAG_BLOCK=LAG_BLOCK, num_warps=4,
     )  # fmt: skip
     return partials.sum(1)
+
+
+# The tensor arguments each kernel writes (everything else it only reads); the
+# performance model (benchmarks/model) checks every launch against it.
+WRITES = {
+    "iir_chunks_kernel": ("STATES", "Y"),
+    "iir_carry_kernel": ("STATES",),
+    "iir_carry_scan_kernel": ("STATES",),
+    "conv_rows_kernel": ("Y",),
+    "lag_products_kernel": ("OUT",),
+}
