@@ -20,6 +20,7 @@ rounded to float32), torchaudio's loop alike; sosfilt keeps high orders accurate
 torch path evaluates lfilter in float64 and rounds the result.
 """
 
+import functools
 import math
 import numbers
 
@@ -230,7 +231,21 @@ def sosfilt(waveform: torch.Tensor, sos: torch.Tensor) -> torch.Tensor:
 
 
 def _coefficient(value, waveform):
-    return torch.as_tensor(value, dtype=_compute_dtype(waveform), device=waveform.device)
+    """A filter parameter in the compute dtype: numbers on the CPU (the coefficients they
+    give are moved to the device once, see :func:`_device_coefficients`), tensors on the
+    waveform's device."""
+    if isinstance(value, torch.Tensor):
+        return torch.as_tensor(value, dtype=_compute_dtype(waveform), device=waveform.device)
+    return torch.tensor(value, dtype=_compute_dtype(waveform))
+
+
+@functools.lru_cache(maxsize=256)
+def _device_coefficients(values, dtype, device):
+    """(a, b) of a biquad given by numbers, on ``device``: built once per distinct filter,
+    so that a call on the GPU copies nothing from the host (a copy would synchronise)."""
+    coeffs = torch.tensor(values, dtype=dtype)
+    _check_denominators(coeffs[3:])
+    return coeffs[3:].to(device), coeffs[:3].to(device)
 
 
 def biquad(
@@ -250,6 +265,11 @@ def biquad(
     """
     _check_waveform(waveform)
     coeffs = [_coefficient(c, waveform).reshape(1) for c in (b0, b1, b2, a0, a1, a2)]
+    if all(c.device.type == "cpu" and not c.requires_grad for c in coeffs):
+        values = tuple(float(c) for c in coeffs)
+        a, b = _device_coefficients(values, coeffs[0].dtype, waveform.device)
+        return lfilter(waveform, a, b)
+    coeffs = [c.to(waveform.device) for c in coeffs]
     return lfilter(waveform, torch.cat(coeffs[3:]), torch.cat(coeffs[:3]))
 
 
