@@ -185,6 +185,29 @@ def test_per_example_coefficients(backend):
             assert_close_to_reference(out[i, c], torch.tensor(expected), rel=1e-10)
 
 
+@pytest.mark.parametrize(("dtype", "rel"), [(torch.float16, 3e-3), (torch.bfloat16, 2e-2)])
+def test_half_precision_in_and_out(backend, dtype, rel):
+    x = 0.3 * torch.randn(2, 100)
+    a, b = torch.tensor([1.0, -1.2, 0.5]), torch.tensor([0.3, 0.2, 0.1])
+    out = F.lfilter(x.to(dtype), a, b)
+    assert out.dtype == dtype
+    expected = ss.lfilter(b.numpy(), a.numpy(), x.to(dtype).double().numpy())
+    assert_close_to_reference(out, torch.tensor(expected).clamp(-1, 1), rel=rel)
+    out = F.convolve(x.to(dtype), torch.ones(1, 5, dtype=dtype))
+    assert out.dtype == dtype
+    expected = ss.convolve(x.to(dtype).double().numpy(), np.ones((1, 5)))
+    assert_close_to_reference(out, torch.tensor(expected), rel=rel)
+
+
+def test_sosfilt_one_cascade_per_channel(backend):
+    x = torch.randn(2, 3, 80, dtype=torch.float64)
+    sos = torch.stack([torch.tensor(ss.butter(4, cut, output="sos")) for cut in (0.1, 0.2, 0.3)])
+    out = F.sosfilt(x, sos)
+    for c in range(3):
+        expected = torch.tensor(ss.sosfilt(sos[c].numpy(), x[:, c].numpy()))
+        assert_close_to_reference(out[:, c], expected, rel=1e-10, what=f"channel {c}")
+
+
 def test_odd_lengths_non_contiguous_and_empty(backend):
     a, b = torch.tensor([1.0, -0.9]), torch.tensor([0.5, 0.5])
     base = 0.3 * torch.randn(3, 4, 90, dtype=torch.float64)
