@@ -9,7 +9,7 @@ n_steps) is met when every one of them meets it, and its value is the worst case
 import dataclasses
 
 from benchmarks.cases import FORWARD, FORWARD_BACKWARD, Size
-from benchmarks.families.pitch import STEPS, pitch_case_name
+from benchmarks.families.stretch import STEPS, pitch_case_name
 
 SPEEDUP = "speed-up"  # time(baseline) / time(ours) >= threshold
 MEMORY_FRACTION = "memory fraction"  # peak memory(ours) / peak memory(baseline) <= threshold
@@ -78,17 +78,17 @@ TARGETS = [
         )
         for name, rate in RESAMPLE
     ),
-    Target(6, "PitchShift, n_steps -6..6 but 0, >= 5x torchaudio", SPEEDUP, 5.0, "pitch",
+    Target(6, "PitchShift, n_steps -6..6 but 0, >= 5x torchaudio", SPEEDUP, 5.0, "stretch",
            PITCH_CASES, FORWARD, PITCH_SIZE),
     Target(6, "PitchShift, n_steps -6..6 but 0, <= 1/10 of torchaudio's peak memory",
-           MEMORY_FRACTION, 0.1, "pitch", PITCH_CASES, FORWARD, PITCH_SIZE),
+           MEMORY_FRACTION, 0.1, "stretch", PITCH_CASES, FORWARD, PITCH_SIZE),
     # Issue 18: the phase vocoder in kernels, at the coprime shifts.
-    Target(18, "PitchShift (coprime n_steps) <= 12 launches", LAUNCHES, 12, "pitch",
+    Target(18, "PitchShift (coprime n_steps) <= 12 launches", LAUNCHES, 12, "stretch",
            PITCH_COPRIME, FORWARD, PITCH_SIZE),
-    Target(18, "PitchShift (coprime n_steps) >= 5x torchaudio", SPEEDUP, 5.0, "pitch",
+    Target(18, "PitchShift (coprime n_steps) >= 5x torchaudio", SPEEDUP, 5.0, "stretch",
            PITCH_COPRIME, FORWARD, PITCH_SIZE),
     Target(18, "PitchShift (coprime n_steps) <= 0.15 of torchaudio's peak memory",
-           MEMORY_FRACTION, 0.15, "pitch", PITCH_COPRIME, FORWARD, PITCH_SIZE),
+           MEMORY_FRACTION, 0.15, "stretch", PITCH_COPRIME, FORWARD, PITCH_SIZE),
     # AddNoise with a given noise: torchaudio itself moves only 2.33x the floor (read
     # both, write one, with a few passes), so "3x torchaudio" cannot be met even at the
     # floor; it is set against the floor instead (fraction of copy bandwidth), with issue
