@@ -126,6 +126,8 @@ FAMILY_LAYERS = {
     "logmel": ("kernels", "_ops", "functional", "transforms", "tests"),
     "masking": ("_reference", "functional", "transforms", "tests"),
     "stretch": ("_reference", "functional", "transforms", "tests", "bench"),
+    "filtering": ("kernels", "_ops", "_reference", "functional", "transforms", "tests", "bench"),
+    "effects": ("_reference", "functional", "tests"),
 }
 LAYER_DIRS = {
     "kernels": ("kernels", "{}.py"),

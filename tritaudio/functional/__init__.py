@@ -61,6 +61,7 @@ __all__ = [
     "time_stretch",
 ]
 
+from tritaudio.functional.effects import contrast, dcshift, dither, flanger, overdrive, phaser
 from tritaudio.functional.filtering import (
     allpass_biquad,
     band_biquad,
@@ -69,20 +70,14 @@ from tritaudio.functional.filtering import (
     bass_biquad,
     biquad,
     compute_deltas,
-    contrast,
     convolve,
-    dcshift,
     deemph_biquad,
-    dither,
     equalizer_biquad,
     fftconvolve,
     filtfilt,
-    flanger,
     highpass_biquad,
     lfilter,
     lowpass_biquad,
-    overdrive,
-    phaser,
     riaa_biquad,
     sosfilt,
     treble_biquad,

@@ -1,13 +1,11 @@
-"""Filters and effects with torchaudio.functional's names and signatures: lfilter and
-filtfilt, the biquads, sosfilt (beyond torchaudio), convolve / fftconvolve,
-compute_deltas, and the SoX-like effects (contrast, dcshift, dither, flanger, overdrive,
-phaser).
+"""Filters with torchaudio.functional's names and signatures: lfilter and filtfilt, the
+biquads, sosfilt (beyond torchaudio), convolve / fftconvolve and compute_deltas (the SoX-like
+effects are in ``tritaudio.functional.effects``).
 
 On the Triton path lfilter (and everything built on it: the biquads, filtfilt, sosfilt,
 overdrive) runs as a chunked linear recurrence (kernels/filtering.py), convolve and
 compute_deltas as a direct convolution kernel; fftconvolve is torch.fft (cuFFT) on both
-paths. flanger and phaser are time-varying delay lines with feedback, run by the torch
-reference on both paths, as are the elementwise contrast / dcshift / dither.
+paths.
 
 float32 accuracy of lfilter, measured against a float64 evaluation of the same (float32)
 coefficients (Triton path, 2 x 2000 samples of white noise; Butterworth lowpass at 0.2 and
@@ -366,21 +364,6 @@ def bandreject_biquad(
     return biquad(waveform, 1.0, cos, 1.0, 1 + alpha, cos, 1 - alpha)
 
 
-def _shelf(A, w0, alpha, low):
-    """The cookbook's low (bass) or high (treble) shelf, (b0, b1, b2, a0, a1, a2)."""
-    root = 2 * torch.sqrt(A) * alpha if isinstance(A, torch.Tensor) else 2 * math.sqrt(A) * alpha
-    cos = torch.cos(w0) if isinstance(w0, torch.Tensor) else math.cos(w0)
-    minus, plus = (A - 1) * cos, (A + 1) * cos
-    sign = -1 if low else 1
-    b0 = A * ((A + 1) + sign * minus + root)
-    b1 = -2 * sign * A * ((A - 1) + sign * plus)
-    b2 = A * ((A + 1) + sign * minus - root)
-    a0 = (A + 1) - sign * minus + root
-    a1 = 2 * sign * ((A - 1) - sign * plus)
-    a2 = (A + 1) - sign * minus - root
-    return b0, b1, b2, a0, a1, a2
-
-
 def bass_biquad(
     waveform: torch.Tensor,
     sample_rate: int,
@@ -400,7 +383,7 @@ def bass_biquad(
     """
     w0, alpha = _cookbook(waveform, sample_rate, central_freq, Q)
     A = torch.exp(_coefficient(gain, waveform) / 40 * math.log(10))
-    b0, b1, b2, a0, a1, a2 = _shelf(A, w0, alpha, low=True)
+    b0, b1, b2, a0, a1, a2 = _ref.shelf(A, w0, alpha, low=True)
     return biquad(waveform, b0 / a0, b1 / a0, b2 / a0, a0 / a0, a1 / a0, a2 / a0)
 
 
@@ -423,10 +406,7 @@ def treble_biquad(
     """
     w0, alpha = _cookbook(waveform, sample_rate, central_freq, Q)
     A = torch.exp(_coefficient(gain, waveform) / 40 * math.log(10))
-    return biquad(waveform, *_shelf(A, w0, alpha, low=False))
-
-
-DEEMPHASIS = {44100: (5283, 0.4845, -9.477), 48000: (5356, 0.479, -9.62)}
+    return biquad(waveform, *_ref.shelf(A, w0, alpha, low=False))
 
 
 def deemph_biquad(waveform: torch.Tensor, sample_rate: int) -> torch.Tensor:
@@ -439,13 +419,9 @@ def deemph_biquad(waveform: torch.Tensor, sample_rate: int) -> torch.Tensor:
     Returns:
         ``(..., time)``.
     """
-    if sample_rate not in DEEMPHASIS:
+    if sample_rate not in _ref.DEEMPHASIS:
         raise ValueError(f"sample_rate must be 44100 (audio CD) or 48000 (DAT), got {sample_rate}")
-    central_freq, width_slope, gain = DEEMPHASIS[sample_rate]
-    w0 = 2 * math.pi * central_freq / sample_rate
-    A = math.exp(gain / 40.0 * math.log(10))
-    alpha = math.sin(w0) / 2 * math.sqrt((A + 1 / A) * (1 / width_slope - 1) + 2)
-    return biquad(waveform, *_shelf(A, w0, alpha, low=False))
+    return biquad(waveform, *_ref.deemphasis_shelf(sample_rate))
 
 
 def equalizer_biquad(
@@ -506,15 +482,6 @@ def lowpass_biquad(
     return biquad(waveform, b0, 1 - cos, b0, 1 + alpha, -2 * cos, 1 - alpha)
 
 
-# zeros and poles of the RIAA playback curve per rate (SoX's table)
-RIAA = {
-    44100: ((-0.2014898, 0.9233820), (0.7083149, 0.9924091)),
-    48000: ((-0.1766069, 0.9321590), (0.7396325, 0.9931330)),
-    88200: ((-0.1168735, 0.9648312), (0.8590646, 0.9964002)),
-    96000: ((-0.1141486, 0.9676817), (0.8699137, 0.9966946)),
-}
-
-
 def riaa_biquad(waveform: torch.Tensor, sample_rate: int) -> torch.Tensor:
     """RIAA vinyl playback equalisation, 0 dB at 1 kHz (SoX ``riaa``). Mirrors
     ``torchaudio.functional.riaa_biquad``.
@@ -525,20 +492,9 @@ def riaa_biquad(waveform: torch.Tensor, sample_rate: int) -> torch.Tensor:
     Returns:
         ``(..., time)``.
     """
-    if sample_rate not in RIAA:
+    if sample_rate not in _ref.RIAA:
         raise ValueError(f"sample_rate must be 44100, 48000, 88200 or 96000, got {sample_rate}")
-    (z0, z1), (p0, p1) = RIAA[sample_rate]
-    b = [1.0, -(z0 + z1), z0 * z1]
-    a = [1.0, -(p0 + p1), p0 * p1]
-    y = 2 * math.pi * 1000 / sample_rate
-
-    def response(c):  # real and imaginary parts of c(e^{-iy})
-        re = c[0] + c[1] * math.cos(-y) + c[2] * math.cos(-2 * y)
-        return re, c[1] * math.sin(-y) + c[2] * math.sin(-2 * y)
-
-    (b_re, b_im), (a_re, a_im) = response(b), response(a)
-    g = 1 / math.sqrt((b_re**2 + b_im**2) / (a_re**2 + a_im**2))
-    return biquad(waveform, b[0] * g, b[1] * g, b[2] * g, *a)
+    return biquad(waveform, *_ref.riaa_coefficients(sample_rate))
 
 
 CONVOLVE_MODES = ("full", "valid", "same")
@@ -663,174 +619,6 @@ def compute_deltas(
     return out.reshape(specgram.shape)
 
 
-def contrast(waveform: torch.Tensor, enhancement_amount: float = 75.0) -> torch.Tensor:
-    """Contrast enhancement, like compression (SoX ``contrast``). Mirrors
-    ``torchaudio.functional.contrast`` (elementwise torch on both paths).
-
-    Args:
-        waveform: ``(..., time)``. enhancement_amount: in [0, 100].
-
-    Returns:
-        ``(..., time)``.
-    """
-    _check_waveform(waveform)
-    if not 0 <= enhancement_amount <= 100:
-        raise ValueError(f"enhancement_amount must be in [0, 100], got {enhancement_amount}")
-    return _ref.contrast(waveform, enhancement_amount)
-
-
-def dcshift(
-    waveform: torch.Tensor, shift: float, limiter_gain: float | None = None
-) -> torch.Tensor:
-    """Shift the DC level, optionally limiting the peaks (SoX ``dcshift``). Mirrors
-    ``torchaudio.functional.dcshift``'s numbers without writing into ``waveform``.
-
-    Args:
-        waveform: ``(..., time)``. shift: in [-2, 2]. limiter_gain: gain applied above the
-            limiter threshold (e.g. 0.05), or None.
-
-    Returns:
-        ``(..., time)``, clamped to [-1, 1].
-    """
-    _check_waveform(waveform)
-    shift = _check_number("shift", shift, -2.0, 2.0)
-    if limiter_gain is not None:
-        limiter_gain = _check_number("limiter_gain", limiter_gain)
-    return _ref.dcshift(waveform, shift, limiter_gain)
-
-
-DENSITY_FUNCTIONS = ("TPDF", "RPDF", "GPDF")
-
-
-def dither(
-    waveform: torch.Tensor,
-    density_function: str = "TPDF",
-    noise_shaping: bool = False,
-    generator: torch.Generator | None = None,
-) -> torch.Tensor:
-    """Dither to 16 bits. Mirrors ``torchaudio.functional.dither``: the same draws give
-    the same numbers (torch's global generator by default, as torchaudio). Beyond
-    torchaudio: ``generator``, a CPU ``torch.Generator`` to draw from (seedable), and the
-    input is never written (torchaudio's GPDF writes into it; its numbers are kept).
-
-    Args:
-        waveform: ``(..., time)``.
-        density_function: ``"TPDF"``, ``"RPDF"`` or ``"GPDF"``.
-        noise_shaping: add the previous sample's quantisation error.
-        generator: CPU generator for the random draws, or None.
-
-    Returns:
-        ``(..., time)``.
-    """
-    _check_waveform(waveform)
-    if density_function not in DENSITY_FUNCTIONS:
-        # torchaudio treats any other name as TPDF; a typo is more likely than intent
-        raise ValueError(
-            f"density_function must be one of {DENSITY_FUNCTIONS}, got {density_function!r}"
-        )
-    if waveform.numel() == 0:
-        return waveform.clone()
-    return _ref.dither(waveform, density_function, bool(noise_shaping), generator)
-
-
-def overdrive(waveform: torch.Tensor, gain: float = 20, colour: float = 20) -> torch.Tensor:
-    """Non-linear distortion (SoX ``overdrive``). Mirrors ``torchaudio.functional.overdrive``:
-    a soft clipper, then a DC blocker (an lfilter: the Triton recurrence on that path).
-
-    Args:
-        waveform: ``(..., time)``. gain: dB, in [0, 100]. colour: even-harmonic content,
-            in [0, 100].
-
-    Returns:
-        ``(..., time)``, clamped to [-1, 1].
-    """
-    _check_waveform(waveform)
-    gain = math.exp(_check_number("gain", gain) * math.log(10) / 20.0)
-    shaped = _ref.overdrive_shape(waveform, gain, _check_number("colour", colour) / 200)
-    coeffs = dict(dtype=_compute_dtype(waveform), device=waveform.device)
-    a = torch.tensor([1.0, -0.995], **coeffs)
-    b = torch.tensor([1.0, -1.0], **coeffs)
-    rows = shaped.reshape(math.prod(waveform.shape[:-1]), waveform.shape[-1])
-    blocked = _run_lfilter(backend_for(waveform), rows, a[None], b[None]).reshape(waveform.shape)
-    return (waveform * 0.5 + blocked * 0.75).clamp(-1, 1).to(waveform.dtype)
-
-
-def phaser(
-    waveform: torch.Tensor,
-    sample_rate: int,
-    gain_in: float = 0.4,
-    gain_out: float = 0.74,
-    delay_ms: float = 3.0,
-    decay: float = 0.4,
-    mod_speed: float = 0.5,
-    sinusoidal: bool = True,
-) -> torch.Tensor:
-    """Phaser (SoX ``phaser``): a modulated delay with feedback. Mirrors
-    ``torchaudio.functional.phaser`` (torch reference on both paths: a time-varying
-    recurrence, sequential in time).
-
-    Args:
-        waveform: ``(..., time)``. sample_rate: Hz. gain_in: in [0, 1]. gain_out: in
-            [0, 1e9]. delay_ms: in [0, 5]. decay: in [0, 0.99]. mod_speed: Hz, in [0.1, 2].
-        sinusoidal: sinusoidal (True) or triangular modulation.
-
-    Returns:
-        ``(..., time)``, clamped to [-1, 1].
-    """
-    _check_waveform(waveform)
-    _check_number("sample_rate", sample_rate, positive=True)
-    _check_number("mod_speed", mod_speed, positive=True)
-    rows = waveform.reshape(math.prod(waveform.shape[:-1]), waveform.shape[-1])
-    out = _ref.phaser(rows, sample_rate, _check_number("gain_in", gain_in),
-                      _check_number("gain_out", gain_out), _check_number("delay_ms", delay_ms),
-                      _check_number("decay", decay), mod_speed, bool(sinusoidal))  # fmt: skip
-    return out.reshape(waveform.shape)
-
-
-def flanger(
-    waveform: torch.Tensor,
-    sample_rate: int,
-    delay: float = 0.0,
-    depth: float = 2.0,
-    regen: float = 0.0,
-    width: float = 71.0,
-    speed: float = 0.5,
-    phase: float = 25.0,
-    modulation: str = "sinusoidal",
-    interpolation: str = "linear",
-) -> torch.Tensor:
-    """Flanger (SoX ``flanger``). Mirrors ``torchaudio.functional.flanger`` (torch
-    reference on both paths: a modulated delay line with feedback, sequential in time).
-
-    Args:
-        waveform: ``(..., channel, time)``, at most 4 channels. sample_rate: Hz.
-        delay, depth: ms. regen: feedback in dB. width: delay gain in dB. speed: Hz.
-        phase: percent phase shift between channels.
-        modulation: ``"sinusoidal"`` or ``"triangular"``.
-        interpolation: ``"linear"`` or ``"quadratic"``.
-
-    Returns:
-        ``(..., channel, time)``, clamped to [-1, 1].
-    """
-    _check_waveform(waveform)
-    if modulation not in ("sinusoidal", "triangular"):
-        raise ValueError(f"modulation must be 'sinusoidal' or 'triangular', got {modulation!r}")
-    if interpolation not in ("linear", "quadratic"):
-        raise ValueError(f"interpolation must be 'linear' or 'quadratic', got {interpolation!r}")
-    if waveform.dim() < 2 or waveform.shape[-2] > 4:
-        raise ValueError(f"waveform must be (..., channel, time) with at most 4 channels, got "
-                         f"{tuple(waveform.shape)}")  # fmt: skip
-    _check_number("sample_rate", sample_rate, positive=True)
-    _check_number("speed", speed, positive=True)
-    shape = waveform.shape
-    grouped = waveform.reshape(-1, shape[-2], shape[-1])
-    out = _ref.flanger(grouped, sample_rate, _check_number("delay", delay),
-                       _check_number("depth", depth), _check_number("regen", regen),
-                       _check_number("width", width), speed, _check_number("phase", phase),
-                       modulation, interpolation == "linear")  # fmt: skip
-    return out.reshape(shape)
-
-
 __all__ = [
     "allpass_biquad",
     "band_biquad",
@@ -839,20 +627,14 @@ __all__ = [
     "bass_biquad",
     "biquad",
     "compute_deltas",
-    "contrast",
     "convolve",
-    "dcshift",
     "deemph_biquad",
-    "dither",
     "equalizer_biquad",
     "fftconvolve",
     "filtfilt",
-    "flanger",
     "highpass_biquad",
     "lfilter",
     "lowpass_biquad",
-    "overdrive",
-    "phaser",
     "riaa_biquad",
     "sosfilt",
     "treble_biquad",
