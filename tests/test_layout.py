@@ -128,6 +128,7 @@ FAMILY_LAYERS = {
     "stretch": ("_reference", "functional", "transforms", "tests", "bench"),
     "filtering": ("kernels", "_ops", "_reference", "functional", "transforms", "tests", "bench"),
     "effects": ("_reference", "functional", "tests"),
+    "kaldi": ("kernels", "_ops", "_reference", "transforms", "tests", "bench"),
 }
 LAYER_DIRS = {
     "kernels": ("kernels", "{}.py"),

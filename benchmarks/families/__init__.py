@@ -3,13 +3,14 @@
 Adding a family is one module with a ``CASES`` list (see spectral.py) and one entry here.
 """
 
-from benchmarks.families import filtering, io, noise, resample, spectral, stretch
+from benchmarks.families import filtering, io, kaldi, noise, resample, spectral, stretch
 
 FAMILIES = {
     "spectral": spectral.CASES,
     "resample": resample.CASES,
     "noise": noise.CASES,
     "stretch": stretch.CASES,
+    "kaldi": kaldi.CASES,
     "filtering": filtering.CASES,
     "io": io.CASES,
 }
