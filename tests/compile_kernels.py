@@ -16,7 +16,16 @@ from triton.backends.compiler import GPUTarget
 from tritaudio._common import DOT_PRECISIONS
 from tritaudio._ops import INTERPRETED
 from tritaudio._reference.kaldi import FrameOptions
-from tritaudio.kernels import alignment, framing, kaldi, logmel, noise, resample, spectral
+from tritaudio.kernels import (
+    alignment,
+    filtering,
+    framing,
+    kaldi,
+    logmel,
+    noise,
+    resample,
+    spectral,
+)
 
 TARGETS = [GPUTarget("cuda", 90, 32), GPUTarget("cuda", 80, 32)]  # H100 / H200, A100
 
@@ -110,6 +119,13 @@ def launches():
                     x, cos, sin, fb, bin_ranges, 160, 0, 200, mode, 2.0, (0.1, 1e-10, 0.0, -1.0),
                     precision == "ieee", precision,
                 )  # fmt: skip
+        for order in (1, 2, 8):
+            a = torch.zeros(2, order + 1, dtype=compute)
+            a[:, 0] = 1.0
+            for reverse in (0, 1):
+                yield filtering.lfilter, (x.reshape(6, 2500), a, a.clone(), reverse)
+        yield filtering.conv_rows, (x, torch.zeros(3, 21, dtype=dtype), 5020, 0, -1)
+        yield filtering.lag_products, (x, x, 9, 0, 1, compute)
         yield from kaldi_launches(x, lengths, compute)
         for kaiser in (0, 1):
             yield resample.resample, (x, 441, 160, 6.0, 0.99, kaiser, 14.77)
