@@ -25,7 +25,7 @@ def _cacheable(tensors):
     for tensor in tensors:
         if type(tensor) not in (torch.Tensor, torch.nn.Parameter) or tensor.requires_grad:
             return False
-        if tensor.is_inference() or tensor.device.type == "meta":
+        if tensor.is_inference():
             return False
     return True
 
@@ -58,3 +58,14 @@ def cached_table(name, tensors, params, build):
 def clear():
     """Drop every cached table."""
     _tables.clear()
+
+
+def cached_tensors():
+    """Every tensor the cache holds: what the ops called so far keep between calls (the
+    performance model counts them as the ops' state)."""
+    tensors = []
+    for _refs, _versions, table in _tables.values():
+        for item in table if isinstance(table, tuple) else (table,):
+            if isinstance(item, torch.Tensor):
+                tensors.append(item)
+    return tensors

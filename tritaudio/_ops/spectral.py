@@ -37,7 +37,9 @@ def fold_padding(padded, n_time, pad, left, mode):
     """The gradient of the padding the frame kernel reads through: (rows, n_time + 2 pad
     + 2 left) -> (rows, n_time). Each padded position adds to the sample it was read
     from; only the ``left`` edge samples on each side move."""
-    core = padded[:, left : padded.shape[1] - left].clone()
+    # in place on ``padded`` (the overlap-add's fresh output): only the 2 x left edge
+    # samples move, the result is a view (no copy of the whole gradient)
+    core = padded[:, left : padded.shape[1] - left]
     if left:
         head, tail = padded[:, :left], padded[:, padded.shape[1] - left :]
         if mode == PAD_MODES["reflect"]:
@@ -47,8 +49,8 @@ def fold_padding(padded, n_time, pad, left, mode):
             core[:, 0] += head.sum(-1)
             core[:, -1] += tail.sum(-1)
         elif mode == PAD_MODES["circular"]:
-            core[:, -left:] += head
-            core[:, :left] += tail
+            core[:, -left:] += head.clone()
+            core[:, :left] += tail.clone()
     return core[:, pad : pad + n_time]
 
 
