@@ -52,8 +52,8 @@ def store_mel_tile(
     mask = (f < n_frames)[:, None] & (m < n_mels)[None, :]
     if SAVE_MEL:
         tl.store(MEL + offsets, y, mask=mask)
-    if HAS_LOG:  # max(y, amin) that keeps NaN (tl.maximum would return amin): NaN in, NaN out
-        y = log_multiplier * tl.log(tl.where(y < amin, amin, y) + offset) - shift
+    if HAS_LOG:  # NaN-propagating max(y, amin): NaN in, NaN out (not the floor)
+        y = log_multiplier * tl.log(tl.maximum(y, amin, tl.PropagateNan.ALL) + offset) - shift
     tl.store(OUT + offsets, y, mask=mask)
 
 

@@ -60,3 +60,51 @@ __all__ = [
     "speed",
     "time_stretch",
 ]
+
+from tritaudio.functional.alignment import (
+    TokenSpan,
+    forced_align,
+    merge_tokens,
+    rnnt_loss,
+)
+from tritaudio.functional.analysis import (
+    detect_pitch_frequency,
+    edit_distance,
+    frechet_distance,
+    loudness,
+    mu_law_decoding,
+    mu_law_encoding,
+    sliding_window_cmn,
+    spectral_centroid,
+    vad,
+)
+from tritaudio.functional.beamforming import (
+    apply_beamforming,
+    mvdr_weights_rtf,
+    mvdr_weights_souden,
+    psd,
+    rtf_evd,
+    rtf_power,
+)
+
+__all__ += [
+    "TokenSpan",
+    "apply_beamforming",
+    "detect_pitch_frequency",
+    "edit_distance",
+    "forced_align",
+    "frechet_distance",
+    "loudness",
+    "merge_tokens",
+    "mu_law_decoding",
+    "mu_law_encoding",
+    "mvdr_weights_rtf",
+    "mvdr_weights_souden",
+    "psd",
+    "rnnt_loss",
+    "rtf_evd",
+    "rtf_power",
+    "sliding_window_cmn",
+    "spectral_centroid",
+    "vad",
+]
