@@ -16,7 +16,16 @@ from triton.backends.compiler import GPUTarget
 from tritaudio._common import DOT_PRECISIONS
 from tritaudio._ops import INTERPRETED
 from tritaudio._reference.kaldi import FrameOptions
-from tritaudio.kernels import alignment, framing, kaldi, logmel, noise, resample, spectral
+from tritaudio.kernels import (
+    alignment,
+    filtering,
+    framing,
+    kaldi,
+    logmel,
+    noise,
+    resample,
+    spectral,
+)
 
 TARGETS = [GPUTarget("cuda", 90, 32), GPUTarget("cuda", 80, 32)]  # H100 / H200, A100
 
@@ -88,6 +97,9 @@ def launches():
         for mode in framing.PAD_MODES.values():
             yield framing.frame, (x, window, 400, 160, 3, 200, mode)
         yield framing.overlap_add, (torch.zeros(3, 31, 400, dtype=compute), window, 160, 5200)
+        # strided frames (the .real view of a complex tensor), read in place
+        strided = torch.zeros(3, 31, 400, 2, dtype=compute)[..., 0]
+        yield framing.overlap_add, (strided, window, 160, 5200)
         # the same kernels generating white noise in place of loading it
         yield noise.noise_energies, (x, None, lengths, 1234)
         yield noise.add_scaled_noise, (x, None, torch.ones(3, dtype=compute), 1234)
@@ -102,6 +114,11 @@ def launches():
             for log in (None, (4.3, 1e-10, 0.0, 0.0)):
                 yield spectral.mel_power, (spec, fb, bin_ranges, power, log, log is not None)
                 yield spectral.mel_power_backward, (mel, mel, spec, fb, mel_ranges, power, log)
+                # with the rfft adjoint's bin weights (even and odd n_fft)
+                for n_fft in (400, 401):
+                    yield spectral.mel_power_backward, (
+                        mel, mel, spec, fb, mel_ranges, power, log, n_fft
+                    )  # fmt: skip
         cos, sin = logmel.dft_bases(torch.ones(400, dtype=compute), 400)
         precisions = ("ieee",) if compute == torch.float64 else DOT_PRECISIONS
         for precision in precisions:
@@ -110,6 +127,13 @@ def launches():
                     x, cos, sin, fb, bin_ranges, 160, 0, 200, mode, 2.0, (0.1, 1e-10, 0.0, -1.0),
                     precision == "ieee", precision,
                 )  # fmt: skip
+        for order in (1, 2, 8):
+            a = torch.zeros(2, order + 1, dtype=compute)
+            a[:, 0] = 1.0
+            for reverse in (0, 1):
+                yield filtering.lfilter, (x.reshape(6, 2500), a, a.clone(), reverse)
+        yield filtering.conv_rows, (x, torch.zeros(3, 21, dtype=dtype), 5020, 0, -1)
+        yield filtering.lag_products, (x, x, 9, 0, 1, compute)
         yield from kaldi_launches(x, lengths, compute)
         for kaiser in (0, 1):
             yield resample.resample, (x, 441, 160, 6.0, 0.99, kaiser, 14.77)

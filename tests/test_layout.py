@@ -129,6 +129,8 @@ FAMILY_LAYERS = {
     "analysis": ("_reference", "functional", "transforms", "tests"),
     "beamforming": ("functional", "transforms", "tests"),
     "alignment": ("kernels", "_ops", "_reference", "functional", "transforms", "tests", "bench"),
+    "filtering": ("kernels", "_ops", "_reference", "functional", "transforms", "tests", "bench"),
+    "effects": ("_reference", "functional", "tests"),
     "kaldi": ("kernels", "_ops", "_reference", "transforms", "tests", "bench"),
 }
 LAYER_DIRS = {
