@@ -310,11 +310,16 @@ def test_op_registration(device):
     checks = ("test_schema", "test_autograd_registration")
     if device == "cuda":  # fake-tensor tracing needs compiled (not interpreted) kernels
         checks += ("test_faketensor", "test_aot_dispatch_dynamic")
+    from tritaudio.functional.resample import ResampleFilter, resample_tables
+
     x = torch.randn(2, 50, device=device, requires_grad=True)
     filter_args = (3, 2, 6.0, 0.99, 0, 0.0)
+    forward, backward = resample_tables(ResampleFilter(*filter_args), torch.float32, x.device)
+    filter_args = (*forward, *backward, *filter_args)
     for op, args in (
         (_ops.resample, (x, *filter_args)),
         (_ops.resample_backward, (x, 75, *filter_args)),
+        (_ops.resample, (x, None, None, None, None, 3, 2, 6.0, 0.99, 1, 8.0)),  # on the fly
     ):
         result = torch.library.opcheck(op, args, test_utils=checks)
         assert set(result.values()) == {"SUCCESS"}

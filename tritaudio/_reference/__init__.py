@@ -14,7 +14,7 @@ from tritaudio._reference.noise import (
     noise_scale,
     preemphasis,
 )
-from tritaudio._reference.resample import resample_taps, resample_with_taps
+from tritaudio._reference.resample import polyphase_taps, resample_table, resample_with_table
 from tritaudio._reference.spectral import (
     LogScale,
     amplitude_to_db,
@@ -58,8 +58,9 @@ __all__ = [
     "noise_scale",
     "phase_vocoder",
     "preemphasis",
-    "resample_taps",
-    "resample_with_taps",
+    "polyphase_taps",
+    "resample_table",
+    "resample_with_table",
     "spectrogram",
     "spectrogram_norms",
     "top_db_floor",

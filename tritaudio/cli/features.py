@@ -12,6 +12,7 @@ import collections
 import concurrent.futures
 import dataclasses
 import itertools
+import math
 import os
 import sys
 import time
@@ -21,6 +22,7 @@ import numpy as np
 import torch
 
 from tritaudio import transforms as T
+from tritaudio._common import resampled_length
 from tritaudio.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -184,7 +186,9 @@ class Extractor:
         self.edge = self.n_fft // 2
 
     def resampled_length(self, length, source_rate):
-        return -(-length * self.rate // source_rate)
+        """The resampler's output length (torchaudio's formula, tritaudio._common)."""
+        gcd = math.gcd(source_rate, self.rate)
+        return resampled_length(length, source_rate // gcd, self.rate // gcd)
 
     def frames(self, length):
         return (length + 2 * self.edge - self.n_fft) // self.hop + 1

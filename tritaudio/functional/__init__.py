@@ -60,3 +60,7 @@ __all__ = [
     "speed",
     "time_stretch",
 ]
+
+from tritaudio.functional.resample import resample_batch  # noqa: E402
+
+__all__ += ["resample_batch"]
