@@ -7,9 +7,10 @@ torchaudio's filter where it is non-zero. The backward pass is the same sum with
 roles swapped and the transposed table (tritaudio._reference.resample.polyphase_taps).
 
 The taps come from a ``(out_rate, n_taps)`` table built once per filter (23 KB for
-44.1 -> 16 kHz: L1/L2-resident) and ``first`` from a per-phase int32 table, so the hot loop
-is one gathered load of x per row, one FMA per row, and one table load shared by the
-tile's rows, per output and tap, with immediate offsets (taps unrolled by TAPS). Tiles that
+44.1 -> 16 kHz: L1/L2-resident; stored tap-major, so a warp's table loads are contiguous)
+and ``first`` from a per-phase int32 table, so the hot loop is, per output and tap, one
+gathered load of x and one FMA per row, and one table load shared by the tile's ROWS rows;
+the x loads use immediate offsets (taps unrolled by TAPS). Tiles that
 lie inside the signal take a loop without masks; the few at the edges mask. Only when the
 table would exceed MAX_TABLE_TAPS (coprime rates such as 9999991 -> 10000019 Hz) are the
 taps computed on the fly (sin, cos, divide per tap; int64 index math), so memory stays
@@ -103,10 +104,12 @@ def _tap_weight(numerator, lpw, t_scale, gain, beta, inv_i0e_beta, KAISER: tl.co
 @triton.jit
 def polyphase_kernel(
     X,  # pointer to the input, (rows, n_in), last dim contiguous
-    TAPS_TABLE,  # pointer to the (out_rate, n_taps) taps, contiguous (unused on the fly)
+    TAPS_TABLE,  # pointer to the (out_rate, n_taps) taps, strided (unused on the fly)
     FIRST,  # pointer to the (out_rate,) int32 first offsets (unused on the fly)
     Y,  # pointer to the output, (rows, n_out), contiguous
     stride_x_row,
+    stride_phase,  # the table's strides: 1 and out_rate for its tap-major layout
+    stride_tap,
     n_in,
     n_out,
     in_rate,
@@ -160,20 +163,20 @@ def polyphase_kernel(
         # every tap of every output inside the signal: unmasked, pointers stepped by TAPS,
         # each tap an immediate offset.
         x_ptrs = x_rows + start[None, :]
-        w_ptrs = TAPS_TABLE + phase * n_taps
+        w_ptrs = TAPS_TABLE + phase * stride_phase
         for _ in range(0, n_taps, TAPS):
             for jj in tl.static_range(TAPS):
-                weight = tl.load(w_ptrs + jj)
+                weight = tl.load(w_ptrs)
                 x = tl.load(x_ptrs + jj)
                 acc += x.to(acc.dtype) * weight[None, :]
+                w_ptrs += stride_tap
             x_ptrs += TAPS
-            w_ptrs += TAPS
     else:
-        w_ptrs = TAPS_TABLE + phase * n_taps
+        w_ptrs = TAPS_TABLE + phase * stride_phase
         for j in range(0, n_taps):
             k = start + j
             in_signal = (k >= 0) & (k < n_in)
-            weight = tl.load(w_ptrs + j)
+            weight = tl.load(w_ptrs + j * stride_tap)
             x = tl.load(x_rows + k[None, :], mask=in_signal[None, :], other=0.0)
             acc += x.to(acc.dtype) * weight[None, :]
     y_ptrs = Y + rows.to(tl.int64)[:, None] * n_out + n[None, :]
@@ -204,14 +207,14 @@ def _run(x, n_out, in_rate, out_rate, table, spec_args, launch):
     fits_int32 = n_in + 2 * (in_rate + n_taps) < INT32_LIMIT and n_out < INT32_LIMIT
     on_the_fly = table is None or not fits_int32
     if on_the_fly:
-        taps = first = torch.empty(0, dtype=compute_dtype_of(x), device=x.device)
+        taps = first = torch.empty((0, 0), dtype=compute_dtype_of(x), device=x.device)
         n_taps = 2 * width + 2
     else:
         taps, first = table
     tile_rows, block, blocks_per_row, warps = tile(rows, n_out, sm_count(x.device))
     grid = (triton.cdiv(rows, tile_rows) * blocks_per_row,)
     launch(polyphase_kernel)[grid](
-        x, taps, first, y, x.stride(0), n_in, n_out, in_rate, out_rate, width, n_taps, rows,
+        x, taps, first, y, x.stride(0), taps.stride(0), taps.stride(1), n_in, n_out, in_rate, out_rate, width, n_taps, rows,
         blocks_per_row, *filter_constants(spec_args), ON_THE_FLY=int(on_the_fly),
         KAISER=int(spec_args[4]), ROWS=tile_rows, BLOCK=block,
         TAPS=8 if n_taps % 8 == 0 else 4, num_warps=warps,

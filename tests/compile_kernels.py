@@ -15,6 +15,7 @@ from triton.backends.compiler import GPUTarget
 
 from tritaudio._common import DOT_PRECISIONS
 from tritaudio._ops import INTERPRETED
+from tritaudio.functional.resample import ResampleFilter, resample_tables
 from tritaudio.kernels import framing, logmel, noise, resample, spectral
 
 TARGETS = [GPUTarget("cuda", 90, 32), GPUTarget("cuda", 80, 32)]  # H100 / H200, A100
@@ -110,8 +111,11 @@ def launches():
                     precision == "ieee", precision,
                 )  # fmt: skip
         for kaiser in (0, 1):
-            yield resample.resample, (x, 441, 160, 6.0, 0.99, kaiser, 14.77)
-            yield resample.resample_backward, (x, 13781, 441, 160, 6.0, 0.99, kaiser, 14.77)
+            spec = ResampleFilter(441, 160, 6.0, 0.99, kaiser, 14.77)
+            table, table_t = resample_tables(spec, compute, torch.device("cpu"))
+            for forward, backward in ((table, table_t), (None, None)):  # table / on the fly
+                yield resample.resample, (x, forward, *spec)
+                yield resample.resample_backward, (x, 13781, backward, *spec)
 
 
 def main():

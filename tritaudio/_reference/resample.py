@@ -65,8 +65,8 @@ def polyphase_taps(spec, phase, transposed=False, dtype=torch.float64):
 
 
 def resample_table(spec, transposed=False, dtype=torch.float64, device=None):
-    """The whole polyphase table, ``(phases, n_taps)`` taps and ``(phases,)`` int32 first
-    offsets, or None when it would hold more than MAX_TABLE_TAPS taps (the taps are then
+    """The whole polyphase table, ``(phases, n_taps)`` taps (tap-major in memory) and
+    ``(phases,)`` int32 first offsets, or None when it would hold more than MAX_TABLE_TAPS taps (the taps are then
     computed where they are used)."""
     in_rate, out_rate = _rates(spec, transposed)
     _, n_taps = resample_width(in_rate, out_rate, spec.lowpass_filter_width, spec.rolloff)
@@ -74,7 +74,9 @@ def resample_table(spec, transposed=False, dtype=torch.float64, device=None):
         return None
     phase = torch.arange(out_rate, device=device)
     taps, first = polyphase_taps(spec, phase, transposed, dtype)
-    return taps, first.to(torch.int32)
+    # stored tap-major (a (n_taps, phases) tensor, seen transposed): the kernels' lanes
+    # read consecutive phases of one tap, consecutive addresses
+    return taps.t().contiguous().t(), first.to(torch.int32)
 
 
 def _in_compute_dtype(waveform):
