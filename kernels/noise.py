@@ -281,3 +281,14 @@ def add_noise_backward(g, w, n, lengths, coeffs, seed=None, launch=lambda kernel
         blocks_per_row, seed, GENERATE=generate, BLOCK=block, num_warps=num_warps(block),
     )  # fmt: skip
     return grad_w, grad_n
+
+
+# The tensor arguments each kernel writes (everything else it only reads); the
+# performance model (benchmarks/model) checks every launch against it.
+WRITES = {
+    "scale_rows_kernel": ("Y",),
+    "energies_kernel": ("PARTIALS",),
+    "add_scaled_noise_kernel": ("Y",),
+    "dot_kernel": ("PARTIALS",),
+    "add_noise_backward_kernel": ("GW", "GN"),
+}

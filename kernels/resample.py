@@ -240,3 +240,8 @@ def resample_backward(
     the transposed table (``resample_table(..., transposed=True)``) or None."""
     spec_args = (orig, new, lowpass_filter_width, rolloff, kaiser, beta)
     return _run(grad_y, n_in, new, orig, table_t, spec_args, launch)
+
+
+# The tensor arguments each kernel writes (everything else it only reads); the
+# performance model (benchmarks/model) checks every launch against it.
+WRITES = {"polyphase_kernel": ("Y",)}

@@ -15,8 +15,9 @@ from triton.backends.compiler import GPUTarget
 
 from tritaudio._common import DOT_PRECISIONS
 from tritaudio._ops import INTERPRETED
+from tritaudio._reference.kaldi import FrameOptions
 from tritaudio.functional.resample import ResampleFilter, resample_tables
-from tritaudio.kernels import framing, logmel, noise, resample, spectral
+from tritaudio.kernels import framing, kaldi, logmel, noise, resample, spectral
 
 TARGETS = [GPUTarget("cuda", 90, 32), GPUTarget("cuda", 80, 32)]  # H100 / H200, A100
 
@@ -110,12 +111,31 @@ def launches():
                     x, cos, sin, fb, bin_ranges, 160, 0, 200, mode, 2.0, (0.1, 1e-10, 0.0, -1.0),
                     precision == "ieee", precision,
                 )  # fmt: skip
+        yield from kaldi_launches(x, lengths, compute)
         for kaiser in (0, 1):
             spec = ResampleFilter(441, 160, 6.0, 0.99, kaiser, 14.77)
             table, table_t = resample_tables(spec, compute, torch.device("cpu"))
             for forward, backward in ((table, table_t), (None, None)):  # table / on the fly
                 yield resample.resample, (x, forward, *spec)
                 yield resample.resample_backward, (x, 13781, backward, *spec)
+
+
+def kaldi_launches(x, lengths, compute):
+    """The Kaldi frame kernels: every feature flag in float32, one setting otherwise."""
+    counts = torch.full((3,), 30, dtype=torch.int64)
+    noise = torch.zeros(3, 30, 400, dtype=compute)
+    window = torch.ones(400, dtype=compute)
+    grad_frames, grad_energy = torch.zeros(3, 30, 512, dtype=compute), torch.zeros(3, 30)
+    settings = [(True, True, True, 0.97, 1.0), (False, False, False, 0.0, 0.0)]
+    settings += [(False, True, False, 0.97, 0.0), (True, False, True, 0.0, 1.0)]
+    for dither, dc, raw, preemphasis, floor in settings[: 4 if x.dtype == torch.float32 else 1]:
+        options = FrameOptions(400, 160, 512, dc, float(dither), dc, raw, preemphasis, floor,
+                               "povey", 0.42)  # fmt: skip
+        frame_noise = noise if dither else None
+        yield kaldi.kaldi_frames, (x, lengths, counts, frame_noise, window, 30, options)
+        yield kaldi.kaldi_frames_backward, (
+            grad_frames, grad_energy.to(compute), x, lengths, counts, frame_noise, window, options
+        )  # fmt: skip
 
 
 def main():

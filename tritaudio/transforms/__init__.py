@@ -6,6 +6,7 @@ follow ``.to(device, dtype)``), and calls ``tritaudio.functional``.
 One module per family.
 """
 
+from tritaudio.transforms.kaldi import KaldiFeatures
 from tritaudio.transforms.logmel import LogMelSpectrogram
 from tritaudio.transforms.masking import FrequencyMasking, SpecAugment, TimeMasking
 from tritaudio.transforms.noise import (
@@ -40,6 +41,7 @@ __all__ = [
     "FrequencyMasking",
     "GriffinLim",
     "InverseSpectrogram",
+    "KaldiFeatures",
     "LogMelSpectrogram",
     "MelScale",
     "MelSpectrogram",
