@@ -143,7 +143,7 @@ def polyphase_kernel(
         n = n.to(tl.int64)
     block_index = n // out_rate
     phase = n - block_index * out_rate
-    if ON_THE_FLY:
+    if ON_THE_FLY:  # noqa: SIM108 (a compile-time branch)
         first = (phase * in_rate) // out_rate - width
     else:
         first = tl.load(FIRST + phase)
@@ -155,7 +155,9 @@ def polyphase_kernel(
         for j in range(0, n_taps):
             numerator += out_rate
             k = start + j
-            weight = _tap_weight(numerator.to(acc.dtype), lpw, t_scale, gain, beta, inv_i0e_beta, KAISER)
+            weight = _tap_weight(
+                numerator.to(acc.dtype), lpw, t_scale, gain, beta, inv_i0e_beta, KAISER
+            )
             in_signal = (k >= 0) & (k < n_in)
             x = tl.load(x_rows + k[None, :], mask=in_signal[None, :], other=0.0)
             acc += x.to(acc.dtype) * weight[None, :]
@@ -214,7 +216,8 @@ def _run(x, n_out, in_rate, out_rate, table, spec_args, launch):
     tile_rows, block, blocks_per_row, warps = tile(rows, n_out, sm_count(x.device))
     grid = (triton.cdiv(rows, tile_rows) * blocks_per_row,)
     launch(polyphase_kernel)[grid](
-        x, taps, first, y, x.stride(0), taps.stride(0), taps.stride(1), n_in, n_out, in_rate, out_rate, width, n_taps, rows,
+        x, taps, first, y, x.stride(0), taps.stride(0), taps.stride(1), n_in, n_out, in_rate,
+        out_rate, width, n_taps, rows,
         blocks_per_row, *filter_constants(spec_args), ON_THE_FLY=int(on_the_fly),
         KAISER=int(spec_args[4]), ROWS=tile_rows, BLOCK=block,
         TAPS=8 if n_taps % 8 == 0 else 4, num_warps=warps,

@@ -289,9 +289,7 @@ print(extra / 2**20)
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/clear_refs"), reason="needs Linux /proc")
 @pytest.mark.parametrize("backend_name", ["torch", "triton"])
-@pytest.mark.parametrize(
-    ("orig", "new"), [(16001, 16000), (44100, 48000), (9999991, 10000019)]
-)
+@pytest.mark.parametrize(("orig", "new"), [(16001, 16000), (44100, 48000), (9999991, 10000019)])
 def test_memory_does_not_grow_with_the_ratio(backend_name, orig, new):
     # 10 s, except at 10 MHz (no table: the taps are computed where used, slowly on a CPU,
     # and the interpreter is slower still): a table would be 1.3 GB at any duration.

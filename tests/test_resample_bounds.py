@@ -32,7 +32,8 @@ def torchaudio_length(n_in, orig, new):
 
 
 RATE_PAIRS = [(44100, 16000), (11025, 16000), (48000, 44100), (22050, 16000), (16000, 48000),
-              (8000, 22050), (16001, 16000), (32000, 44100), (96000, 44100), (44100, 8000)]  # fmt: skip
+              (8000, 22050), (16001, 16000), (32000, 44100), (96000, 44100),
+              (44100, 8000)]  # fmt: skip
 
 
 @pytest.mark.parametrize(("orig", "new"), RATE_PAIRS)
@@ -50,7 +51,9 @@ def test_lengths_match_torchaudio_formula_over_a_sweep(orig, new):
 
 
 def test_lengths_match_torchaudio_fixtures(backend):
-    for (orig, new, n), expected in zip(LENGTHS["cases"].tolist(), LENGTHS["lengths"].tolist()):
+    for (orig, new, n), expected in zip(
+        LENGTHS["cases"].tolist(), LENGTHS["lengths"].tolist(), strict=True
+    ):
         gcd = math.gcd(orig, new)
         assert resampled_length(n, orig // gcd, new // gcd) == expected, (orig, new, n)
         if n <= 50000:  # the op itself, at short lengths (the interpreter is slow)
@@ -67,7 +70,7 @@ def test_issue_lengths_through_the_ops(backend):
 
 def test_speed_lengths_match_torchaudio_fixtures():
     lengths = LENGTHS["speed_lengths_in"]
-    for (factor, rate), expected in zip(LENGTHS["speed"], LENGTHS["speed_lengths"]):
+    for (factor, rate), expected in zip(LENGTHS["speed"], LENGTHS["speed_lengths"], strict=True):
         _, functional = F.speed(torch.zeros(1, 10), rate, factor, lengths)
         _, module = T.Speed(rate, factor)(torch.zeros(1, 10), lengths)
         assert torch.equal(functional, expected) and torch.equal(module, expected)
@@ -83,7 +86,9 @@ def test_features_uses_the_same_lengths():
 
 @pytest.mark.parametrize("width", [MAX_LOWPASS_FILTER_WIDTH + 1, 10**6])
 def test_absurd_filter_widths_are_refused(backend, width):
-    with pytest.raises(ValueError, match=f"lowpass_filter_width must be at most {MAX_LOWPASS_FILTER_WIDTH}"):
+    with pytest.raises(
+        ValueError, match=f"lowpass_filter_width must be at most {MAX_LOWPASS_FILTER_WIDTH}"
+    ):
         F.resample(torch.zeros(1, 100), 44100, 16000, lowpass_filter_width=width)
     with pytest.raises(ValueError, match="lowpass_filter_width"):
         T.Resample(44100, 16000, lowpass_filter_width=width)

@@ -56,9 +56,7 @@ def resample_backward(
     """The transposed filter: the gradient of :func:`resample` with respect to ``x``."""
     filter_args = (orig, new, lowpass_filter_width, rolloff, kaiser, beta)
     table_t = _table(taps_t, first_t)
-    return resample_kernels.resample_backward(
-        grad, n_in, table_t, *filter_args, launch=wrap_triton
-    )
+    return resample_kernels.resample_backward(grad, n_in, table_t, *filter_args, launch=wrap_triton)
 
 
 def _resample_setup(ctx, inputs, output):

@@ -16,6 +16,8 @@ from tritaudio._common import LOW_PRECISION, MAX_TABLE_TAPS, resample_width, res
 
 # Memory of one chunk of the table-less path, in elements of its temporaries.
 _CHUNK_ELEMENTS = 2**19
+# Outputs per chunk of the matrix products (their transposition stays in cache).
+_PRODUCT_CHUNK = 2**18
 
 
 def _rates(spec, transposed):
@@ -66,7 +68,8 @@ def polyphase_taps(spec, phase, transposed=False, dtype=torch.float64):
 
 def resample_table(spec, transposed=False, dtype=torch.float64, device=None):
     """The whole polyphase table, ``(phases, n_taps)`` taps (tap-major in memory) and
-    ``(phases,)`` int32 first offsets, or None when it would hold more than MAX_TABLE_TAPS taps (the taps are then
+    ``(phases,)`` int32 first offsets, or None when it would hold more than
+    MAX_TABLE_TAPS taps (the taps are then
     computed where they are used)."""
     in_rate, out_rate = _rates(spec, transposed)
     _, n_taps = resample_width(in_rate, out_rate, spec.lowpass_filter_width, spec.rolloff)
@@ -154,7 +157,7 @@ def _resample_grouped(x, spec, taps, n_out):
     # (phases, chunk) result stays in cache for its transposition into the output.
     n_blocks = rows * per_row
     out = x.new_empty(n_blocks, period_out)
-    chunk = max(64, 2**18 // period_out)
+    chunk = max(64, _PRODUCT_CHUNK // period_out)
     grad = x.requires_grad and torch.is_grad_enabled()
     for begin in range(0, n_blocks, chunk):
         size = min(chunk, n_blocks - begin)

@@ -61,6 +61,6 @@ __all__ = [
     "time_stretch",
 ]
 
-from tritaudio.functional.resample import resample_batch  # noqa: E402
+from tritaudio.functional.resample import resample_batch
 
 __all__ += ["resample_batch"]

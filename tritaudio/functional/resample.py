@@ -16,7 +16,6 @@ from tritaudio import _reference
 from tritaudio._backend import backend_for
 from tritaudio._checks import check_float_waveform, check_rate
 from tritaudio._common import (
-    LOW_PRECISION,
     MAX_LOWPASS_FILTER_WIDTH,
     MAX_TABLE_TAPS,
     as_rows,
@@ -286,7 +285,9 @@ def resample_batch(
     new_lengths = []
     for rate, n in zip(rates, clip_lengths, strict=True):
         gcd = math.gcd(rate, new_freq)
-        new_lengths.append(n if rate == new_freq else resampled_length(n, rate // gcd, new_freq // gcd))
+        new_lengths.append(
+            n if rate == new_freq else resampled_length(n, rate // gcd, new_freq // gcd)
+        )
     n_out = max(new_lengths, default=0)
     out = waveforms.new_zeros(*waveforms.shape[:-1], n_out)
     for rate in sorted(set(rates)):
@@ -295,7 +296,7 @@ def resample_batch(
         clips = waveforms[index, ..., :longest]
         valid = torch.tensor([clip_lengths[i] for i in index], device=waveforms.device)
         time = torch.arange(longest, device=waveforms.device)
-        inside = (time < valid.view(-1, *[1] * (clips.dim() - 1)))
+        inside = time < valid.view(-1, *[1] * (clips.dim() - 1))
         clips = clips * inside if any(clip_lengths[i] < longest for i in index) else clips
         resampled = resample(
             clips, rate, new_freq, lowpass_filter_width, rolloff, resampling_method, beta
