@@ -6,7 +6,8 @@ Each library's ``transforms.Resample`` is built once (its filter kept, torchaudi
 use) and called on 8 x 10 s of white noise at the source rate; the two libraries' calls
 alternate (tritaudio, torchaudio, tritaudio, ...) so that load on a shared machine hits
 both alike. Prints a markdown table of the medians and writes it with the raw times as
-JSON to benchmarks/results/resample-cpu-<date>.json.
+JSON to benchmarks/results/resample-cpu/<date>.json (not a results-schema file:
+the report leaves it alone).
 
 On a shared, oversubscribed machine run it with ``OMP_WAIT_POLICY=PASSIVE``: with more
 than one thread, OpenMP's spinning barriers otherwise cost each parallel region a time
@@ -77,7 +78,8 @@ def main(argv=None):
     result = dict(kind="measured, CPU", created=datetime.datetime.now().isoformat(),
                   torch=torch.__version__, rounds=args.rounds,
                   omp_wait_policy=os.environ.get("OMP_WAIT_POLICY"), rows=rows)  # fmt: skip
-    path = Path(args.out) / f"resample-cpu-{date}.json"
+    path = Path(args.out) / "resample-cpu" / f"{date}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=1) + "\n")
     print(f"wrote {path}")
 

@@ -135,7 +135,7 @@ def test_resample_batch_equals_per_row(backend, device):
     x = torch.randn(5, 2, 441, generator=torch.Generator().manual_seed(3)).to(device)
     out, new_lengths = F.resample_batch(x, torch.tensor(rates), 16000, lengths)
     assert new_lengths.dtype == torch.int64 and out.shape == (5, 2, int(new_lengths.max()))
-    for i, (rate, n) in enumerate(zip(rates, lengths.tolist())):
+    for i, (rate, n) in enumerate(zip(rates, lengths.tolist(), strict=True)):
         single = F.resample(x[i, :, :n], rate, 16000)
         assert int(new_lengths[i]) == single.shape[-1]
         torch.testing.assert_close(out[i, :, : single.shape[-1]], single, rtol=1e-5, atol=1e-6)
