@@ -17,7 +17,16 @@ from tritaudio._common import DOT_PRECISIONS
 from tritaudio._ops import INTERPRETED
 from tritaudio._reference.kaldi import FrameOptions
 from tritaudio.functional.resample import ResampleFilter, resample_tables
-from tritaudio.kernels import framing, kaldi, logmel, noise, resample, spectral
+from tritaudio.kernels import (
+    alignment,
+    filtering,
+    framing,
+    kaldi,
+    logmel,
+    noise,
+    resample,
+    spectral,
+)
 
 TARGETS = [GPUTarget("cuda", 90, 32), GPUTarget("cuda", 80, 32)]  # H100 / H200, A100
 
@@ -111,6 +120,13 @@ def launches():
                     x, cos, sin, fb, bin_ranges, 160, 0, 200, mode, 2.0, (0.1, 1e-10, 0.0, -1.0),
                     precision == "ieee", precision,
                 )  # fmt: skip
+        for order in (1, 2, 8):
+            a = torch.zeros(2, order + 1, dtype=compute)
+            a[:, 0] = 1.0
+            for reverse in (0, 1):
+                yield filtering.lfilter, (x.reshape(6, 2500), a, a.clone(), reverse)
+        yield filtering.conv_rows, (x, torch.zeros(3, 21, dtype=dtype), 5020, 0, -1)
+        yield filtering.lag_products, (x, x, 9, 0, 1, compute)
         yield from kaldi_launches(x, lengths, compute)
         for kaiser in (0, 1):
             spec = ResampleFilter(441, 160, 6.0, 0.99, kaiser, 14.77)
@@ -118,6 +134,35 @@ def launches():
             for forward, backward in ((table, table_t), (None, None)):  # table / on the fly
                 yield resample.resample, (x, forward, *spec)
                 yield resample.resample_backward, (x, 13781, backward, *spec)
+    yield from alignment_launches()
+
+
+def alignment_launches():
+    """forced_align and the RNN-T kernels, at each dtype and both log-softmax modes."""
+    for dtype in (torch.float32, torch.float16, torch.float64):
+        compute = torch.float64 if dtype == torch.float64 else torch.float32
+        frames, labels = torch.full((2,), 50, dtype=torch.int64), torch.full((2,), 12)
+        targets = torch.ones(2, 12, dtype=torch.int64)
+        yield (
+            alignment.forced_align,
+            (torch.zeros(2, 50, 30, dtype=dtype), targets, frames, labels, 0),
+        )
+        logits = torch.zeros(2, 20, 8, 33, dtype=dtype)
+        targets = torch.ones(2, 7, dtype=torch.int32)
+        frames, labels = (
+            torch.full((2,), 20, dtype=torch.int32),
+            torch.full((2,), 7, dtype=torch.int32),
+        )
+        log_probs = torch.zeros(3, 2, 20, 8, dtype=compute)
+        alpha_beta = torch.zeros(2, 2, 20, 8, dtype=compute)
+        wide = torch.zeros(2, 20, 8, 2000, dtype=dtype)  # the vocabulary in several blocks
+        yield alignment.rnnt_forward, (wide, targets, frames, labels, 0, 1)
+        for fused in (0, 1):
+            yield alignment.rnnt_forward, (logits, targets, frames, labels, 0, fused)
+            grad_costs = torch.ones(2, dtype=dtype)
+            yield alignment.rnnt_gradient, (
+                logits, targets, frames, labels, log_probs, alpha_beta, grad_costs, 0, -1.0, fused,
+            )  # fmt: skip
 
 
 def kaldi_launches(x, lengths, compute):

@@ -41,3 +41,12 @@ __all__ = [
     "resample_backward",
     "scale_rows",
 ]
+
+from tritaudio._ops.alignment import (  # noqa: E402
+    forced_align,
+    rnnt_loss,
+    rnnt_loss_backward,
+    rnnt_loss_forward,
+)
+
+__all__ += ["forced_align", "rnnt_loss", "rnnt_loss_backward", "rnnt_loss_forward"]
