@@ -1,16 +1,21 @@
-"""Polyphase windowed-sinc resampling with the filter taps computed inside the kernel.
+"""Polyphase windowed-sinc resampling: one kernel for the forward pass and its transpose.
 
-torchaudio's filter, evaluated only where it is non-zero. With the rates reduced by their
-gcd to ``orig`` and ``new``, output sample n is
-    y[n] = sum_k x[k] * h(k / orig - n / new)
-    h(t) = sinc(pi * t * base) * window(t * base / lpw) * base / orig   for |t * base| <= lpw
-where base = min(orig, new) * rolloff, lpw is the lowpass filter width in zero crossings and
-window is Hann (cos^2(pi u / 2)) or Kaiser (I0(beta sqrt(1 - u^2)) / I0(beta)).
+With the rates reduced by their gcd to ``in_rate`` and ``out_rate``, output ``n`` (block
+``m = n // out_rate``, phase ``p = n % out_rate``) is
+    y[n] = sum_j x[m * in_rate + first[p] + j] * taps[p, j],   j < n_taps,
+torchaudio's filter where it is non-zero. The backward pass is the same sum with the rates'
+roles swapped and the transposed table (tritaudio._reference.resample.polyphase_taps).
 
-No table: memory does not depend on the rates. t * base is an exact integer, formed from
-indices relative to the output's polyphase block, times one constant, so float32 keeps
-its digits on long signals. The backward pass is the same sum transposed: each input
-gathers the outputs its taps reach.
+The taps come from a ``(out_rate, n_taps)`` table built once per filter (23 KB for
+44.1 -> 16 kHz: L1/L2-resident; stored tap-major, so a warp's table loads are contiguous)
+and ``first`` from a per-phase int32 table, so the hot loop is, per output and tap, one
+gathered load of x and one FMA per row, and one table load shared by the tile's ROWS rows;
+the x loads use immediate offsets (taps unrolled by TAPS). Tiles that
+lie inside the signal take a loop without masks; the few at the edges mask. Only when the
+table would exceed MAX_TABLE_TAPS (coprime rates such as 9999991 -> 10000019 Hz) are the
+taps computed on the fly (sin, cos, divide per tap; int64 index math), so memory stays
+bounded for any rates. No host synchronisation or host-to-device copy: the filter's
+constants are scalar arguments.
 """
 
 import math
@@ -20,23 +25,44 @@ import triton
 import triton.language as tl
 
 from tritaudio._common import compute_dtype as compute_dtype_of
-from tritaudio._common import resampled_length
-
-from .launch import block_size, num_warps
+from tritaudio._common import resample_width, resampled_length
 
 PI = tl.constexpr(math.pi)
 
-# A program's tile: up to MAX_ROWS rows by a block of outputs (forward) or inputs
-# (backward), MAX_TILE elements in all; it loops over the taps.
-MAX_ROWS = 4
-MAX_TILE = 4096
+# A program's tile: ROWS rows (sharing the table loads) by BLOCK outputs, ROWS * BLOCK
+# at most MAX_TILE; BLOCK shrinks until the grid has WAVES programs per SM when it can.
+MAX_ROWS = 8
+MAX_TILE = 2048
+MIN_BLOCK = 128
+WAVES = 4
+DEFAULT_SMS = 132  # H100 / H200, when not on CUDA (the interpreter, compile checks)
+INT32_LIMIT = 2**31 - 1
+
+_sm_counts = {}
 
 
-def _tile(rows, length):
-    """(ROWS, BLOCK, programs per row block) for ``rows`` signals of ``length`` samples."""
-    tile_rows = min(triton.next_power_of_2(rows), MAX_ROWS)
-    block = block_size(length, MAX_TILE // tile_rows)
-    return tile_rows, block, triton.cdiv(length, block)
+def sm_count(device):
+    """Streaming multiprocessors of ``device`` (DEFAULT_SMS off CUDA), cached."""
+    if device.type != "cuda":
+        return DEFAULT_SMS
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    if index not in _sm_counts:
+        _sm_counts[index] = torch.cuda.get_device_properties(index).multi_processor_count
+    return _sm_counts[index]
+
+
+def tile(rows, length, sms):
+    """(ROWS, BLOCK, programs per row block, num_warps) for ``rows`` signals of ``length``
+    outputs: as many rows as fit (they share the table loads), then the largest BLOCK that
+    still gives WAVES programs per SM (small batches fill the GPU)."""
+    tile_rows = min(triton.next_power_of_2(max(rows, 1)), MAX_ROWS)
+    block = MAX_TILE // tile_rows
+    row_blocks = triton.cdiv(rows, tile_rows)
+    while block > MIN_BLOCK and row_blocks * triton.cdiv(length, block) < WAVES * sms:
+        block //= 2
+    block = min(block, max(MIN_BLOCK, triton.next_power_of_2(max(length, 1))))
+    warps = min(max(tile_rows * block // 512, 1), 8)
+    return tile_rows, block, triton.cdiv(length, block), warps
 
 
 @triton.jit
@@ -58,181 +84,167 @@ def _kaiser_window(x, beta, inv_i0e_beta):
 
 
 @triton.jit
-def _tap_weight(
-    local,  # input index minus the first input index of the output's polyphase block
-    phase,  # output index modulo new
-    orig,
-    new,
-    PARAMS,  # pointer to the filter's parameters, see _filter_params
-    KAISER: tl.constexpr,
-):
-    lpw = tl.load(PARAMS)
-    # t * base = (local / orig - phase / new) * base, from an exact integer numerator:
-    # the difference of two rounded fractions would lose float32 digits to cancellation.
-    scaled = (local * new - phase * orig).to(lpw.dtype) * tl.load(PARAMS + 1)
+def _tap_weight(numerator, lpw, t_scale, gain, beta, inv_i0e_beta, KAISER: tl.constexpr):
+    # The tap at t * base = numerator * t_scale, numerator (as a float) the exact integer
+    # (local / in_rate - phase / out_rate) * in_rate * out_rate (no cancellation).
+    scaled = numerator * t_scale
     inside = tl.abs(scaled) <= lpw
     angle = tl.where(scaled == 0, 1.0, scaled * PI)
     sinc = tl.where(scaled == 0, 1.0, tl.sin(angle) / angle)
     if KAISER:
         u = scaled / lpw
-        beta = tl.load(PARAMS + 3)
         argument = beta * tl.sqrt(tl.maximum(1.0 - u * u, 0.0))
-        window = _kaiser_window(argument, beta, tl.load(PARAMS + 4))
+        window = _kaiser_window(argument, beta, inv_i0e_beta)
     else:
         half_cos = tl.cos(scaled * (PI * 0.5) / lpw)
         window = half_cos * half_cos
-    return tl.where(inside, sinc * window * tl.load(PARAMS + 2), 0.0)
+    return tl.where(inside, sinc * window * gain, 0.0)
 
 
 @triton.jit
-def resample_kernel(
+def polyphase_kernel(
     X,  # pointer to the input, (rows, n_in), last dim contiguous
-    PARAMS,  # pointer to the filter's parameters, see _filter_params
+    TAPS_TABLE,  # pointer to the (out_rate, n_taps) taps, strided (unused on the fly)
+    FIRST,  # pointer to the (out_rate,) int32 first offsets (unused on the fly)
     Y,  # pointer to the output, (rows, n_out), contiguous
     stride_x_row,
+    stride_phase,  # the table's strides: 1 and out_rate for its tap-major layout
+    stride_tap,
     n_in,
     n_out,
-    orig,
-    new,
+    in_rate,
+    out_rate,
     width,
-    n_taps,
+    n_taps,  # a multiple of TAPS
     n_rows,
     blocks_per_row,
+    lpw,
+    t_scale,
+    gain,
+    beta,
+    inv_i0e_beta,
+    ON_THE_FLY: tl.constexpr,
     KAISER: tl.constexpr,
     ROWS: tl.constexpr,
     BLOCK: tl.constexpr,
+    TAPS: tl.constexpr,
 ):
-    # y[n] = sum_j x[k] h(k / orig - n / new), k = (n // new) * orig + first(n % new) + j.
-    # A program computes BLOCK outputs of ROWS rows: the weights, the costly part, are
-    # computed once for all its rows.
-    pid = tl.program_id(0).to(tl.int64)
-    rows = (pid // blocks_per_row) * ROWS + tl.arange(0, ROWS)
-    n = (pid % blocks_per_row) * BLOCK + tl.arange(0, BLOCK)
+    pid = tl.program_id(0)
+    row_block = pid // blocks_per_row
+    n0 = (pid - row_block * blocks_per_row) * BLOCK
+    n = n0 + tl.arange(0, BLOCK)
     out_mask = n < n_out
-    tile_mask = (rows < n_rows)[:, None] & out_mask[None, :]
-    acc_dtype = tl.load(PARAMS).dtype
-    block_index = n // new
-    phase = n - block_index * new
-    first = (phase * orig) // new - width
-    block_start = block_index * orig
-    x_rows = X + rows[:, None] * stride_x_row
-    acc = tl.zeros([ROWS, BLOCK], dtype=acc_dtype)
-    for j in range(0, n_taps):
-        local = first + j
-        k = block_start + local
-        weight = _tap_weight(local, phase, orig, new, PARAMS, KAISER)
-        in_signal = (k >= 0) & (k < n_in)
-        x = tl.load(x_rows + k[None, :], mask=tile_mask & in_signal[None, :], other=0.0)
-        acc += x.to(acc_dtype) * weight[None, :]
-    y_ptrs = Y + rows[:, None] * n_out + n[None, :]
-    tl.store(y_ptrs, acc.to(Y.dtype.element_ty), mask=tile_mask)
+    n = tl.minimum(n, n_out - 1)  # lanes past the end recompute the last output
+    rows = row_block * ROWS + tl.arange(0, ROWS)
+    row_mask = rows < n_rows
+    rows = tl.minimum(rows, n_rows - 1)  # so that loads need no row mask
+    x_rows = X + rows.to(tl.int64)[:, None] * stride_x_row
+    if ON_THE_FLY:
+        n = n.to(tl.int64)
+    block_index = n // out_rate
+    phase = n - block_index * out_rate
+    if ON_THE_FLY:  # noqa: SIM108 (a compile-time branch)
+        first = (phase * in_rate) // out_rate - width
+    else:
+        first = tl.load(FIRST + phase)
+    start = block_index * in_rate + first  # input of tap 0
+    acc = tl.zeros([ROWS, BLOCK], dtype=TAPS_TABLE.dtype.element_ty)  # the compute dtype
+    interior = (tl.min(start) >= 0) & (tl.max(start) + n_taps <= n_in)
+    if ON_THE_FLY:
+        numerator = (first * out_rate - phase * in_rate) - out_rate
+        for j in range(0, n_taps):
+            numerator += out_rate
+            k = start + j
+            weight = _tap_weight(
+                numerator.to(acc.dtype), lpw, t_scale, gain, beta, inv_i0e_beta, KAISER
+            )
+            in_signal = (k >= 0) & (k < n_in)
+            x = tl.load(x_rows + k[None, :], mask=in_signal[None, :], other=0.0)
+            acc += x.to(acc.dtype) * weight[None, :]
+    elif interior:
+        # every tap of every output inside the signal: unmasked, pointers stepped by TAPS,
+        # each tap an immediate offset.
+        x_ptrs = x_rows + start[None, :]
+        w_ptrs = TAPS_TABLE + phase * stride_phase
+        for _ in range(0, n_taps, TAPS):
+            for jj in tl.static_range(TAPS):
+                weight = tl.load(w_ptrs)
+                x = tl.load(x_ptrs + jj)
+                acc += x.to(acc.dtype) * weight[None, :]
+                w_ptrs += stride_tap
+            x_ptrs += TAPS
+    else:
+        w_ptrs = TAPS_TABLE + phase * stride_phase
+        for j in range(0, n_taps):
+            k = start + j
+            in_signal = (k >= 0) & (k < n_in)
+            weight = tl.load(w_ptrs + j * stride_tap)
+            x = tl.load(x_rows + k[None, :], mask=in_signal[None, :], other=0.0)
+            acc += x.to(acc.dtype) * weight[None, :]
+    y_ptrs = Y + rows.to(tl.int64)[:, None] * n_out + n[None, :]
+    tl.store(y_ptrs, acc.to(Y.dtype.element_ty), mask=row_mask[:, None] & out_mask[None, :])
 
 
-@triton.jit
-def resample_backward_kernel(
-    GY,  # pointer to the output's gradient, (rows, n_out), last dim contiguous
-    PARAMS,  # pointer to the filter's parameters, see _filter_params
-    GX,  # pointer to the input's gradient, (rows, n_in), contiguous
-    stride_gy_row,
-    n_in,
-    n_out,
-    orig,
-    new,
-    width_out,
-    n_taps,
-    n_rows,
-    blocks_per_row,
-    KAISER: tl.constexpr,
-    ROWS: tl.constexpr,
-    BLOCK: tl.constexpr,
-):
-    # gx[k] = sum_n gy[n] h(k / orig - n / new) over the outputs n within reach of k:
-    # n = floor(k * new / orig) - width_out + j; ROWS rows share the weights, as forward.
-    pid = tl.program_id(0).to(tl.int64)
-    rows = (pid // blocks_per_row) * ROWS + tl.arange(0, ROWS)
-    k = (pid % blocks_per_row) * BLOCK + tl.arange(0, BLOCK)
-    in_mask = k < n_in
-    tile_mask = (rows < n_rows)[:, None] & in_mask[None, :]
-    acc_dtype = tl.load(PARAMS).dtype
-    first = (k * new) // orig - width_out
-    gy_rows = GY + rows[:, None] * stride_gy_row
-    acc = tl.zeros([ROWS, BLOCK], dtype=acc_dtype)
-    for j in range(0, n_taps):
-        n = first + j
-        in_output = (n >= 0) & (n < n_out)
-        n = tl.maximum(n, 0)
-        block_index = n // new
-        phase = n - block_index * new
-        local = k - block_index * orig
-        weight = _tap_weight(local, phase, orig, new, PARAMS, KAISER)
-        gy = tl.load(gy_rows + n[None, :], mask=tile_mask & in_output[None, :], other=0.0)
-        acc += gy.to(acc_dtype) * weight[None, :]
-    gx_ptrs = GX + rows[:, None] * n_in + k[None, :]
-    tl.store(gx_ptrs, acc.to(GX.dtype.element_ty), mask=tile_mask)
-
-
-def _filter_params(x, orig, new, lowpass_filter_width, rolloff, kaiser, beta):
-    """The filter's constants for the kernels, in their compute dtype (float64 for float64
-    input, else float32): [lpw, base / (orig * new), base / orig, beta, 1 / i0e(beta)].
-
-    Returns (params, base).
-    """
+def filter_constants(spec_args):
+    """The on-the-fly taps' scalar arguments, as Python floats (float32 in the kernel):
+    (lpw, t_scale = base / (orig * new), gain = base / orig, beta, 1 / i0e(beta))."""
+    orig, new, lowpass_filter_width, rolloff, kaiser, beta = spec_args
     base = min(orig, new) * rolloff
-    compute_dtype = compute_dtype_of(x)
     if kaiser:
         inv_i0e_beta = 1.0 / torch.special.i0e(torch.tensor(beta, dtype=torch.float64)).item()
     else:
         beta, inv_i0e_beta = 0.0, 0.0
-    constants = [lowpass_filter_width, base / (orig * new), base / orig, beta, inv_i0e_beta]
-    params = torch.tensor(constants, dtype=compute_dtype, device=x.device)
-    return params, base
+    return (float(lowpass_filter_width), base / (orig * new), base / orig, beta, inv_i0e_beta)
 
 
-def resample(x, orig, new, lowpass_filter_width, rolloff, kaiser, beta, launch=lambda k: k):
-    """Resample each row of a 2-D ``x`` (last dim contiguous) from ``orig`` to ``new``
-    (gcd-reduced rates). Returns ``(rows, ceil(new * n_in / orig))``."""
+def _run(x, n_out, in_rate, out_rate, table, spec_args, launch):
+    """Apply the filter (rates ``in_rate`` -> ``out_rate``) to each row of ``x``."""
     rows, n_in = x.shape
-    n_out = resampled_length(n_in, orig, new)
     y = torch.empty((rows, n_out), dtype=x.dtype, device=x.device)
     if y.numel() == 0:
         return y
-    params, base = _filter_params(x, orig, new, lowpass_filter_width, rolloff, kaiser, beta)
-    width = math.ceil(lowpass_filter_width * orig / base)
-    tile_rows, block, blocks_per_row = _tile(rows, n_out)
+    if n_in == 0:
+        return y.zero_()
+    width, n_taps = resample_width(in_rate, out_rate, spec_args[2], spec_args[3])
+    fits_int32 = n_in + 2 * (in_rate + n_taps) < INT32_LIMIT and n_out < INT32_LIMIT
+    on_the_fly = table is None or not fits_int32
+    if on_the_fly:
+        taps = first = torch.empty((0, 0), dtype=compute_dtype_of(x), device=x.device)
+        n_taps = 2 * width + 2
+    else:
+        taps, first = table
+    tile_rows, block, blocks_per_row, warps = tile(rows, n_out, sm_count(x.device))
     grid = (triton.cdiv(rows, tile_rows) * blocks_per_row,)
-    launch(resample_kernel)[grid](
-        x, params, y, x.stride(0), n_in, n_out, orig, new, width, 2 * width + 2, rows,
-        blocks_per_row, KAISER=int(kaiser), ROWS=tile_rows, BLOCK=block,
-        num_warps=num_warps(tile_rows * block),
+    launch(polyphase_kernel)[grid](
+        x, taps, first, y, x.stride(0), taps.stride(0), taps.stride(1), n_in, n_out, in_rate,
+        out_rate, width, n_taps, rows,
+        blocks_per_row, *filter_constants(spec_args), ON_THE_FLY=int(on_the_fly),
+        KAISER=int(spec_args[4]), ROWS=tile_rows, BLOCK=block,
+        TAPS=8 if n_taps % 8 == 0 else 4, num_warps=warps,
     )  # fmt: skip
     return y
 
 
+def resample(x, table, orig, new, lowpass_filter_width, rolloff, kaiser, beta, launch=lambda k: k):
+    """Resample each row of a 2-D ``x`` (last dim contiguous) from ``orig`` to ``new``
+    (gcd-reduced rates) with ``table = (taps, first)`` (tritaudio._reference.resample_table,
+    in x's compute dtype, on its device) or None (taps on the fly).
+    Returns ``(rows, resampled_length(n_in))``."""
+    spec_args = (orig, new, lowpass_filter_width, rolloff, kaiser, beta)
+    n_out = resampled_length(x.shape[1], orig, new)
+    return _run(x, n_out, orig, new, table, spec_args, launch)
+
+
 def resample_backward(
-    grad_y, n_in, orig, new, lowpass_filter_width, rolloff, kaiser, beta, launch=lambda k: k
-):
-    """The gradient of :func:`resample` with respect to its input, ``(rows, n_in)``."""
-    rows, n_out = grad_y.shape
-    grad_x = torch.empty((rows, n_in), dtype=grad_y.dtype, device=grad_y.device)
-    if grad_x.numel() == 0:
-        return grad_x
-    if n_out == 0:
-        return grad_x.zero_()
-    params, base = _filter_params(grad_y, orig, new, lowpass_filter_width, rolloff, kaiser, beta)
-    width_out = math.ceil(lowpass_filter_width * new / base)
-    tile_rows, block, blocks_per_row = _tile(rows, n_in)
-    grid = (triton.cdiv(rows, tile_rows) * blocks_per_row,)
-    launch(resample_backward_kernel)[grid](
-        grad_y, params, grad_x, grad_y.stride(0), n_in, n_out, orig, new, width_out,
-        2 * width_out + 2, rows, blocks_per_row, KAISER=int(kaiser), ROWS=tile_rows,
-        BLOCK=block, num_warps=num_warps(tile_rows * block),
-    )  # fmt: skip
-    return grad_x
+    grad_y, n_in, table_t, orig, new, lowpass_filter_width, rolloff, kaiser, beta,
+    launch=lambda k: k,
+):  # fmt: skip
+    """The gradient of :func:`resample` with respect to its input, ``(rows, n_in)``, with
+    the transposed table (``resample_table(..., transposed=True)``) or None."""
+    spec_args = (orig, new, lowpass_filter_width, rolloff, kaiser, beta)
+    return _run(grad_y, n_in, new, orig, table_t, spec_args, launch)
 
 
 # The tensor arguments each kernel writes (everything else it only reads); the
 # performance model (benchmarks/model) checks every launch against it.
-WRITES = {
-    "resample_kernel": ("Y",),
-    "resample_backward_kernel": ("GX",),
-}
+WRITES = {"polyphase_kernel": ("Y",)}

@@ -16,6 +16,7 @@ from triton.backends.compiler import GPUTarget
 from tritaudio._common import DOT_PRECISIONS
 from tritaudio._ops import INTERPRETED
 from tritaudio._reference.kaldi import FrameOptions
+from tritaudio.functional.resample import ResampleFilter, resample_tables
 from tritaudio.kernels import (
     alignment,
     filtering,
@@ -136,8 +137,11 @@ def launches():
         yield filtering.lag_products, (x, x, 9, 0, 1, compute)
         yield from kaldi_launches(x, lengths, compute)
         for kaiser in (0, 1):
-            yield resample.resample, (x, 441, 160, 6.0, 0.99, kaiser, 14.77)
-            yield resample.resample_backward, (x, 13781, 441, 160, 6.0, 0.99, kaiser, 14.77)
+            spec = ResampleFilter(441, 160, 6.0, 0.99, kaiser, 14.77)
+            table, table_t = resample_tables(spec, compute, torch.device("cpu"))
+            for forward, backward in ((table, table_t), (None, None)):  # table / on the fly
+                yield resample.resample, (x, forward, *spec)
+                yield resample.resample_backward, (x, 13781, backward, *spec)
     yield from alignment_launches()
 
 

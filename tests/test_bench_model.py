@@ -155,7 +155,7 @@ def test_every_kernel_declares_what_it_writes():
                     assert event.write > 0, event.name
     finally:
         sys.path.pop(0)
-    assert {"frame_kernel", "resample_kernel", "energies_kernel"} <= launched
+    assert {"frame_kernel", "polyphase_kernel", "energies_kernel"} <= launched
     from tritaudio.kernels import alignment, framing, kaldi, logmel, noise, resample, spectral
 
     for module in (alignment, framing, kaldi, logmel, noise, resample, spectral):
@@ -225,7 +225,7 @@ def test_resample_case_fit_matches_the_full_size_count():
     # the resampler reads its input once and writes its output once: the floor
     assert totals["read"] + totals["write"] == pytest.approx(result["warm"].floor, rel=0.01)
     kernels = [e for e in result["warm"].recorder.events if e.kind == "triton"]
-    assert [e.name for e in kernels] == ["resample_kernel"]
+    assert [e.name for e in kernels] == ["polyphase_kernel"]
     assert kernels[0].census and kernels[0].programs > 132
 
 

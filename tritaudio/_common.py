@@ -5,6 +5,7 @@ Plain Python and torch (no triton): the kernels' launchers import it too.
 """
 
 import math
+import struct
 
 import torch
 
@@ -25,8 +26,33 @@ def frame_count(n_time, n_fft, hop, pad, left):
 
 def resampled_length(n_in, orig, new):
     """Output length of resampling ``n_in`` samples from ``orig`` to ``new`` Hz
-    (gcd-reduced): ``ceil(new * n_in / orig)`` in integers."""
-    return -(-new * n_in // orig)
+    (gcd-reduced), exactly torchaudio 2.11's: ``ceil(new * n_in / orig)`` evaluated as it
+    does, the quotient in Python floats, rounded to torch's default dtype (float32) by
+    ``torch.as_tensor`` before the ceil, and capped at what its strided convolution
+    produces (``new * (n_in // orig + 1)``). The float32 rounding makes it one shorter than
+    the exact ceil for about 1 length in 40 at some rate pairs (44100 -> 16000 Hz on
+    425,011 samples: 154,199).
+    """
+    quotient = new * n_in / orig
+    if torch.get_default_dtype() != torch.float64:
+        quotient = struct.unpack("f", struct.pack("f", quotient))[0]
+    return min(math.ceil(quotient), new * (n_in // orig + 1))
+
+
+# Resampling filters: widths beyond this many zero crossings are refused (torchaudio's
+# widest preset, "kaiser_best", uses 64); polyphase tables beyond this many taps (8 MB in
+# float32) are not built: the taps are computed where they are used instead.
+MAX_LOWPASS_FILTER_WIDTH = 1024
+MAX_TABLE_TAPS = 2**21
+# The tables' rows are padded with zero taps to a multiple of this (the kernels unroll by it).
+TAP_MULTIPLE = 4
+
+
+def resample_width(orig, new, lowpass_filter_width, rolloff):
+    """torchaudio's filter half-width in input samples, and the taps each output needs
+    (a multiple of TAP_MULTIPLE) for gcd-reduced rates."""
+    width = math.ceil(lowpass_filter_width * orig / (min(orig, new) * rolloff))
+    return width, -(-(2 * width + 2) // TAP_MULTIPLE) * TAP_MULTIPLE
 
 
 def last_dim_contiguous(x):

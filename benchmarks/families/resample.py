@@ -3,7 +3,7 @@ filter built once, as for a user who resamples many batches: torchaudio's fastes
 
 from benchmarks.cases import Case, Size, tritaudio_and_torchaudio
 
-RATES = [(44100, 16000), (16000, 48000), (48000, 44100)]
+RATES = [(44100, 16000), (16000, 48000), (48000, 44100), (22050, 16000)]
 
 
 def _case(orig, new):

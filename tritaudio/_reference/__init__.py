@@ -14,7 +14,7 @@ from tritaudio._reference.noise import (
     noise_scale,
     preemphasis,
 )
-from tritaudio._reference.resample import resample_taps, resample_with_taps
+from tritaudio._reference.resample import polyphase_taps, resample_table, resample_with_table
 from tritaudio._reference.spectral import (
     LogScale,
     amplitude_to_db,
@@ -57,9 +57,10 @@ __all__ = [
     "melscale_fbanks",
     "noise_scale",
     "phase_vocoder",
+    "polyphase_taps",
     "preemphasis",
-    "resample_taps",
-    "resample_with_taps",
+    "resample_table",
+    "resample_with_table",
     "spectrogram",
     "spectrogram_norms",
     "top_db_floor",

@@ -13,6 +13,7 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import itertools
+import math
 import os
 import shlex
 import sys
@@ -22,6 +23,7 @@ from pathlib import Path
 import torch
 
 from tritaudio import transforms as T
+from tritaudio._common import resampled_length
 from tritaudio.cli import outputs, parallel
 from tritaudio.cli.common import (
     EXIT_FAILED,
@@ -207,7 +209,9 @@ class Extractor:
         self.edge = 0 if self.feature in KALDI else self.n_fft // 2  # Kaldi: snip_edges
 
     def resampled_length(self, length, source_rate):
-        return -(-length * self.rate // source_rate)
+        """The resampler's output length (torchaudio's formula, tritaudio._common)."""
+        gcd = math.gcd(source_rate, self.rate)
+        return resampled_length(length, source_rate // gcd, self.rate // gcd)
 
     def frames(self, length):
         return max((length + 2 * self.edge - self.n_fft) // self.hop + 1, 0)

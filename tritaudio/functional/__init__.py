@@ -149,3 +149,7 @@ __all__ = [
     "treble_biquad",
     "vad",
 ]
+
+from tritaudio.functional.resample import resample_batch
+
+__all__ += ["resample_batch"]

@@ -172,8 +172,8 @@ def _shift_pitch(waveform, rates, n_fft, win_length, hop_length, window, resampl
     """pitch_shift after its checks (also PitchShift's forward): stretch, resample from
     ``rates.orig_freq`` to ``rates.sample_rate``, fit to the input's length.
 
-    ``resample_taps``: the reference path's ``(taps, first)`` table when the caller keeps
-    one (PitchShift does).
+    ``resample_taps``: the resampling filter's tables (``resample_tables``) when the
+    caller keeps them (PitchShift does).
     """
     x = in_compute_dtype(waveform)
     window = window.to(device=x.device, dtype=x.dtype)

@@ -4,9 +4,14 @@ names); the filter is checked once, at construction.
 
 import torch
 
-from tritaudio import _reference
 from tritaudio._checks import check_float_waveform
-from tritaudio.functional.resample import _apply_resample_filter, _resample_filter, _speed_rates
+from tritaudio.functional.resample import (
+    _apply_resample_filter,
+    _resample_filter,
+    _speed_lengths,
+    _speed_rates,
+    resample_tables,
+)
 
 
 class Resample(torch.nn.Module):
@@ -20,14 +25,20 @@ class Resample(torch.nn.Module):
         lowpass_filter_width: zero crossings of the sinc on each side.
         rolloff: cut-off as a fraction of the lower Nyquist frequency, in (0, 1].
         beta: the Kaiser window's shape (default 14.769656459379492).
-        dtype: precision of the filter table kept for the torch path (default float32;
-            computed in float64 either way). The Triton kernels compute taps on the fly.
+        dtype: precision of the filter tables kept (default float32; computed in float64
+            either way). A waveform of another compute dtype (float64 for float64, else
+            float32) uses tables built for it, cached per filter.
 
     Shape:
         ``(..., time)`` -> ``(..., ceil(new_freq * time / orig_freq))`` (gcd-reduced rates).
 
-    The filter table is not part of the state dict (torchaudio's ``kernel`` has another
-    layout); a torchaudio checkpoint's ``kernel`` entry is ignored when loading.
+    The filter is kept as buffers, built once: ``kernel`` ``(new, n_taps)``, the polyphase
+    table of its non-zero taps (gcd-reduced rates), ``first_input`` ``(new,)`` each phase's
+    first input offset, and ``kernel_t`` / ``first_input_t`` the transposed table for the
+    Triton path's backward pass; None when a table would hold more than 2**21 taps (the
+    taps are then computed where they are used). They are not part of the state dict
+    (torchaudio's ``kernel`` has another layout); a torchaudio checkpoint's ``kernel``
+    entry is ignored when loading.
     """
 
     def __init__(
@@ -52,16 +63,28 @@ class Resample(torch.nn.Module):
             orig_freq, new_freq, lowpass_filter_width, rolloff, resampling_method, beta
         )
         if self.filter is not None:
-            taps, first = _reference.resample_taps(*self.filter)
-            self.register_buffer("kernel", taps.to(dtype or torch.float32), persistent=False)
-            self.register_buffer("first_input", first, persistent=False)
+            tables = resample_tables(self.filter, dtype or torch.float32, torch.device("cpu"))
+            for suffix, table in zip(("", "_t"), tables, strict=True):
+                taps, first = (None, None) if table is None else table
+                self.register_buffer("kernel" + suffix, taps, persistent=False)
+                self.register_buffer("first_input" + suffix, first, persistent=False)
         self._register_load_state_dict_pre_hook(_drop_torchaudio_kernel)
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         check_float_waveform(waveform)
         if self.filter is None:
             return waveform
-        return _apply_resample_filter(waveform, self.filter, taps=(self.kernel, self.first_input))
+        return _apply_resample_filter(waveform, self.filter, self._tables())
+
+    def _tables(self):
+        """The filter's tables, as :func:`tritaudio.functional.resample_tables` gives them."""
+        return tuple(
+            None if taps is None else (taps, first)
+            for taps, first in (
+                (self.kernel, self.first_input),
+                (self.kernel_t, self.first_input_t),
+            )
+        )
 
 
 def _drop_torchaudio_kernel(state_dict, prefix, *args):
@@ -91,9 +114,7 @@ class Speed(torch.nn.Module):
     def forward(
         self, waveform: torch.Tensor, lengths: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        if lengths is not None:
-            scale = self.target_sample_rate / self.source_sample_rate
-            lengths = torch.ceil(lengths * scale).to(lengths.dtype)
+        lengths = _speed_lengths(lengths, self.source_sample_rate, self.target_sample_rate)
         return self.resampler(waveform), lengths
 
 

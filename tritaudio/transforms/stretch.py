@@ -157,7 +157,7 @@ class PitchShift(torch.nn.Module):
         check_real_waveform(waveform)
         taps = None
         if self.resampler.filter is not None:
-            taps = (self.resampler.kernel, self.resampler.first_input)
+            taps = self.resampler._tables()
         return _shift_pitch(
             waveform, self.rates, self.n_fft, self.win_length, self.hop_length, self.window,
             taps,
