@@ -41,3 +41,7 @@ __all__ = [
     "resample_backward",
     "scale_rows",
 ]
+
+from tritaudio._ops.stretch import phase_vocoder  # noqa: E402
+
+__all__ += ["phase_vocoder"]

@@ -1,8 +1,8 @@
 """The stretch family's functions: phase vocoder, time_stretch, pitch_shift.
 
-STFT (framing kernel) -> phase vocoder -> inverse STFT (overlap-add kernel) [-> resampling
-kernel]. The phase vocoder is the same torch ops on both paths (a gather, elementwise ops and
-a cumsum along time).
+STFT (framing kernel) -> phase vocoder (one kernel on the Triton path) -> inverse STFT
+(overlap-add kernel) [-> resampling kernel]. ``phase_vocoder`` itself (and TimeStretch) runs
+torchaudio's torch ops on both paths: its numbers are torchaudio's, bit for bit.
 """
 
 import math
@@ -12,6 +12,7 @@ from typing import NamedTuple
 import torch
 
 from tritaudio import _reference
+from tritaudio._backend import backend_for
 from tritaudio._checks import check_positive_real, check_rate, check_real_waveform, check_stft_args
 from tritaudio._common import in_compute_dtype
 from tritaudio.functional.resample import _apply_resample_filter, _resample_filter
@@ -88,8 +89,23 @@ def _stretch(waveform, rate, n_fft, win_length, hop_length, window):
     phase_advance = torch.linspace(
         0, math.pi * hop_length, spec.shape[-2], dtype=spec.real.dtype, device=spec.device
     )[..., None]
-    stretched = _reference.phase_vocoder(spec, rate, phase_advance)
+    stretched = _vocode(spec, rate, phase_advance)
     return inverse_spectrogram(stretched, length, 0, *stft, False)
+
+
+def _vocode(spec, rate, phase_advance):
+    """The phase vocoder of time_stretch / pitch_shift: the kernel on the Triton path (the
+    same arithmetic as torchaudio's within float rounding: a polynomial atan2, the phase
+    summed in tiles), the torch reference otherwise."""
+    if rate == 1.0 or backend_for(spec) == "torch":
+        return _reference.phase_vocoder(spec, rate, phase_advance)
+    from tritaudio import _ops
+
+    shape = spec.shape
+    steps = torch.arange(0, shape[-1], rate, dtype=spec.real.dtype, device=spec.device)
+    rows = spec.reshape(-1, *shape[-2:])
+    stretched = _ops.phase_vocoder(rows, steps, phase_advance.reshape(-1))
+    return stretched.reshape(*shape[:-2], *stretched.shape[-2:])
 
 
 def time_stretch(
