@@ -5,8 +5,8 @@ each output time ``step = t * rate`` it reads the two input frames around it, in
 their magnitudes and measures the phase advance between them (the bin's deviation from
 its expected advance, wrapped to [-pi, pi], plus the expected advance); the output phase
 is the first frame's phase plus the advances of every earlier output frame: a prefix sum
-along time per bin (bins are independent), carried from tile to tile. Each output frame
-is written once; nothing between input and output goes through memory.
+along time per bin (bins are independent), in float64 and carried from tile to tile. Each
+output frame is written once; nothing between input and output goes through memory.
 """
 
 import math
@@ -29,7 +29,7 @@ def _c(value, like):
 @triton.jit
 def _atan(x):
     # atan(x) for x >= 0, Cephes' atan (rational approximation after reducing x to
-    # [0, 0.66]): float64-accurate, so float32 and float64 input both get their precision.
+    # [0, 0.66]): float64-accurate.
     big = x > _c(2.414213562373095, x)
     mid = (x > _c(0.66, x)) & (x <= _c(2.414213562373095, x))
     reduced = tl.where(big, -1.0 / tl.where(big, x, 1.0), tl.where(mid, (x - 1.0) / (x + 1.0), x))
@@ -58,6 +58,20 @@ def _atan2(y, x):
     angle = tl.where(x < 0, _c(PI, x) - angle, angle)
     angle = tl.where(y < 0, -angle, angle)
     return tl.where((x == x) & (y == y), angle, x + y)  # NaN in, NaN out
+
+
+@triton.jit
+def _angle(re, im, dtype: tl.constexpr):
+    # torch.angle, evaluated in float64 and rounded once: float32 results are the correctly
+    # rounded ones (what the C library's atan2f gives torch on the CPU), nearly always.
+    return _atan2(im.to(tl.float64), re.to(tl.float64)).to(dtype)
+
+
+@triton.jit
+def _abs(re, im, dtype: tl.constexpr):
+    # |re + i im| in float64, rounded once (hypot's result); no overflow for float32 input
+    re, im = re.to(tl.float64), im.to(tl.float64)
+    return tl.sqrt(re * re + im * im).to(dtype)
 
 
 @triton.jit
@@ -94,7 +108,9 @@ def phase_vocoder_kernel(
     acc_dtype = expected.dtype
     first_re = tl.load(x_bins, mask=bin_mask[:, None], other=0.0).to(acc_dtype)
     first_im = tl.load(x_bins + 1, mask=bin_mask[:, None], other=0.0).to(acc_dtype)
-    carry = _atan2(first_im, first_re)  # (BLOCK_B, 1): the phase before this tile
+    # The phase is summed in float64 and rounded once per output, as torch's cumsum sums
+    # float32 on the CPU: no rounding error builds up along time.
+    carry = _angle(first_re, first_im, acc_dtype).to(tl.float64)  # (BLOCK_B, 1): phase so far
     for first in range(0, n_out, BLOCK_T):
         t = first + tl.arange(0, BLOCK_T)
         t_mask = t < n_out
@@ -112,20 +128,23 @@ def phase_vocoder_kernel(
         before_im = tl.load(before + 1, mask=before_mask, other=0.0).to(acc_dtype)
         after_re = tl.load(after, mask=after_mask, other=0.0).to(acc_dtype)
         after_im = tl.load(after + 1, mask=after_mask, other=0.0).to(acc_dtype)
-        deviation = _atan2(after_im, after_re) - _atan2(before_im, before_re) - expected
+        deviation = _angle(after_re, after_im, acc_dtype) - _angle(before_re, before_im, acc_dtype)
+        deviation = deviation - expected
         two_pi = _c(2 * PI, deviation)
         deviation = deviation - two_pi * tl.floor(deviation / two_pi + 0.5)
-        advance = tl.where(mask, deviation + expected, 0.0)
+        advance = tl.where(mask, deviation + expected, 0.0).to(tl.float64)
         inclusive = tl.cumsum(advance, axis=1)
-        phase = carry + (inclusive - advance)
+        phase = (carry + (inclusive - advance)).to(acc_dtype)
         carry = carry + tl.sum(advance, axis=1)[:, None]
-        magnitude = alpha * tl.sqrt(after_re * after_re + after_im * after_im) + (
-            1 - alpha
-        ) * tl.sqrt(before_re * before_re + before_im * before_im)
+        magnitude = alpha * _abs(after_re, after_im, acc_dtype) + (1 - alpha) * _abs(
+            before_re, before_im, acc_dtype
+        )
+        cos = tl.cos(phase.to(tl.float64)).to(acc_dtype)
+        sin = tl.sin(phase.to(tl.float64)).to(acc_dtype)
         out = y_bins + t.to(tl.int64)[None, :] * stride_y_frame
         out_dtype = Y.dtype.element_ty
-        tl.store(out, (magnitude * tl.cos(phase)).to(out_dtype), mask=mask)
-        tl.store(out + 1, (magnitude * tl.sin(phase)).to(out_dtype), mask=mask)
+        tl.store(out, (magnitude * cos).to(out_dtype), mask=mask)
+        tl.store(out + 1, (magnitude * sin).to(out_dtype), mask=mask)
 
 
 def _bin_block(rows, n_bins, device):

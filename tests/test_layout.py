@@ -124,7 +124,7 @@ FAMILY_LAYERS = {
     "spectral": ("kernels", "_ops", "_reference", "functional", "transforms", "tests", "bench"),
     "logmel": ("kernels", "_ops", "functional", "transforms", "tests"),
     "masking": ("_reference", "functional", "transforms", "tests"),
-    "stretch": ("_reference", "functional", "transforms", "tests"),
+    "stretch": ("kernels", "_ops", "_reference", "functional", "transforms", "tests"),
 }
 LAYER_DIRS = {
     "kernels": ("kernels", "{}.py"),

@@ -120,7 +120,10 @@ def test_pitch_shift_fixtures(backend, device):
         stretched = stretch._stretch(x, rates.rate, n_fft, n_fft, hop_length, window).cpu()
         rounded = torchaudio_float32_table_resample(stretched, rates.orig_freq, SAMPLE_RATE)
         fitted = stretch._fit_length(rounded, x.shape[-1])
-        assert_close_to_reference(fitted, expected, rel=1e-6, what=f"{what}, rounded table")
+        # The Triton path's phase vocoder kernel (atan2 and the phase sum in float64, rounded
+        # once) is not torchaudio's float32 op sequence: 5e-5 there, 1e-6 on the torch path.
+        rel = 1e-6 if backend == "torch" else 5e-5
+        assert_close_to_reference(fitted, expected, rel=rel, what=f"{what}, rounded table")
         with tritaudio.use_backend("torch"):
             exact = F.resample(stretched.double(), rates.orig_freq, SAMPLE_RATE)
         exact = stretch._fit_length(exact, x.shape[-1])
