@@ -306,6 +306,9 @@ def parse_args(argv=None):
     parser.add_argument("--threads", type=int, help="torch's CPU threads for the run")
     parser.add_argument("--copy-bytes", type=int, help="size of the bandwidth copy")
     parser.add_argument("--commit", help="the git commit, where the tree has no .git")
+    parser.add_argument("--model", action="store_true",
+                        help="the performance model instead of timings (benchmarks/model: "
+                        "counted on the CPU, modelled for H100 / H200)")  # fmt: skip
     args = parser.parse_args(argv)
     if args.grid is None:
         args.grid = "default" if torch.device(args.device).type == "cuda" else "cpu"
@@ -318,6 +321,11 @@ def main(argv=None) -> int:
         for path in args.merge:
             data = schema.validate(json.loads(path.read_text()))
             print(f"{path} -> {write_results(args.out, data)}", file=sys.stderr)
+    elif args.model:
+        from benchmarks.model.run import main as model_main
+
+        path = model_main(select(args.families, args.cases), args.out, args.commit)
+        print(f"wrote {path}", file=sys.stderr)
     elif not args.report_only:
         cases = select(args.families, args.cases)
         threads = torch.get_num_threads()

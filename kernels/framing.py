@@ -132,3 +132,11 @@ def overlap_add(frames, window, hop, out_len, launch=lambda kernel: kernel):
         BLOCK=block, num_warps=num_warps(block),
     )  # fmt: skip
     return out
+
+
+# The tensor arguments each kernel writes (everything else it only reads); the
+# performance model (benchmarks/model) checks every launch against it.
+WRITES = {
+    "frame_kernel": ("FRAMES",),
+    "overlap_add_kernel": ("OUT",),
+}

@@ -142,3 +142,10 @@ def log_mel_dft(
         BLOCK_K=BLOCK_BINS, BLOCK_M=BLOCK_MELS, num_warps=num_warps(BLOCK_FRAMES * BLOCK_BINS),
     )  # fmt: skip
     return out, mel
+
+
+# The tensor arguments each kernel writes (everything else it only reads); the
+# performance model (benchmarks/model) checks every launch against it.
+WRITES = {
+    "log_mel_dft_kernel": ("OUT", "MEL"),
+}

@@ -368,3 +368,14 @@ def add_noise_backward(g, w, n, snr, lengths, partials, seed=None, launch=lambda
         num_warps=warps,
     )  # fmt: skip
     return grad_w, grad_n, grad_snr
+
+
+# The tensor arguments each kernel writes (everything else it only reads); the
+# performance model (benchmarks/model) checks every launch against it.
+WRITES = {
+    "scale_rows_kernel": ("Y",),
+    "energies_kernel": ("PARTIALS",),
+    "add_scaled_noise_kernel": ("Y",),
+    "dot_kernel": ("PARTIALS",),
+    "add_noise_backward_kernel": ("GW", "GN", "GSNR"),
+}

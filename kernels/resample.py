@@ -228,3 +228,11 @@ def resample_backward(
         BLOCK=block, num_warps=num_warps(tile_rows * block),
     )  # fmt: skip
     return grad_x
+
+
+# The tensor arguments each kernel writes (everything else it only reads); the
+# performance model (benchmarks/model) checks every launch against it.
+WRITES = {
+    "resample_kernel": ("Y",),
+    "resample_backward_kernel": ("GX",),
+}

@@ -226,3 +226,11 @@ def mel_power_backward(grad, mel, spec, fb, mel_ranges, power, log, launch=lambd
         BLOCK_M=BLOCK_MELS, num_warps=num_warps(BLOCK_FRAMES * BLOCK_BINS),
     )  # fmt: skip
     return grad_spec
+
+
+# The tensor arguments each kernel writes (everything else it only reads); the
+# performance model (benchmarks/model) checks every launch against it.
+WRITES = {
+    "mel_power_kernel": ("OUT", "MEL"),
+    "mel_power_backward_kernel": ("GRAD_SPEC",),
+}

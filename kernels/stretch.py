@@ -177,3 +177,8 @@ def phase_vocoder(spec, steps, advance, launch=lambda kernel: kernel):
         BLOCK_B=block_b, BLOCK_T=32, num_warps=4,
     )  # fmt: skip
     return out
+
+
+# The tensor arguments each kernel writes (everything else it only reads); the
+# performance model (benchmarks/model) checks every launch against it.
+WRITES = {"phase_vocoder_kernel": ("Y",)}

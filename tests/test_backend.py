@@ -143,3 +143,55 @@ def test_dispatch_traces_under_torch_compile_fullgraph(no_env):
     with tritaudio.use_backend("torch"):
         compiled = torch.compile(front_end, fullgraph=True, backend="eager")
         torch.testing.assert_close(compiled(x), front_end(x))
+
+
+def _steps_under(name, log):
+    with tritaudio.use_backend(name):
+        log.append(tritaudio.get_backend())
+        yield
+        log.append(tritaudio.get_backend())
+        yield
+
+
+def test_a_generator_yielding_inside_use_backend_holds_it_until_it_ends(no_env):
+    # Documented: the generator's block is in force for its caller between the yields
+    # (a pytest fixture relies on it), and no longer once the generator is done.
+    log = []
+    steps = _steps_under("torch", log)
+    next(steps)
+    assert tritaudio.get_backend() == "torch"
+    next(steps)
+    assert log == ["torch", "torch"]
+    steps.close()
+    assert tritaudio.get_backend() == "auto"
+
+
+def test_blocks_ending_out_of_order_leave_the_others_in_force(no_env):
+    # A generator's block ends inside a later block of its caller: the caller's block must
+    # stay in force, and nothing may be left over once both have ended.
+    steps = _steps_under("torch", [])
+    next(steps)
+    with tritaudio.use_backend("triton"):
+        assert tritaudio.get_backend() == "triton"
+        steps.close()
+        assert tritaudio.get_backend() == "triton"
+    assert tritaudio.get_backend() == "auto"
+
+
+def test_a_generator_closed_in_another_context_does_not_raise(no_env):
+    import contextvars
+
+    steps = _steps_under("torch", [])
+    contextvars.copy_context().run(next, steps)
+    assert tritaudio.get_backend() == "auto"
+    steps.close()  # its block ends in a context where it never began
+    assert tritaudio.get_backend() == "auto"
+
+
+def test_use_backend_as_a_decorator(no_env):
+    @tritaudio.use_backend("torch")
+    def inner():
+        return tritaudio.get_backend()
+
+    assert inner() == "torch"
+    assert tritaudio.get_backend() == "auto"

@@ -291,13 +291,14 @@ def test_features_resume_after_a_removed_output(capsys, tmp_path):
     good, _ = _corpus(corpus)
     for name in ("too_short.wav", "a/corrupt.wav", "empty.flac"):
         (corpus / name).unlink()
-    assert run_main(capsys, "features", corpus, "--out", out, "--quiet")[0] == 0
+    rate = ["--sample-rate", 8000]
+    assert run_main(capsys, "features", corpus, "--out", out, *rate, "--quiet")[0] == 0
     (out / "sweep.npy").unlink()
     (out / "a" / ".leftover.npy.tmp").write_bytes(b"partial write of a crashed run")
-    code, stdout, _ = run_main(capsys, "features", corpus, "--out", out, "--quiet")
+    code, stdout, _ = run_main(capsys, "features", corpus, "--out", out, *rate, "--quiet")
     assert code == 0
     assert f"done 1, skipped {len(good) - 1}, failed 0" in stdout
-    native = tritaudio.load(corpus / "sweep.wav")[0]  # no --sample-rate: the file's rate
+    native = tritaudio.load(corpus / "sweep.wav")[0]  # an 8 kHz file: not resampled
     mel = T.MelSpectrogram(8000, **MEL)(native)
     _assert_equal_features(
         torch.from_numpy(np.load(out / "sweep.npy")), T.AmplitudeToDB("power", None)(mel), "sweep"
@@ -340,7 +341,7 @@ def test_features_from_a_list_file_and_shards(capsys, tmp_path):
         out = tmp_path / f"shard{index}"
         code, stdout, _ = run_main(
             capsys, "features", listing, "--out", out, "--shard-index", index,
-            "--num-shards", 3, "--quiet",
+            "--num-shards", 3, "--sample-rate", 16000, "--quiet",
         )  # fmt: skip
         assert code == 0 and f"shard {index} of 3" in stdout
         outputs.append(sorted(p.relative_to(out).as_posix() for p in out.rglob("*.npy")))
@@ -380,3 +381,221 @@ def test_features_on_the_triton_path_equal_the_library(capsys, tmp_path):
             expected = _library_logmel(path)
             assert features.shape == expected.shape
             torch.testing.assert_close(features, expected, rtol=0, atol=1e-3, msg=path.name)
+
+
+# ------------------------------------------------------- what issue 14 found in the command
+
+
+def _one_line(err):
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+
+
+def test_convert_of_an_empty_wav(capsys, tmp_path):
+    # Decision: WAV (and any format that can hold 0 frames) gets a valid empty file; FLAC,
+    # MP3 and Opus, which libsndfile cannot write empty, are an error naming the input.
+    empty = tmp_path / "empty.wav"
+    tritaudio.save(empty, torch.zeros(1, 0, dtype=torch.int16), 16000)
+    code, out, err = run_main(capsys, "convert", empty, tmp_path / "copy.wav")
+    assert code == 0 and "0.000 s" in out
+    assert tritaudio.info(tmp_path / "copy.wav").num_frames == 0
+    for name in ("copy.flac", "copy.mp3"):
+        code, _, err = run_main(capsys, "convert", empty, tmp_path / name)
+        assert code == 1 and "empty.wav has no frames" in err
+        _one_line(err)
+        assert not (tmp_path / name).exists()
+
+
+@pytest.mark.parametrize(("name", "says"), [("noextension", "extension"), ("x.xyz", ".xyz")])
+def test_convert_output_format_is_checked_before_reading(capsys, tmp_path, name, says):
+    code, _, err = run_main(capsys, "convert", DATA / "sweep_8k.wav", tmp_path / name)
+    assert code == 2 and says in err and "format=" not in err
+    _one_line(err)
+
+
+def test_demo_out_into_a_missing_folder_fails_before_timing(capsys, tmp_path):
+    code, out, err = run_main(capsys, "demo", "--out", tmp_path / "missing" / "demo.png")
+    assert code == 2 and "does not exist" in err and str(tmp_path / "missing") in err
+    _one_line(err)
+    assert out == ""  # nothing was loaded nor timed
+    code, out, err = run_main(capsys, "demo", "--out", tmp_path / "demo.txt")
+    assert code == 2 and ".png" in err and out == ""
+
+
+def _damaged_mp3(path):
+    from test_io import _damage_side_information, _stereo
+
+    clean = path.with_name("clean.mp3")
+    tritaudio.save(clean, torch.from_numpy(_stereo(44100, 2.0).T).float(), 44100)
+    path.write_bytes(_damage_side_information(clean.read_bytes(), 15, seed=2))
+    return path
+
+
+def test_libmpg123_messages_do_not_reach_the_terminal(tmp_path):
+    damaged = _damaged_mp3(tmp_path / "damaged.mp3")
+    direct = subprocess.run(  # shows that libmpg123 does write to descriptor 2
+        [sys.executable, "-c", f"import tritaudio; tritaudio.load({str(damaged)!r})"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert "mpg123" in direct.stderr
+    result = tritaudio_command("convert", damaged, tmp_path / "out.wav")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(damaged, corpus / "damaged.mp3")
+    features = tritaudio_command("features", corpus, "--out", tmp_path / "feats")
+    assert features.returncode == 0, features.stderr
+    assert "mpg123" not in features.stderr and "Note:" not in features.stderr
+    assert "file/s" in features.stderr  # the progress bar is still there
+
+
+def test_a_text_file_named_mp3_is_a_decode_error(tmp_path):
+    notes = tmp_path / "notes.mp3"
+    notes.write_text("not audio\n" * 20)
+    result = tritaudio_command("info", notes)
+    assert result.returncode == 1
+    assert "not an audio file" in result.stderr and "does not exist" not in result.stderr
+
+
+def test_file_names_that_are_not_valid_utf8_print_as_their_bytes(tmp_path):
+    path = os.fsencode(tmp_path) + b"/caf\xe9.wav"
+    tritaudio.save(path, torch.zeros(1, 800), 8000)
+    env = dict(os.environ, PYTHONIOENCODING="utf-8:strict")  # as some locales set it
+    result = subprocess.run(
+        [sys.executable, "-m", "tritaudio", "info", path],
+        capture_output=True,
+        timeout=300,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(path + b": 8000 Hz, 800 frames")
+
+
+def _speech_corpus(root, rates=(16000, 16000, 16000, 16000, 16000)):
+    speech, rate = tritaudio.load(DATA / "speech_en_16k.flac")
+    root.mkdir()
+    for index, target in enumerate(rates):
+        clip = tritaudio.functional.resample(speech[:, : 8000 + 800 * index], rate, target)
+        tritaudio.save(root / f"clip{index}.wav", clip, target)
+
+
+def test_ctrl_c_prints_what_was_done_and_the_command_that_resumes(capsys, tmp_path, monkeypatch):
+    from tritaudio.cli import features
+
+    corpus, out = tmp_path / "corpus", tmp_path / "feats"
+    _speech_corpus(corpus)
+    real, calls = features.compute_single, []
+
+    def interrupted_at_the_third(*args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(features, "compute_single", interrupted_at_the_third)
+    args = ["features", corpus, "--out", out, "--batch-size", 1, "--workers", 1, "--quiet"]
+    code, _, err = run_main(capsys, *args)
+    assert code == 130
+    assert "interrupted: done " in err and "of 5 files" in err
+    assert f"tritaudio features {corpus} --out {out} --batch-size 1 --workers 1 --quiet" in err
+    written = len(list(out.rglob("*.npy")))
+    assert 1 <= written <= 2  # what was computed before Ctrl-C, each file complete
+    monkeypatch.setattr(features, "compute_single", real)
+    code, stdout, _ = run_main(capsys, *args)
+    assert code == 0 and f"done {5 - written}, skipped {written}, failed 0" in stdout
+
+
+def test_features_reports_a_folder_it_cannot_read(capsys, tmp_path, monkeypatch):
+    corpus = tmp_path / "corpus"
+    _speech_corpus(corpus, rates=(16000, 16000))
+    locked = corpus / "locked"
+    locked.mkdir()
+    shutil.copy(corpus / "clip0.wav", locked / "hidden.wav")
+    real_scandir = os.scandir
+
+    def scandir(path="."):  # root ignores permissions: refuse the folder as a mode would
+        if os.fspath(path) == str(locked):
+            raise PermissionError(13, "Permission denied", str(locked))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    code, stdout, err = run_main(capsys, "features", corpus, "--out", tmp_path / "f", "--quiet")
+    assert code == 1
+    assert f"cannot read the folder {locked}: Permission denied" in err
+    assert "done 2" in stdout
+    assert not (tmp_path / "f" / "locked").exists()
+
+
+def test_features_refuses_mixed_rates_without_sample_rate(capsys, tmp_path):
+    # Decision: different rates give features with different frame rates and mel bands;
+    # the command refuses them (naming the rates) unless --sample-rate picks one.
+    corpus, out = tmp_path / "corpus", tmp_path / "feats"
+    _speech_corpus(corpus, rates=(16000, 8000, 16000))
+    code, _, err = run_main(capsys, "features", corpus, "--out", out)
+    assert code == 2
+    _one_line(err)
+    assert "8000 Hz (1 files), 16000 Hz (2 files)" in err and "--sample-rate" in err
+    assert not out.exists()
+    code, _, _ = run_main(capsys, "features", corpus, "--out", out, "--sample-rate", 16000)
+    assert code == 0 and len(list(out.glob("*.npy"))) == 3
+
+
+def test_features_one_rate_without_sample_rate_keeps_it(capsys, tmp_path):
+    corpus, out = tmp_path / "corpus", tmp_path / "feats"
+    _speech_corpus(corpus, rates=(8000, 8000))
+    assert run_main(capsys, "features", corpus, "--out", out, "--quiet")[0] == 0
+    waveform, _ = tritaudio.load(corpus / "clip0.wav")
+    expected = T.AmplitudeToDB("power", None)(T.MelSpectrogram(8000, **MEL)(waveform))
+    _assert_equal_features(torch.from_numpy(np.load(out / "clip0.npy")), expected, "clip0")
+
+
+def test_features_names_a_clip_too_short_in_its_own_words(capsys, tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    tritaudio.save(corpus / "short.wav", torch.zeros(1, 150), 16000)
+    tritaudio.save(corpus / "long.wav", torch.zeros(1, 1600), 16000)
+    code, _, err = run_main(capsys, "features", corpus, "--out", tmp_path / "f", "--quiet")
+    assert code == 1
+    assert "short.wav: too short: 150 samples at 16000 Hz" in err and "--n-fft 400" in err
+    assert "pad_mode" not in err
+
+
+def test_features_of_a_file_with_nan_or_huge_samples_are_failed_not_written(capsys, tmp_path):
+    corpus, out = tmp_path / "corpus", tmp_path / "feats"
+    corpus.mkdir()
+    nan = torch.zeros(1, 3200)
+    nan[0, 1000] = float("nan")
+    tritaudio.save(corpus / "nan.wav", nan, 16000)  # 32-bit float WAV keeps the NaN
+    tritaudio.save(corpus / "loud.wav", torch.full((1, 3200), 3e38), 16000)  # power: inf
+    tritaudio.save(corpus / "fine.wav", torch.zeros(1, 3200), 16000)
+    for feature in ("logmel", "spectrogram"):
+        code, stdout, err = run_main(
+            capsys, "features", corpus, "--out", out / feature, "--feature", feature, "--quiet"
+        )
+        assert code == 1 and "done 1, skipped 0, failed 2" in stdout
+        assert "nan.wav: it holds NaN or infinite samples" in err
+        assert "loud.wav: its features are not finite" in err
+        assert sorted(p.name for p in (out / feature).iterdir()) == ["fine.npy"]
+
+
+def test_features_and_convert_take_names_that_are_not_valid_utf8(tmp_path):
+    env = dict(os.environ, PYTHONIOENCODING="utf-8:strict")  # as some locales set it
+    corpus = os.fsencode(tmp_path) + b"/corpus\xff"
+    os.mkdir(corpus)
+    tritaudio.save(corpus + b"/caf\xe9.wav", torch.zeros(1, 3200), 16000)
+    out = os.fsencode(tmp_path) + b"/feats"
+    result = subprocess.run(
+        [sys.executable, "-m", "tritaudio", "features", corpus, "--out", out, "--quiet"],
+        capture_output=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert os.listdir(out) == [b"caf\xe9.npy"]
+    result = subprocess.run(
+        [sys.executable, "-m", "tritaudio", "convert", corpus + b"/caf\xe9.wav",
+         corpus + b"/\xfe.flac"],
+        capture_output=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert b"\xfe.flac" in result.stdout
+    assert tritaudio.info(corpus + b"/\xfe.flac").num_frames == 3200

@@ -20,6 +20,7 @@ WITH_EXAMPLES = {
     "tritaudio.functional.noise",
     "tritaudio.functional.resample",
     "tritaudio.functional.stretch",
+    "tritaudio.transforms.spectral",
 }
 
 

@@ -5,6 +5,8 @@ import os
 import shutil
 import stat
 import struct
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -16,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tritaudio
-from tritaudio import AudioFileError, AudioMetaData
+from tritaudio import AudioFileError, AudioMetaData, _decode
 
 
 def soundfile_decode(path, dtype="float32"):
@@ -513,7 +515,7 @@ def test_bad_save_arguments(tmp_path, src, kwargs, error, match):
 def test_save_needs_a_format_for_file_objects_and_unknown_extensions(tmp_path):
     with pytest.raises(ValueError, match="format is required"):
         tritaudio.save(io.BytesIO(), torch.zeros(1, 4), 8000)
-    with pytest.raises(ValueError, match="give format="):
+    with pytest.raises(ValueError, match="has no extension"):
         tritaudio.save(tmp_path / "noextension", torch.zeros(1, 4), 8000)
 
 
@@ -615,3 +617,336 @@ def test_pcm_round_trip_property(tmp_path_factory, channels, frames, rate, bits,
     y, got_rate = tritaudio.load(path, normalize=False)
     assert got_rate == rate and torch.equal(y, x)
     assert tritaudio.info(path).num_frames == frames
+
+
+# --- decodes that must not depend on how they are split (issue 14) -----------------------
+
+
+def _stereo(rate, seconds):
+    t = np.arange(int(rate * seconds)) / rate
+    noise = np.random.default_rng(0).standard_normal(t.size)
+    return np.stack([0.5 * np.sin(2 * np.pi * 440 * t), 0.3 * np.sin(2 * np.pi * 660 * t)
+                     + 0.05 * noise], 1)  # fmt: skip
+
+
+def _whole_read(path):
+    with sf.SoundFile(path) as sound_file:
+        return torch.from_numpy(sound_file.read(dtype="float32", always_2d=True).T.copy())
+
+
+def _block_read(path, frames):
+    with sf.SoundFile(path) as sound_file:
+        blocks = list(sound_file.blocks(frames, dtype="float32", always_2d=True))
+    return torch.from_numpy(np.concatenate(blocks).T.copy())
+
+
+def _damage_side_information(data, frames, seed):
+    """Overwrite the 32 bytes of side information after ``frames`` MPEG frame headers."""
+    data = bytearray(data)
+    heads = [i for i in range(len(data) - 40) if data[i] == 0xFF and data[i + 1] == 0xFB]
+    rng = np.random.default_rng(seed)
+    for head in rng.choice(heads[5:-5], frames, replace=False):
+        data[head + 4 : head + 36] = rng.integers(0, 256, 32, dtype=np.uint8).tobytes()
+    return bytes(data)
+
+
+@pytest.fixture(scope="module")
+def lossy_stereo(tmp_path_factory):
+    """Stereo MP3s (one with damaged side information) and a stereo Opus file whose
+    decodes by libsndfile change with the read size."""
+    folder = tmp_path_factory.mktemp("lossy")
+    paths = {"clean.mp3": folder / "clean.mp3", "opus": folder / "stereo.opus"}
+    sf.write(paths["clean.mp3"], _stereo(44100, 4.0), 44100, format="MP3")
+    sf.write(paths["opus"], _stereo(48000, 3.0), 48000, format="OGG", subtype="OPUS")
+    damaged = folder / "damaged.mp3"
+    damaged.write_bytes(_damage_side_information(paths["clean.mp3"].read_bytes(), 15, seed=2))
+    paths["damaged.mp3"] = damaged
+    return paths
+
+
+def test_the_lossy_fixtures_do_decode_differently_when_split(lossy_stereo):
+    # Shows that the sweep below can fail: read in blocks, libsndfile's samples change.
+    damaged = _whole_read(lossy_stereo["damaged.mp3"])
+    assert damaged.shape[1] == sf.info(str(lossy_stereo["damaged.mp3"])).frames
+    assert (_block_read(lossy_stereo["damaged.mp3"], 1000) - damaged).abs().max() > 0.1
+    opus = _whole_read(lossy_stereo["opus"])
+    assert (_block_read(lossy_stereo["opus"], 100) - opus).abs().max() > 0.1
+
+
+@pytest.mark.parametrize("name", ["clean.mp3", "damaged.mp3", "opus"])
+@pytest.mark.parametrize("block_frames", [577, 1000, 4096, 65536])
+def test_lossy_load_equals_one_whole_read_whatever_the_block_size(
+    lossy_stereo, name, block_frames, monkeypatch
+):
+    monkeypatch.setattr(_decode, "_BLOCK_FRAMES", block_frames)
+    expected = _whole_read(lossy_stereo[name])
+    assert torch.equal(tritaudio.load(lossy_stereo[name])[0], expected)
+    last, _ = tritaudio.load(lossy_stereo[name], channels_first=False)
+    assert torch.equal(last.t(), expected)
+
+
+@pytest.mark.parametrize("name", ["clean.mp3", "damaged.mp3", "opus"])
+@pytest.mark.parametrize("chunk", [1, 100, 1000, 4096, 100000])
+def test_lossy_stream_equals_one_whole_read_whatever_the_chunk_size(lossy_stereo, name, chunk):
+    expected = _whole_read(lossy_stereo[name])
+    chunks = list(tritaudio.stream(lossy_stereo[name], chunk))
+    assert all(c.shape[1] == chunk for c in chunks[:-1])
+    assert torch.equal(torch.cat(chunks, dim=1), expected)
+    assert all(c.is_contiguous() for c in chunks)
+
+
+# --- truncation is an error, for every format (issue 14) ----------------------------------
+
+
+def _cut(tmp_path, path, keep):
+    data = path.read_bytes()
+    cut = tmp_path / f"cut_{int(keep * 100)}_{path.name}"
+    cut.write_bytes(data[: int(len(data) * keep)])
+    return cut
+
+
+@pytest.fixture(scope="module")
+def encoded(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("encoded")
+    stereo = _stereo(16000, 4.0)
+    files = {}
+    for name, kwargs in [
+        ("v.ogg", dict(format="OGG", subtype="VORBIS")),
+        ("o.opus", dict(format="OGG", subtype="OPUS")),
+        ("f.flac", dict(format="FLAC", subtype="PCM_16")),
+        ("w.wav", dict(format="WAV", subtype="PCM_16")),
+        ("m.mp3", dict(format="MP3")),
+    ]:
+        files[name] = folder / name
+        sf.write(files[name], stereo, 16000, **kwargs)
+    return files
+
+
+@pytest.mark.parametrize(
+    ("name", "keep"),
+    [("v.ogg", k) for k in (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)]
+    + [("o.opus", k) for k in (0.5, 0.9, 0.99)]
+    + [("f.flac", k) for k in (0.3, 0.9, 0.999)]
+    + [("w.wav", k) for k in (0.5, 0.999)]
+    + [("m.mp3", k) for k in (0.5, 0.9, 0.99)],
+)
+def test_a_cut_file_is_an_error_never_a_short_load(tmp_path, encoded, name, keep):
+    cut = _cut(tmp_path, encoded[name], keep)
+    for channels_first in (True, False):
+        with pytest.raises(AudioFileError, match=f"{cut.name}.*(truncated|corrupt)"):
+            tritaudio.load(cut, channels_first=channels_first)
+    with pytest.raises(AudioFileError, match=cut.name):
+        list(tritaudio.stream(cut, 4000))
+    with pytest.raises(AudioFileError, match="<BytesIO>.*(truncated|corrupt)"):
+        tritaudio.load(io.BytesIO(cut.read_bytes()))
+
+
+def test_an_ogg_page_cut_at_a_page_boundary_is_truncated(tmp_path, encoded):
+    data = encoded["v.ogg"].read_bytes()
+    last_page = data.rindex(b"OggS")
+    path = tmp_path / "boundary.ogg"
+    path.write_bytes(data[:last_page])
+    with pytest.raises(AudioFileError, match="end-of-stream"):
+        tritaudio.load(path)
+
+
+def test_junk_after_a_complete_ogg_stream_is_tolerated(tmp_path, encoded):
+    path = tmp_path / "junk.ogg"
+    path.write_bytes(encoded["v.ogg"].read_bytes() + b"not a page" * 10)
+    assert torch.equal(tritaudio.load(path)[0], tritaudio.load(encoded["v.ogg"])[0])
+
+
+def test_complete_files_of_every_format_load_whole(encoded):
+    for path in encoded.values():
+        waveform, _ = tritaudio.load(path)
+        assert waveform.shape == (2, sf.info(str(path)).frames)
+
+
+def test_container_checks_put_a_file_object_back_where_it_was(encoded):
+    with open(encoded["v.ogg"], "rb") as file:
+        waveform, _ = tritaudio.load(file)
+    assert torch.equal(waveform, tritaudio.load(encoded["v.ogg"])[0])
+
+
+# --- headers are claims (issue 14) --------------------------------------------------------
+
+
+def _forge_flac_frames(path, frames):
+    data = bytearray(path.read_bytes())
+    assert data[:4] == b"fLaC" and data[4] & 0x7F == 0  # STREAMINFO comes first
+    fields = int.from_bytes(data[18:26], "big")  # rate, channels, bits, 36-bit frame count
+    data[18:26] = ((fields & ~(2**36 - 1)) | frames).to_bytes(8, "big")
+    path.write_bytes(bytes(data))
+
+
+def test_a_flac_header_claiming_2_36_frames_allocates_what_is_decoded(tmp_path):
+    path = tmp_path / "forged.flac"
+    tritaudio.save(path, torch.full((2, 5000), 0.25), 8000, bits_per_sample=16)
+    _forge_flac_frames(path, 2**36 - 1)
+    assert tritaudio.info(path).num_frames == 2**36 - 1
+    for kwargs in ({}, dict(channels_first=False), dict(normalize=False)):
+        with pytest.raises(AudioFileError, match="68719476735 frames"):
+            tritaudio.load(path, **kwargs)
+    with pytest.raises(AudioFileError, match="forged.flac"):
+        list(tritaudio.stream(path, 100000))
+
+
+def test_long_reads_grow_their_output(monkeypatch):
+    # The output is allocated for _PREALLOCATE_BYTES, then grown with the frames decoded.
+    monkeypatch.setattr(_decode, "_PREALLOCATE_BYTES", 1000)
+    monkeypatch.setattr(_decode, "_BLOCK_FRAMES", 300)
+    for clip in ("chord_stereo_44k.wav", "sweep_8k.wav"):
+        for channels_first in (True, False):
+            waveform, _ = tritaudio.load(DATA / clip, channels_first=channels_first)
+            expected, _ = soundfile_decode(DATA / clip)
+            assert torch.equal(waveform if channels_first else waveform.t(), expected)
+
+
+# --- names that are not text (issue 14) ---------------------------------------------------
+
+
+def test_file_names_that_are_not_valid_utf8(tmp_path):
+    path = os.fsencode(tmp_path) + b"/caf\xe9 \xff.wav"
+    waveform = tone(8000, 0.1)
+    tritaudio.save(path, waveform, 8000)
+    assert os.path.exists(path)
+    assert tritaudio.info(path).num_frames == 800
+    assert torch.equal(tritaudio.load(path)[0], waveform)
+    assert torch.equal(tritaudio.load(os.fsdecode(path))[0], waveform)  # surrogate escapes
+    assert torch.equal(torch.cat(list(tritaudio.stream(path, 300)), 1), waveform)
+    tritaudio.save(os.fsdecode(path), waveform, 8000)  # replaces it, atomically
+    with pytest.raises(FileNotFoundError, match=r"missing\\xff\.wav"):
+        tritaudio.load(os.fsencode(tmp_path) + b"/missing\xff.wav")
+
+
+def test_a_text_file_named_mp3_is_a_decode_error(tmp_path):
+    path = tmp_path / "notes.mp3"
+    path.write_text("these are notes, not audio\n" * 10)
+    with pytest.raises(AudioFileError, match="notes.mp3: not an audio file") as caught:
+        tritaudio.load(path)
+    assert "does not exist" not in str(caught.value)
+
+
+# --- sample rates save cannot store (issue 14) --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "rate", "match"),
+    [
+        ("x.wav", 2**31, r"\[1, 2147483647\]"),
+        ("x.wav", 2**63, r"\[1, 2147483647\]"),
+        ("x.flac", 655351, r"\[1, 655350\]"),
+        ("x.ogg", 200001, r"\[1, 200000\]"),  # libvorbis segfaults above
+        ("x.opus", 44100, "8000, 12000, 16000, 24000, 48000"),
+        ("x.mp3", 44000, "44100, 48000"),
+    ],
+)
+def test_save_refuses_rates_the_format_cannot_store(tmp_path, name, rate, match):
+    with pytest.raises(ValueError, match=f"sample_rate.*{match}"):
+        tritaudio.save(tmp_path / name, tone(8000, 0.1), rate)
+    assert not (tmp_path / name).exists()
+
+
+def test_save_accepts_the_extreme_rates_it_allows(tmp_path):
+    tritaudio.save(tmp_path / "x.wav", tone(8000, 0.01), 2**31 - 1)
+    assert tritaudio.info(tmp_path / "x.wav").sample_rate == 2**31 - 1
+    tritaudio.save(tmp_path / "x.flac", tone(8000, 0.01), 655350)
+    assert tritaudio.info(tmp_path / "x.flac").sample_rate == 655350
+
+
+def test_the_encodings_a_format_takes_are_listed_once(tmp_path):
+    with pytest.raises(ValueError, match=r"takes \(encoding/bits\): MP3/-$"):
+        tritaudio.save(tmp_path / "x.mp3", tone(), 16000, encoding="PCM_S")
+
+
+@pytest.mark.parametrize("name", ["x.flac", "x.mp3", "x.opus"])
+def test_save_refuses_0_frames_where_libsndfile_writes_no_readable_file(tmp_path, name):
+    with pytest.raises(ValueError, match="0 frames"):
+        tritaudio.save(tmp_path / name, torch.zeros(1, 0), 48000)
+    assert not (tmp_path / name).exists()
+
+
+@pytest.mark.parametrize("name", ["x.wav", "x.ogg", "x.aiff"])
+def test_empty_files_round_trip_where_the_format_holds_them(tmp_path, name):
+    tritaudio.save(tmp_path / name, torch.zeros(2, 0), 16000)
+    waveform, rate = tritaudio.load(tmp_path / name)
+    assert waveform.shape == (2, 0) and rate == 16000
+
+
+# --- MP3 frames walked (issue 14) ---------------------------------------------------------
+
+
+def _without_xing(data):
+    """The MP3 without its first frame, the Xing/Info frame libsndfile's encoder writes."""
+    from tritaudio._decode import _mpeg_frame
+
+    first = _mpeg_frame(data[:4])[0]
+    assert b"Xing" in data[:first] or b"Info" in data[:first]
+    return data[first:]
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.9, 0.99])
+def test_an_mp3_without_xing_header_cut_short_is_an_error(tmp_path, encoded, keep):
+    data = _without_xing(encoded["m.mp3"].read_bytes())
+    path = tmp_path / "cut.mp3"
+    path.write_bytes(data[: int(len(data) * keep)])
+    with pytest.raises(AudioFileError, match="cut.mp3: the file is truncated.*last frame"):
+        tritaudio.load(path)
+
+
+def test_an_mp3_libsndfile_would_decode_short_is_an_error(tmp_path, encoded):
+    # Without a Xing/Info header libsndfile estimates the length, and stops reading there.
+    path = tmp_path / "no_xing.mp3"
+    path.write_bytes(_without_xing(encoded["m.mp3"].read_bytes()))
+    assert len(_whole_read(path)[0]) < 0.9 * tritaudio.info(encoded["m.mp3"]).num_frames
+    with pytest.raises(AudioFileError, match="would decode .* of the .* frames it holds"):
+        tritaudio.load(path)
+
+
+def test_tagged_mp3s_load_whole(tmp_path, encoded):
+    id3v2 = b"ID3\x03\x00\x00\x00\x00\x00\x10" + bytes(16)  # a 16-byte tag of padding
+    id3v1 = b"TAG" + bytes(125)
+    path = tmp_path / "tagged.mp3"
+    path.write_bytes(id3v2 + encoded["m.mp3"].read_bytes() + id3v1)
+    assert torch.equal(tritaudio.load(path)[0], tritaudio.load(encoded["m.mp3"])[0])
+
+
+def test_a_lossy_range_beyond_the_one_read_limit_is_read_in_blocks(lossy_stereo, monkeypatch):
+    reads = []
+    real_read = sf.SoundFile.read
+    monkeypatch.setattr(
+        sf.SoundFile, "read", lambda self, n=-1, **kw: reads.append(n) or real_read(self, n, **kw)
+    )
+    tritaudio.load(lossy_stereo["clean.mp3"])
+    assert reads == [176400]  # one read
+    reads.clear()
+    monkeypatch.setattr(_decode, "_ONE_READ_MAX_BYTES", 2**20)
+    waveform, _ = tritaudio.load(lossy_stereo["clean.mp3"])
+    assert reads == [65536, 65536, 176400 - 2 * 65536]
+    assert torch.equal(waveform, _whole_read(lossy_stereo["clean.mp3"]))  # clean: the same
+
+
+def test_saving_minutes_of_stereo_vorbis_does_not_crash(tmp_path):
+    # libsndfile's Vorbis encoder segfaults on one write of >= 60 s of 44.1 kHz stereo;
+    # save writes in blocks. In a subprocess, so that a crash fails this test only.
+    path = tmp_path / "long.ogg"
+    code = (
+        "import torch, tritaudio\n"
+        f"tritaudio.save({str(path)!r}, torch.zeros(2, 44100 * 70), 44100)\n"
+        f"print(tritaudio.info({str(path)!r}).num_frames)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, f"exit {result.returncode}: {result.stderr[-500:]}"
+    assert result.stdout.strip() == str(44100 * 70)
+
+
+def test_block_writes_equal_one_write(tmp_path, monkeypatch):
+    waveform = torch.from_numpy(_stereo(16000, 2.0).T.copy()).float()
+    for name in ("a.wav", "a.flac"):
+        tritaudio.save(tmp_path / name, waveform, 16000)
+        monkeypatch.setattr(tritaudio.io, "_WRITE_FRAMES", 1000)
+        tritaudio.save(tmp_path / f"blocks_{name}", waveform, 16000)
+        monkeypatch.undo()
+        assert (tmp_path / name).read_bytes() == (tmp_path / f"blocks_{name}").read_bytes()

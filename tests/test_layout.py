@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 import tritaudio
 
@@ -124,7 +125,7 @@ FAMILY_LAYERS = {
     "spectral": ("kernels", "_ops", "_reference", "functional", "transforms", "tests", "bench"),
     "logmel": ("kernels", "_ops", "functional", "transforms", "tests"),
     "masking": ("_reference", "functional", "transforms", "tests"),
-    "stretch": ("kernels", "_ops", "_reference", "functional", "transforms", "tests"),
+    "stretch": ("kernels", "_ops", "_reference", "functional", "transforms", "tests", "bench"),
 }
 LAYER_DIRS = {
     "kernels": ("kernels", "{}.py"),
@@ -155,3 +156,32 @@ def test_every_module_of_a_layer_is_a_family(layer):
 
 # Families that other work adds: named here when they land, with their layers above.
 EXTRA_FAMILIES = ()
+
+
+def _documented_callables():
+    for name in ("tritaudio.functional", "tritaudio.transforms"):
+        module = importlib.import_module(name)
+        for attr in module.__all__:
+            obj = getattr(module, attr)
+            if inspect.isfunction(obj) or inspect.isclass(obj):
+                yield f"{name}.{attr}", obj
+
+
+@pytest.mark.parametrize(("name", "obj"), list(_documented_callables()), ids=lambda x: str(x))
+def test_public_docstrings_have_args_shapes_and_torchaudio_name(name, obj):
+    doc = inspect.getdoc(obj) or ""
+    assert "torchaudio" in doc, f"{name}: say which torchaudio name it mirrors (or 'Beyond')"
+    if inspect.isclass(obj) and issubclass(obj, tuple):
+        return  # a NamedTuple of settings: its fields are its documentation
+    takes_args = bool(inspect.signature(obj).parameters)
+    if takes_args and not (inspect.isclass(obj) and obj.__init__ is torch.nn.Module.__init__):
+        assert "Args:" in doc, f"{name}: its docstring needs an Args section"
+    assert "Shape" in doc or "Returns" in doc, f"{name}: say the shapes (Shape / Returns)"
+
+
+def test_readme_api_table_is_current():
+    import api_table  # tests/api_table.py
+
+    assert api_table.current_table() == api_table.render(), (
+        "the README's API table is stale: run `python tests/api_table.py`"
+    )

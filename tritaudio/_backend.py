@@ -11,7 +11,11 @@ import os
 
 BACKENDS = ("auto", "triton", "torch")
 
-_forced = contextvars.ContextVar("tritaudio_backend", default=None)
+# The use_backend blocks in force, innermost last. Each block removes its own entry when it
+# ends (rather than resetting the variable to what it was when the block began), so that
+# blocks ending out of order, as a generator's block does when the generator is closed
+# inside a later block of its caller, leave the others as they were.
+_forced = contextvars.ContextVar("tritaudio_backend", default=())
 
 
 def _check_name(name):
@@ -35,17 +39,33 @@ def get_backend():
     """The backend in force: the innermost :func:`use_backend`, else ``TRITAUDIO_BACKEND``,
     else ``"auto"``."""
     forced = _forced.get()
-    if forced is not None:
-        return forced
+    if forced:
+        return forced[-1].name
     name = os.environ.get("TRITAUDIO_BACKEND", "").strip().lower() or "auto"
     if name not in BACKENDS:
         raise ValueError(f"TRITAUDIO_BACKEND must be one of {BACKENDS}, got {name!r}")
     return name
 
 
+class _Block:
+    """One use_backend block's entry (compared by identity)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+
 @contextlib.contextmanager
 def use_backend(name):
     """Force a backend inside a ``with`` block (thread- and task-local).
+
+    The block lasts from its start to its end in the thread or task that runs it: a
+    generator that yields inside the block (a pytest fixture, a ``@contextmanager``) keeps
+    its backend in force for its caller between the yields, until it ends or is closed.
+    This is how Python context variables work, and what a fixture that picks the backend
+    for a test relies on. To keep a backend to a generator's own steps, enter the block
+    around each step instead of around the ``yield``.
 
     Example:
         >>> import torch, tritaudio
@@ -53,11 +73,12 @@ def use_backend(name):
         ...     tritaudio.get_backend()
         'torch'
     """
-    token = _forced.set(_check_name(name))
+    block = _Block(_check_name(name))
+    _forced.set((*_forced.get(), block))
     try:
         yield
     finally:
-        _forced.reset(token)
+        _forced.set(tuple(entry for entry in _forced.get() if entry is not block))
 
 
 @_constant_under_torch_compile

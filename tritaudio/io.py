@@ -10,7 +10,6 @@ import dataclasses
 import io
 import operator
 import os
-import re
 import tempfile
 import warnings
 
@@ -18,14 +17,17 @@ import numpy as np
 import soundfile as sf
 import torch
 
+from tritaudio._decode import (
+    AudioFileError,
+    check_complete,
+    read_dtype_for,
+    read_frames,
+    reads_whole,
+    to_tensor,
+)
 from tritaudio.functional import resample
 
 __all__ = ["AudioFileError", "AudioMetaData", "info", "load", "save", "stream"]
-
-
-class AudioFileError(RuntimeError):
-    """A file libsndfile cannot read or write: corrupt, truncated, empty or of an unknown
-    format. The message names the file and gives libsndfile's reason."""
 
 
 @dataclasses.dataclass
@@ -106,14 +108,21 @@ _FORMAT_ALIASES = {
 }
 _ALIAS_SUBTYPES = {"vorbis": "VORBIS", "opus": "OPUS"}
 
-# libsndfile logs "data : <declared> (should be <present>)" for a WAV whose data chunk is
-# cut short, and reads the frames present without an error.
-_WAV_DATA_SHORT = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
-# Writers that stream to a pipe put these placeholders in the size fields.
-_UNKNOWN_SIZES = {0xFFFFFFFF, 0x7FFFFFFF}
+# Sample rates save accepts: libsndfile stores an int; some encoders take less (libvorbis
+# crashes above 200 kHz).
+_MAX_SAMPLE_RATE = 2**31 - 1
+_FORMAT_MAX_RATES = {"FLAC": 655350, "OGG": 200000}
+# libsndfile 1.2.2 writes no readable file for 0 frames in these encodings (0 bytes for FLAC
+# and MP3, an Opus header libsndfile cannot open again).
+_NO_EMPTY_FILES = frozenset(("FLAC", "MPEG_LAYER_III", "OPUS"))
+_SUBTYPE_RATES = {
+    "OPUS": (8000, 12000, 16000, 24000, 48000),
+    "MPEG_LAYER_III": (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000),
+}
 
-# Frames de-interleaved at a time when reading several channels.
-_BLOCK_FRAMES = 65536
+
+# Frames handed to libsndfile per write.
+_WRITE_FRAMES = 65536
 
 
 def _is_path(uri):
@@ -121,8 +130,9 @@ def _is_path(uri):
 
 
 def _name(uri):
+    """The file's name for messages; bytes that are not text show as ``\\xff`` escapes."""
     if _is_path(uri):
-        return os.fsdecode(uri)
+        return os.fsencode(uri).decode("utf-8", "backslashreplace")
     return getattr(uri, "name", None) or f"<{type(uri).__name__}>"
 
 
@@ -133,6 +143,10 @@ def _libsndfile_errors(name, action):
         yield
     except sf.SoundFileError as err:
         reason = getattr(err, "error_string", None) or str(err)
+        if action == "read" and "does not exist" in reason:
+            # libsndfile says so of an existing file it cannot parse as the format its
+            # extension names (a text file called .mp3): the file was checked to exist.
+            reason = "not an audio file libsndfile can decode (format not recognised)"
         raise AudioFileError(f"cannot {action} {name!s}: {reason}") from err
 
 
@@ -149,13 +163,15 @@ def _check_format_name(format):
 
 
 def _source(uri):
-    """What soundfile opens: a path (checked to exist) or a seekable binary file object."""
+    """What soundfile opens: a path as bytes (checked to exist; bytes, so that a name that
+    is not valid text in the file-system encoding still opens) or a seekable binary file
+    object."""
     if _is_path(uri):
-        path = os.fsdecode(uri)
+        path = os.fsencode(uri)
         if not os.path.exists(path):
-            raise FileNotFoundError(f"no such audio file: {path}")
+            raise FileNotFoundError(f"no such audio file: {_name(uri)}")
         if os.path.isdir(path):
-            raise IsADirectoryError(f"expected an audio file, got a directory: {path}")
+            raise IsADirectoryError(f"expected an audio file, got a directory: {_name(uri)}")
         return path
     if not hasattr(uri, "read"):
         raise TypeError(
@@ -169,21 +185,6 @@ def _source(uri):
     return uri
 
 
-def _check_complete(sound_file, name):
-    """Raise AudioFileError for a file that libsndfile opened although it is cut short."""
-    log = sound_file.extra_info
-    short = _WAV_DATA_SHORT.search(log)
-    if short:
-        declared, present = int(short[1]), int(short[2])
-        if present < declared and declared not in _UNKNOWN_SIZES:
-            raise AudioFileError(
-                f"cannot read {name}: the file is truncated (its header declares {declared} "
-                f"bytes of audio data, {present} are present)"
-            )
-    if "Last page lacks an end-of-stream bit" in log:
-        raise AudioFileError(f"cannot read {name}: the file is truncated (Ogg stream has no end)")
-
-
 @contextlib.contextmanager
 def _open_for_read(uri, format):
     if format is not None:
@@ -193,7 +194,7 @@ def _open_for_read(uri, format):
     name = _name(uri)
     source = _source(uri)
     with _libsndfile_errors(name, "read"), sf.SoundFile(source) as sound_file:
-        _check_complete(sound_file, name)
+        check_complete(sound_file, source, name)
         yield sound_file, name
 
 
@@ -229,35 +230,6 @@ def info(uri, format=None, *, buffer_size=4096, backend=None):
         )
 
 
-def _read_dtype(subtype, normalize):
-    """The numpy dtype to read as and the torch dtype to return for a subtype.
-
-    normalize=False returns integer PCM as integers (8-bit as uint8 / int8, 16 as int16,
-    24 and 32 as int32 at full scale) and double as float64, like torchaudio 2.8; every
-    other encoding decodes to float32.
-    """
-    if normalize:
-        return "float32", torch.float32
-    return {
-        "PCM_U8": ("int16", torch.uint8),
-        "PCM_S8": ("int16", torch.int8),
-        "PCM_16": ("int16", torch.int16),
-        "PCM_24": ("int32", torch.int32),
-        "PCM_32": ("int32", torch.int32),
-        "DOUBLE": ("float64", torch.float64),
-    }.get(subtype, ("float32", torch.float32))
-
-
-def _to_tensor(samples, dtype):
-    """Samples as read (int16 for 8-bit PCM) -> a tensor of ``dtype``."""
-    if dtype == torch.uint8:
-        # libsndfile gives 8-bit PCM as the high byte of int16; unsigned is offset by 128.
-        samples = ((samples >> 8) + 128).astype(np.uint8)
-    elif dtype == torch.int8:
-        samples = (samples >> 8).astype(np.int8)
-    return torch.from_numpy(samples)
-
-
 def _check_frames(frame_offset, num_frames):
     for arg, value in (("frame_offset", frame_offset), ("num_frames", num_frames)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
@@ -276,36 +248,6 @@ def _frames_to_read(sound_file, frame_offset, num_frames):
     if start and count:
         sound_file.seek(start)
     return count
-
-
-def _truncated(name, got, count):
-    return AudioFileError(
-        f"cannot read {name}: the file is truncated (decoded {got} of the {count} frames "
-        "its header promises)"
-    )
-
-
-def _read_frames(sound_file, name, count, read_dtype, channels_first):
-    """The next ``count`` frames as ``(channels, count)`` or ``(count, channels)``;
-    AudioFileError if the file ends first."""
-    channels = sound_file.channels
-    if not channels_first or channels == 1:
-        samples = sound_file.read(count, dtype=read_dtype, always_2d=True)
-        if len(samples) < count:
-            raise _truncated(name, len(samples), count)
-        return samples.reshape(channels, count) if channels_first else samples
-    # libsndfile interleaves channels. Transposing a whole read costs more than the decode;
-    # de-interleaving block by block through a buffer that stays in cache costs little.
-    out = np.empty((channels, count), read_dtype)
-    buffer = np.empty((min(count, _BLOCK_FRAMES), channels), read_dtype)
-    done = 0
-    while done < count:
-        block = sound_file.read(dtype=read_dtype, out=buffer[: count - done])
-        if len(block) == 0:
-            raise _truncated(name, done, count)
-        out[:, done : done + len(block)] = block.T
-        done += len(block)
-    return out
 
 
 def load(
@@ -360,10 +302,10 @@ def load(
         if not normalize:
             raise ValueError("sample_rate= resamples float samples: it needs normalize=True")
     with _open_for_read(uri, format) as (sound_file, name):
-        read_dtype, dtype = _read_dtype(sound_file.subtype, normalize)
+        read_dtype, dtype = read_dtype_for(sound_file.subtype, normalize)
         count = _frames_to_read(sound_file, frame_offset, num_frames)
-        samples = _read_frames(sound_file, name, count, read_dtype, channels_first)
-        waveform, file_rate = _to_tensor(samples, dtype), sound_file.samplerate
+        samples = read_frames(sound_file, name, count, read_dtype, channels_first)
+        waveform, file_rate = to_tensor(samples, dtype), sound_file.samplerate
     if sample_rate is None or sample_rate == file_rate:
         return waveform, file_rate
     if channels_first:
@@ -414,14 +356,23 @@ def stream(
 
 def _chunks(source, name, frames_per_chunk, frame_offset, num_frames, normalize, channels_first):
     with _libsndfile_errors(name, "read"), sf.SoundFile(source) as sound_file:
-        _check_complete(sound_file, name)
-        read_dtype, dtype = _read_dtype(sound_file.subtype, normalize)
+        check_complete(sound_file, source, name)
+        read_dtype, dtype = read_dtype_for(sound_file.subtype, normalize)
         remaining = _frames_to_read(sound_file, frame_offset, num_frames)
+        if remaining and reads_whole(sound_file, remaining, read_dtype):
+            # A lossy file is decoded in one read (see _decode._ONE_READ_SUBTYPES), then cut.
+            samples = read_frames(sound_file, name, remaining, read_dtype, channels_first)
+            along_time = samples if channels_first else samples.T
+            for start in range(0, remaining, frames_per_chunk):
+                chunk = along_time[:, start : start + frames_per_chunk]
+                chunk = chunk if channels_first else chunk.T
+                yield to_tensor(np.ascontiguousarray(chunk), dtype)
+            return
         while remaining > 0:
             count = min(frames_per_chunk, remaining)
-            samples = _read_frames(sound_file, name, count, read_dtype, channels_first)
+            samples = read_frames(sound_file, name, count, read_dtype, channels_first)
             remaining -= count
-            yield _to_tensor(samples, dtype)
+            yield to_tensor(samples, dtype)
 
 
 def _save_format(uri, format):
@@ -431,16 +382,21 @@ def _save_format(uri, format):
             raise ValueError("format is required when saving to a file-like object")
         extension = os.path.splitext(os.fsdecode(uri))[1]
         if not extension:
-            raise ValueError(f"cannot tell the format of {_name(uri)}: give format=")
+            raise ValueError(
+                f"cannot tell the format of {_name(uri)}: its name has no extension "
+                "(.wav, .flac, .ogg, .mp3...) and no format was given"
+            )
         format = extension
     return _check_format_name(format), format.lower().lstrip(".")
 
 
 def _allowed_encodings(fmt):
     pairs = sorted(
-        f"{_SUBTYPES[s][0]}/{_SUBTYPES[s][1] or '-'}"
-        for s in sf.available_subtypes(fmt)
-        if s in _SUBTYPES
+        {
+            f"{_SUBTYPES[s][0]}/{_SUBTYPES[s][1] or '-'}"
+            for s in sf.available_subtypes(fmt)
+            if s in _SUBTYPES
+        }
     )
     return ", ".join(pairs) or "none"
 
@@ -541,6 +497,21 @@ def _check_sample_rate(sample_rate):
     return rate
 
 
+def _check_rate_for(rate, fmt, subtype):
+    """ValueError naming the rates ``fmt`` / ``subtype`` can store, where ``rate`` is not
+    one (libsndfile would overflow, fail without a reason, or crash in libvorbis)."""
+    allowed = _SUBTYPE_RATES.get(subtype)
+    if allowed is not None and rate not in allowed:
+        raise ValueError(
+            f"sample_rate {rate} cannot be stored as {subtype}; it takes "
+            + ", ".join(map(str, allowed))
+            + " Hz"
+        )
+    high = _FORMAT_MAX_RATES.get(fmt, _MAX_SAMPLE_RATE)
+    if rate > high:
+        raise ValueError(f"sample_rate must be in [1, {high}] Hz for {fmt}, got {rate}")
+
+
 def _check_compression(compression, fmt):
     """libsndfile's compression level in [0, 1] for the formats that have one."""
     if compression is None:
@@ -558,14 +529,16 @@ def _check_compression(compression, fmt):
 
 
 def _write(target, samples, sample_rate, fmt, subtype, compression):
-    sf.write(
-        target,
-        samples,
-        sample_rate,
-        subtype=subtype,
-        format=fmt,
+    """Write ``(frames, channels)`` samples in blocks: libsndfile 1.2.2's Vorbis encoder
+    crashes the process (a segmentation fault) on one write of a minute of stereo."""
+    if isinstance(target, str):
+        target = os.fsencode(target)  # a name that is not valid text still opens as bytes
+    with sf.SoundFile(
+        target, "w", sample_rate, samples.shape[1], subtype, format=fmt,
         compression_level=compression,
-    )
+    ) as sound_file:  # fmt: skip
+        for start in range(0, len(samples), _WRITE_FRAMES):
+            sound_file.write(samples[start : start + _WRITE_FRAMES])
 
 
 def _replace_atomically(path, write):
@@ -615,7 +588,9 @@ def save(
         src: ``(channels, time)`` (``(time, channels)`` if not ``channels_first``), or 1-D
             ``(time,)`` for mono. float16 / bfloat16 / float32 / float64 in [-1, 1], or
             uint8 / int8 / int16 / int32 integer samples.
-        sample_rate: frames per second, a positive int.
+        sample_rate: frames per second, an int in [1, 2**31 - 1]; FLAC takes up to 655350,
+            Ogg up to 200000, Opus 8000 / 12000 / 16000 / 24000 / 48000 and MP3 the MPEG
+            rates from 8000 to 48000 (ValueError naming them otherwise).
         channels_first: layout of a 2-D ``src``.
         format: ``"wav"``, ``"flac"``, ``"ogg"`` / ``"vorbis"`` / ``"opus"``, ``"mp3"`` or
             any format the installed libsndfile writes (``"aiff"``, ``"au"``, ``"w64"``...).
@@ -627,7 +602,8 @@ def save(
         buffer_size, backend: accepted for torchaudio compatibility and ignored.
 
     Float samples outside [-1, 1] written to an integer or lossy encoding are clipped, with
-    a warning; NaN is refused.
+    a warning; NaN is refused. An empty ``src`` (0 frames) is refused for FLAC, MP3 and
+    Opus, which libsndfile cannot write empty.
 
     Example:
         >>> import os, tempfile, torch
@@ -640,7 +616,15 @@ def save(
     _check_src(src)
     fmt, alias = _save_format(uri, format)
     subtype = _save_subtype(fmt, alias, src.dtype, encoding, bits_per_sample)
+    _check_rate_for(rate, fmt, subtype)
     name = _name(uri)
+    frames = src.shape[-1] if src.dim() == 1 or channels_first else src.shape[0]
+    encoded = "FLAC" if fmt == "FLAC" else subtype
+    if frames == 0 and encoded in _NO_EMPTY_FILES:
+        raise ValueError(
+            f"cannot save 0 frames to {name} as {encoded}: libsndfile writes no readable empty "
+            "file in this encoding (WAV, AIFF, Ogg Vorbis... can hold 0 frames)"
+        )
     samples = _samples_for(src, channels_first, subtype, name)
     level = _check_compression(compression, fmt)
     write = lambda target: _write(target, samples, rate, fmt, subtype, level)

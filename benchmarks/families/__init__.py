@@ -3,13 +3,13 @@
 Adding a family is one module with a ``CASES`` list (see spectral.py) and one entry here.
 """
 
-from benchmarks.families import io, noise, pitch, resample, spectral
+from benchmarks.families import io, noise, resample, spectral, stretch
 
 FAMILIES = {
     "spectral": spectral.CASES,
     "resample": resample.CASES,
     "noise": noise.CASES,
-    "pitch": pitch.CASES,
+    "stretch": stretch.CASES,
     "io": io.CASES,
 }
 

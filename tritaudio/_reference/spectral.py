@@ -189,7 +189,8 @@ def dynamic_range_floor(x, dynamic_range, per_example=True):
 
 class LogScale(NamedTuple):
     """``multiplier * log_base(max(y, amin) + offset) - shift``: dB (multiplier 10, base
-    10), Whisper's log10, MFCC's ``log(y + 1e-6)`` (base e, amin 0, offset 1e-6)."""
+    10), Whisper's log10, MFCC's ``log(y + 1e-6)`` (base e, amin 0, offset 1e-6). Beyond
+    torchaudio: the log that ``functional.mel_spectrogram`` fuses into its kernel."""
 
     multiplier: float
     amin: float

@@ -6,13 +6,21 @@ one-line message).
 """
 
 import argparse
+import contextlib
 import os
 import sys
 
 import torch
 
 from tritaudio.cli import convert, demo, features, info
-from tritaudio.cli.common import EXIT_OK, EXIT_USAGE, Parser, UsageError, positive_int
+from tritaudio.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    Parser,
+    UsageError,
+    c_library_messages_silenced,
+    positive_int,
+)
 
 _MAIN_EXAMPLES = """\
 examples:
@@ -117,26 +125,40 @@ def _version():
     return f"tritaudio {tritaudio.__version__} (torch {torch.__version__})"
 
 
+def _keep_undecodable_names():
+    """Print file names that are not valid text as the bytes they are (Python decodes
+    such command-line arguments with surrogate escapes; a strict stdout would raise)."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="surrogateescape")
+
+
 def main(argv=None):
     """Entry point of the ``tritaudio`` command; returns the exit code."""
     parser = _build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
+    args.argv = argv  # for the command that resumes an interrupted run
     run = {
         "demo": demo.run_demo,
         "info": info.run_info,
         "convert": convert.run_convert,
         "features": features.run_features,
     }[args.command]
+    _keep_undecodable_names()
     try:
-        return run(args)
+        with c_library_messages_silenced():
+            return run(args)
     except UsageError as err:
         print(f"tritaudio {args.command}: error: {err}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        # features prints what it did and how to resume before this; convert and save
+        # write atomically, so an interrupted command leaves no partial file.
+        print(f"tritaudio {args.command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # `tritaudio info ... | head`: the reader left; stop quietly, as Unix tools do.

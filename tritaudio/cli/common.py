@@ -2,6 +2,9 @@
 argparse types and the device choice."""
 
 import argparse
+import contextlib
+import os
+import sys
 
 import torch
 
@@ -46,3 +49,40 @@ def device_for(name):
     if name == "cuda" and not torch.cuda.is_available():
         raise UsageError("--device cuda: no CUDA device is available (use --device auto or cpu)")
     return torch.device(name)
+
+
+@contextlib.contextmanager
+def c_library_messages_silenced():
+    """Point file descriptor 2 at /dev/null while the command runs, keeping ``sys.stderr``
+    (messages, warnings, the progress bar) on the original stderr.
+
+    libmpg123, inside libsndfile, writes its notes on damaged MP3 frames ("Note: Illegal
+    Audio-MPEG-Header", "Warning: Xing stream size off") straight to descriptor 2, from the
+    decoding threads, into the progress bar. The command reports every file it cannot read
+    itself, so those notes add nothing. Only where ``sys.stderr`` is descriptor 2 (not
+    under a test's capture)."""
+    try:
+        is_fd_2 = sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):
+        is_fd_2 = False
+    if not is_fd_2:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    python_stderr = sys.stderr
+    sys.stderr = open(  # noqa: SIM115 (closed in the finally below)
+        saved, "w", encoding=python_stderr.encoding, errors="backslashreplace",
+        buffering=1, closefd=False,
+    )  # fmt: skip
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        sys.stderr.close()
+        os.dup2(saved, 2)
+        os.close(saved)
+        sys.stderr = python_stderr

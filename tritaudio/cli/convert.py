@@ -1,11 +1,11 @@
 """``tritaudio convert``: format, rate, channels and encoding of one file."""
 
+import os
 import sys
 
 import torch
 
 from tritaudio.cli.common import EXIT_FAILED, EXIT_OK, UsageError, device_for
-from tritaudio.cli.info import describe
 
 
 def _mix_channels(waveform, channels, path):
@@ -31,10 +31,27 @@ def _inherited_encoding(meta):
     return encoding, meta.bits_per_sample
 
 
+def _check_output_format(output):
+    """UsageError unless OUT's extension names a format libsndfile writes."""
+    from tritaudio.io import _check_format_name
+
+    extension = os.path.splitext(output)[1]
+    if not extension:
+        raise UsageError(
+            f"{output}: the output's extension names its format (.wav, .flac, .ogg, .opus, "
+            ".mp3, .aiff...); it has none"
+        )
+    try:
+        _check_format_name(extension)
+    except ValueError as err:
+        raise UsageError(f"{output}: {err}") from None
+
+
 def run_convert(args):
     import tritaudio
 
     device = device_for(args.device)
+    _check_output_format(args.output)
     try:
         meta = tritaudio.info(args.input)
         # Integer PCM is copied exactly unless samples must be computed (resampled / mixed).
@@ -60,13 +77,18 @@ def run_convert(args):
             tritaudio.save(args.output, waveform, rate, encoding=encoding, bits_per_sample=bits)
             break
         except ValueError as err:
+            if waveform.shape[-1] == 0:  # the input, not an argument, is at fault
+                print(f"tritaudio convert: error: {args.input} has no frames: {err}",
+                      file=sys.stderr)  # fmt: skip
+                return EXIT_FAILED
             if attempt + 1 == len(attempts):
                 raise UsageError(str(err)) from None
         except (OSError, RuntimeError) as err:
             print(f"tritaudio convert: error: {err}", file=sys.stderr)
             return EXIT_FAILED
     if not args.quiet:
-        print(f"{args.input} -> {args.output}: {describe(args.output)['duration']:.3f} s")
+        seconds = waveform.shape[-1] / rate
+        print(f"{args.input} -> {args.output}: {seconds:.3f} s")
     return EXIT_OK
 
 

@@ -10,7 +10,7 @@ import torch
 
 import tritaudio
 from tritaudio import transforms as T
-from tritaudio.cli.common import EXIT_OK, device_for
+from tritaudio.cli.common import EXIT_OK, UsageError, device_for
 
 CLIP = "data/speech_16k.flac"
 TARGET_RATE = 22050
@@ -123,8 +123,32 @@ def _draw(path, waveform, rate, augmented):
     figure.savefig(path, dpi=90)
 
 
+def _check_out(out):
+    """The absolute path of the picture to write; UsageError, before anything is timed,
+    when its folder is missing or not writable or matplotlib cannot write its type."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    path = os.path.abspath(out)
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        raise UsageError(f"--out {out}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"--out {out}: the folder {folder} is not writable")
+    kinds = FigureCanvasAgg(Figure()).get_supported_filetypes()
+    kind = os.path.splitext(path)[1].lower().lstrip(".")
+    if kind not in kinds:
+        raise UsageError(
+            f"--out {out}: matplotlib cannot write "
+            f"{'a .' + kind if kind else 'a picture without an extension'}; "
+            f"use one of .{', .'.join(sorted(kinds))}"
+        )
+    return path
+
+
 def run_demo(args):
 
+    path = _check_out(args.out)
     device = device_for(args.device)
     with importlib.resources.as_file(bundled_clip()) as clip:
         start = time.perf_counter()
@@ -138,7 +162,6 @@ def run_demo(args):
     _print_table(table)
     if len(next(iter(table.values()))) == 1:
         print("(triton: needs a CUDA GPU; TRITON_INTERPRET=1 runs its kernels, slowly, on the CPU)")
-    path = os.path.abspath(args.out)
     _draw(path, waveform, rate, augmented)
     print(f"wrote {path} (waveform, spectrogram, mel, augmented mel)")
     return EXIT_OK

@@ -10,9 +10,11 @@ before the STFT runs without ``center``, so padding never reaches the frames tha
 import argparse
 import collections
 import concurrent.futures
+import contextlib
 import dataclasses
 import itertools
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -96,7 +98,8 @@ def add_arguments(commands):
         "--sample-rate",
         type=positive_int,
         metavar="N",
-        help="resample every file to N Hz first (default: each file's rate)",
+        help="resample every file to N Hz first (default: the files' rate, which must then "
+        "be the same for all of them)",
     )
     parser.add_argument("--n-fft", type=positive_int, default=400)
     parser.add_argument("--win-length", type=positive_int, help="default: n_fft")
@@ -258,7 +261,7 @@ def compute_single(clip, extractor, device):
 
 def _batches(clips, extractor_for, batch_size, report):
     """Cut clips sorted by (rate, length) into batches of one rate; clips too short for
-    their own reflect padding are batches of one (the library raises for them)."""
+    their own reflect padding are reported as failed (the library raises for them)."""
     clips = sorted(clips, key=lambda clip: (clip.rate, clip.waveform.shape[-1]))
     batch = []
     for clip in clips:
@@ -271,17 +274,21 @@ def _batches(clips, extractor_for, batch_size, report):
         if extractor.resampler is not None:
             n = extractor.resampled_length(n, clip.rate)
         if n <= extractor.edge:
-            yield [clip], False
+            report.fail(
+                clip.job.source,
+                f"too short: {n} samples at {extractor.rate} Hz; centered frames of --n-fft "
+                f"{extractor.n_fft} need more than {extractor.edge}",
+            )
             continue
         fits = batch and batch[0].rate == clip.rate and len(batch) < batch_size
         rows = sum(c.waveform.shape[0] for c in batch) + clip.waveform.shape[0]
         padded = rows * clip.waveform.shape[-1]  # sorted: the newest clip is the longest
         if batch and not (fits and padded <= BATCH_SAMPLES):
-            yield batch, True
+            yield batch
             batch = []
         batch.append(clip)
     if batch:
-        yield batch, True
+        yield batch
 
 
 # ------------------------------------------------------------------------ inputs, outputs
@@ -298,14 +305,27 @@ def _read_list(path):
     return [folder / entry for entry in entries if entry and not entry.startswith("#")]
 
 
-def collect_jobs(inputs, out_dir, suffix):
-    """One Job per audio file of the inputs, its output path mirroring the input tree."""
+def _audio_files_below(folder, unreadable):
+    """The audio files below ``folder``, sorted; a sub-folder that cannot be listed is
+    appended to ``unreadable`` (its OSError) instead of being skipped silently."""
+    files = []
+    for parent, _, names in os.walk(folder, onerror=unreadable.append):
+        for name in names:
+            file = Path(parent) / name
+            if file.suffix.lower() in AUDIO_SUFFIXES and file.is_file():
+                files.append(file)
+    return sorted(files)
+
+
+def collect_jobs(inputs, out_dir, suffix, unreadable=None):
+    """One Job per audio file of the inputs, its output path mirroring the input tree.
+    Folders that cannot be listed are appended to ``unreadable`` (OSErrors)."""
     jobs = {}
+    unreadable = [] if unreadable is None else unreadable
     for given in inputs:
         path = Path(given)
         if path.is_dir():
-            files = [p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES]
-            files = [p for p in files if p.is_file()]
+            files = _audio_files_below(path, unreadable)
             root = path
         elif path.suffix.lower() in LIST_SUFFIXES and path.is_file():
             files = [p.absolute() for p in _read_list(path)]
@@ -353,6 +373,8 @@ def decode(job, keep_channels):
         waveform, rate = tritaudio.load(job.source)
     except Exception as err:  # any reason a file cannot be read is reported, not raised
         return job, err
+    if not torch.isfinite(waveform).all():  # a float file can hold NaN or infinity
+        return job, ValueError("it holds NaN or infinite samples")
     if not keep_channels and waveform.shape[0] != 1:
         waveform = waveform.mean(0, keepdim=True)
     return Clip(job, waveform, rate)
@@ -412,6 +434,23 @@ class _Report:
         self.bar.write(f"failed: {source}: {reason}", file=sys.stderr)
         self.bar.update(1)
 
+    def fail_folder(self, err):
+        self.failed.append(f"{err.filename} (a folder that cannot be read)")
+        self.bar.write(f"failed: cannot read the folder {err.filename}: {err.strerror}",
+                       file=sys.stderr)  # fmt: skip
+
+    def interrupted(self, argv):
+        self.bar.close()
+        left = self.total - self.skipped - self.done - len(self.failed)
+        print(
+            f"interrupted: done {self.done}, skipped {self.skipped}, failed "
+            f"{len(self.failed)}, not done {left} (of {self.total} files); every output "
+            "written is complete. To resume (outputs already written are skipped):\n"
+            f"  tritaudio {shlex.join(argv)}",
+            file=sys.stderr,
+            flush=True,
+        )
+
     def hours_per_second(self):
         return self.audio_seconds / 3600 / max(time.perf_counter() - self.start, 1e-9)
 
@@ -441,14 +480,62 @@ def _check_arguments(args):
         raise _usage(str(err)) from None
 
 
+def _header_rates(jobs, workers):
+    """{sample rate: files} from the headers of ``jobs`` (files whose header cannot be
+    read are left out: they fail, named, when they are decoded). libsndfile's header
+    alone: ``tritaudio.info`` also checks that the file is whole, which reads it."""
+    import soundfile
+
+    def rate(job):
+        try:
+            with soundfile.SoundFile(os.fsencode(job.source)) as sound_file:
+                return sound_file.samplerate
+        except Exception:  # reported when the file is decoded
+            return None
+
+    with concurrent.futures.ThreadPoolExecutor(workers, "tritaudio-info") as pool:
+        rates = collections.Counter(pool.map(rate, jobs))
+    rates.pop(None, None)
+    return rates
+
+
+def _check_one_rate(jobs, workers):
+    """Without --sample-rate, the files must share one rate: features of different rates
+    have different frame rates and mel bands, and would not fit one model."""
+    rates = _header_rates(jobs, workers)
+    if len(rates) > 1:
+        found = ", ".join(f"{rate} Hz ({count} files)" for rate, count in sorted(rates.items()))
+        raise _usage(
+            f"the inputs have different sample rates: {found}; give --sample-rate N "
+            "(16000 for speech models) to resample every file to N Hz"
+        )
+
+
 def run_features(args):
 
     _check_arguments(args)
     device = device_for(args.device)
-    jobs = shard(collect_jobs(args.inputs, Path(args.out), f".{args.format}"), args.shard_index,
-                 args.num_shards)  # fmt: skip
+    unreadable = []
+    every_job = collect_jobs(args.inputs, Path(args.out), f".{args.format}", unreadable)
+    if args.sample_rate is None:
+        _check_one_rate(every_job, args.workers)  # all shards: the same answer on each
+    jobs = shard(every_job, args.shard_index, args.num_shards)
     todo = [job for job in jobs if not job.output.exists()]
     report = _Report(len(jobs), len(jobs) - len(todo), args.quiet)
+    for err in unreadable:
+        report.fail_folder(err)
+    try:
+        _run(args, device, todo, report)
+    except KeyboardInterrupt:
+        report.interrupted(getattr(args, "argv", ["features", *args.inputs]))
+        raise
+    shard_note = f", shard {args.shard_index} of {args.num_shards}" if args.num_shards > 1 else ""
+    report.close(shard_note)
+    return EXIT_FAILED if report.failed else EXIT_OK
+
+
+def _run(args, device, todo, report):
+    """Decode, compute and write ``todo``, counting each file in ``report``."""
     extractors = {}
 
     def extractor_for(rate):
@@ -458,7 +545,11 @@ def run_features(args):
 
     prefetch = max(2 * args.batch_size, 2 * args.workers)
     clips = decoded(todo, args.keep_channels, args.workers, prefetch)
-    with concurrent.futures.ThreadPoolExecutor(2, "tritaudio-write") as writer:
+    # Closed on the way out (Ctrl-C included), so that the decoding threads stop.
+    with (
+        contextlib.closing(clips),
+        concurrent.futures.ThreadPoolExecutor(2, "tritaudio-write") as writer,
+    ):
         writes = collections.deque()
         with torch.inference_mode():
             for window in _windows(clips, BUCKET_BATCHES * args.batch_size):
@@ -468,22 +559,22 @@ def run_features(args):
                         ready.append(item)
                     else:
                         report.fail(item[0].source, item[1])
-                for batch, batched in _batches(ready, extractor_for, args.batch_size, report):
-                    for clip, features in _compute(batch, batched, extractor_for, device, report):
+                for batch in _batches(ready, extractor_for, args.batch_size, report):
+                    for clip, features in _compute(batch, extractor_for, device, report):
+                        if not torch.isfinite(features).all():  # e.g. samples too loud
+                            report.fail(clip.job.source, "its features are not finite")
+                            continue
                         writes.append((clip, writer.submit(write_output, clip.job.output,
                                                            features, args.format)))  # fmt: skip
                     _collect(writes, report, block=False)
         _collect(writes, report, block=True)
-    shard_note = f", shard {args.shard_index} of {args.num_shards}" if args.num_shards > 1 else ""
-    report.close(shard_note)
-    return EXIT_FAILED if report.failed else EXIT_OK
 
 
-def _compute(batch, batched, extractor_for, device, report):
+def _compute(batch, extractor_for, device, report):
     """(clip, features) for each clip computed; a batch that fails is retried clip by clip
     so that only the clip at fault is reported."""
     extractor = extractor_for(batch[0].rate)
-    if batched and len(batch) > 1:
+    if len(batch) > 1:
         try:
             return list(zip(batch, compute_batch(batch, extractor, device), strict=True))
         except Exception:  # retried one by one below, where the error names its file

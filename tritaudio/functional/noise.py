@@ -215,7 +215,7 @@ NOISE_COLORS = {"white": 0.0, "pink": -0.5, "brown": -1.0, "blue": 0.5, "violet"
 
 def colored_noise(shape, color, generator=None, device=None, dtype=torch.float32):
     """Gaussian noise whose power spectrum follows ``color``'s slope (no DC), by spectral
-    shaping of white noise.
+    shaping of white noise. Beyond torchaudio (AdditiveNoise's colored noise).
 
     Args:
         shape: ``(..., time)``.

@@ -291,10 +291,22 @@ def melscale_fbanks(
     norm: str | None = None,
     mel_scale: str = "htk",
 ) -> torch.Tensor:
-    """Triangular mel filterbank, ``(n_freqs, n_mels)``.
+    """Triangular mel filterbank.
 
-    Mirrors ``torchaudio.functional.melscale_fbanks`` (htk or slaney mel scale; slaney
-    norm divides each triangle by its width, for constant energy per band).
+    Mirrors ``torchaudio.functional.melscale_fbanks``: the same triangles (htk or slaney mel
+    scale; slaney norm divides each triangle by its width, for constant energy per band),
+    within 1e-4 of librosa's. Warns when a filter is all zero (too many bands).
+
+    Args:
+        n_freqs: frequency bins of the spectrogram, ``n_fft // 2 + 1``.
+        f_min, f_max: the frequency range in Hz.
+        n_mels: number of bands.
+        sample_rate: the audio's rate in Hz.
+        norm: None or ``"slaney"``.
+        mel_scale: ``"htk"`` or ``"slaney"``.
+
+    Returns:
+        ``(n_freqs, n_mels)``: ``spectrogram.transpose(-1, -2) @ fb`` is the mel spectrogram.
     """
     if norm not in (None, "slaney"):
         raise ValueError(f"norm must be None or 'slaney', got {norm!r}")
@@ -313,17 +325,34 @@ def melscale_fbanks(
 def linear_fbanks(
     n_freqs: int, f_min: float, f_max: float, n_filter: int, sample_rate: int
 ) -> torch.Tensor:
-    """Triangular filterbank on a linear frequency scale, ``(n_freqs, n_filter)``.
+    """Triangular filterbank on a linear frequency scale (LFCC's).
 
     Mirrors ``torchaudio.functional.linear_fbanks``.
+
+    Args:
+        n_freqs: frequency bins of the spectrogram, ``n_fft // 2 + 1``.
+        f_min, f_max: the frequency range in Hz.
+        n_filter: number of filters.
+        sample_rate: the audio's rate in Hz.
+
+    Returns:
+        ``(n_freqs, n_filter)``.
     """
     return _reference.linear_fbanks(n_freqs, f_min, f_max, n_filter, sample_rate)
 
 
 def create_dct(n_mfcc: int, n_mels: int, norm: str | None) -> torch.Tensor:
-    """DCT-II matrix, ``(n_mels, n_mfcc)``; ``norm`` None or ``"ortho"``.
+    """DCT-II matrix, to apply to mel bands (MFCC's last step).
 
     Mirrors ``torchaudio.functional.create_dct``.
+
+    Args:
+        n_mfcc: coefficients kept.
+        n_mels: mel bands.
+        norm: None or ``"ortho"``.
+
+    Returns:
+        ``(n_mels, n_mfcc)``: ``mel.transpose(-1, -2) @ dct`` gives the coefficients.
     """
     if norm not in (None, "ortho"):
         raise ValueError(f"norm must be None or 'ortho', got {norm!r}")
@@ -350,6 +379,9 @@ def amplitude_to_DB(
         amin: the smallest value taken (avoids log10(0)).
         db_multiplier: ``log10(max(amin, ref))``.
         top_db: the dynamic range kept, in dB, or None.
+
+    Returns:
+        the shape of ``x``.
     """
     return _reference.amplitude_to_db(x, multiplier, amin, db_multiplier, top_db)
 
@@ -357,8 +389,15 @@ def amplitude_to_DB(
 def DB_to_amplitude(x: torch.Tensor, ref: float, power: float) -> torch.Tensor:
     """``ref * (10 ** (x / 10)) ** power``: the inverse of :func:`amplitude_to_DB`.
 
-    Mirrors ``torchaudio.functional.DB_to_amplitude`` (power 1 for power, 0.5 for
-    amplitude).
+    Mirrors ``torchaudio.functional.DB_to_amplitude``.
+
+    Args:
+        x: values in dB, any shape.
+        ref: the reference the dB were taken against.
+        power: 1 for a power spectrogram, 0.5 for an amplitude one.
+
+    Returns:
+        the shape of ``x``.
     """
     return ref * torch.pow(torch.pow(10.0, 0.1 * x), power)
 

@@ -13,13 +13,16 @@ from tritaudio.functional.noise import _add_noise, _check_coeff, _scale, db_to_f
 
 
 class AddNoise(torch.nn.Module):
-    """Add noise at a signal-to-noise ratio in dB.
+    """Add noise to a waveform at a signal-to-noise ratio in dB.
 
-    Mirrors ``torchaudio.transforms.AddNoise``; see :func:`tritaudio.functional.add_noise`.
+    Mirrors ``torchaudio.transforms.AddNoise`` (no constructor arguments); see
+    :func:`tritaudio.functional.add_noise`. On the Triton path the energies and the mix are
+    Triton kernels, with a Triton backward for waveform, noise and snr.
 
     Shape:
-        ``forward(waveform (..., time), noise (..., time), snr (...), lengths (...) or None)``
-        -> ``(..., time)``.
+        ``forward(waveform, noise, snr, lengths=None)``: ``waveform`` and ``noise``
+        ``(..., time)`` (leading dims broadcast), ``snr`` ``(...)`` in dB, ``lengths``
+        ``(...)`` or None -> ``(..., time)``.
     """
 
     def forward(
@@ -117,8 +120,17 @@ class Fade(torch.nn.Module):
 
 
 class Preemphasis(torch.nn.Module):
-    """Mirrors ``torchaudio.transforms.Preemphasis``; see
-    :func:`tritaudio.functional.preemphasis`. Shape: ``(..., time)`` -> ``(..., time)``."""
+    """Pre-emphasise a waveform: ``y[t] = x[t] - coeff * x[t - 1]``.
+
+    Mirrors ``torchaudio.transforms.Preemphasis``; see
+    :func:`tritaudio.functional.preemphasis`.
+
+    Args:
+        coeff: the emphasis coefficient, in [-1, 1]. Default 0.97.
+
+    Shape:
+        ``(..., time)`` -> ``(..., time)``.
+    """
 
     def __init__(self, coeff: float = 0.97) -> None:
         super().__init__()
@@ -130,8 +142,17 @@ class Preemphasis(torch.nn.Module):
 
 
 class Deemphasis(torch.nn.Module):
-    """Mirrors ``torchaudio.transforms.Deemphasis``; see
-    :func:`tritaudio.functional.deemphasis`. Shape: ``(..., time)`` -> ``(..., time)``."""
+    """Undo pre-emphasis: ``y[t] = x[t] + coeff * y[t - 1]``, clamped to [-1, 1].
+
+    Mirrors ``torchaudio.transforms.Deemphasis``; see
+    :func:`tritaudio.functional.deemphasis`.
+
+    Args:
+        coeff: the emphasis coefficient, in [-1, 1]. Default 0.97.
+
+    Shape:
+        ``(..., time)`` -> ``(..., time)``.
+    """
 
     def __init__(self, coeff: float = 0.97) -> None:
         super().__init__()

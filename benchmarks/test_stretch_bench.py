@@ -3,10 +3,10 @@ spectrograms, a waveform stretch), forward and forward + backward."""
 
 import pytest
 
-from benchmarks.families import pitch
+from benchmarks.families import stretch
 from benchmarks.suite import combinations, run_case
 
 
-@pytest.mark.parametrize(**combinations(pitch.CASES))
-def test_pitch(benchmark, case, mode, impl, size):
+@pytest.mark.parametrize(**combinations(stretch.CASES))
+def test_stretch(benchmark, case, mode, impl, size):
     run_case(benchmark, case, mode, impl, size)

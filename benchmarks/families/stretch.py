@@ -64,13 +64,13 @@ _PITCH = dict(sample_rate=16000, headline=HEADLINE)
 
 CASES = [
     *(
-        Case("pitch", pitch_case_name(n), tritaudio_and_torchaudio(_pitch_shift(n)),
+        Case("stretch", pitch_case_name(n), tritaudio_and_torchaudio(_pitch_shift(n)),
              differentiable=n == GRID_STEPS, headline_only=n != GRID_STEPS, **_PITCH)
         for n in STEPS
     ),
-    Case("pitch", f"TimeStretch rate={RATE:g} (spectrogram)",
+    Case("stretch", f"TimeStretch rate={RATE:g} (spectrogram)",
          tritaudio_and_torchaudio(_time_stretch), make_inputs=_spectrogram, **_PITCH),
-    Case("pitch", f"time stretch rate={RATE:g} (waveform)",
+    Case("stretch", f"time stretch rate={RATE:g} (waveform)",
          tritaudio_and_torchaudio(_tritaudio_waveform_stretch, _torchaudio_waveform_stretch),
          **_PITCH),
 ]  # fmt: skip

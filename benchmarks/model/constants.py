@@ -1,0 +1,62 @@
+"""The devices the model times calls on: one table, every constant with its source.
+
+"datasheet" is NVIDIA's H100 / H200 SXM datasheet; "measured here" is a reading on this
+workplace's H200 machines (/work/.library/device/KINDS.md, 2026-10-28 and 2026-11-04);
+"assumed" values are the model's own choices, to be calibrated against GPU runs.
+"""
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class Device:
+    name: str
+    bandwidth: float  # bytes/s a streaming kernel reaches (read + write counted)
+    sms: int
+    clock: float  # Hz
+    fp32: float  # FLOP/s, FFMA
+    tf32: float  # FLOP/s, dense tensor cores
+    bf16: float  # FLOP/s, dense tensor cores
+    launch: float  # s of GPU time per kernel launch (gap + ramp + tail)
+    sync: float  # s per host synchronisation / pageable host-to-device copy
+    sources: dict
+
+
+COMMON_SOURCES = {
+    "sms": "datasheet (132 SMs on the SXM parts)",
+    "clock": "measured here: 1980 MHz SM clock under load on an H200 (nvidia-smi); "
+    "the H100 SXM has the same boost clock (datasheet)",
+    "issue": "4 warp-instructions per clock per SM (4 schedulers; Hopper whitepaper)",
+    "fp32": "datasheet: 67 TFLOP/s FP32",
+    "tf32": "datasheet: 495 TFLOP/s TF32 dense (989 with sparsity)",
+    "bf16": "datasheet: 989 TFLOP/s BF16 dense; measured here 769-798 on an 8192^3 matmul",
+    "launch": "assumed: ~3 us of GPU time per launch (gap, ramp-up, tail), as in "
+    "../shared/PERF-REVIEW.md",
+    "sync": "assumed: ~15 us per host synchronisation (PERF-REVIEW.md: 10-20 us), which "
+    "also drains the launch queue",
+}
+
+DEVICES = {
+    "H200": Device(
+        "H200 SXM", bandwidth=4.3e12, sms=132, clock=1.98e9, fp32=67e12, tf32=495e12,
+        bf16=989e12, launch=3e-6, sync=15e-6,
+        sources=dict(COMMON_SOURCES, bandwidth="measured here: a device-to-device copy "
+                     "through PyTorch moved ~4.3 TB/s (read + write) on an H200; datasheet "
+                     "peak 4.8 TB/s"),
+    ),
+    "H100": Device(
+        "H100 SXM", bandwidth=3.0e12, sms=132, clock=1.98e9, fp32=67e12, tf32=495e12,
+        bf16=989e12, launch=3e-6, sync=15e-6,
+        sources=dict(COMMON_SOURCES, bandwidth="assumed: 0.9 x the datasheet's 3.35 TB/s "
+                     "(the H200's measured copy is 0.9 x its 4.8 TB/s peak); not measured"),
+    ),
+}  # fmt: skip
+
+# Achievable fraction of the peak for library kernels (cuFFT, cuDNN, cuBLAS): assumed.
+LIBRARY_EFFICIENCY = {"fft": 0.5, "tf32": 0.5, "fp32": 0.7}
+ISSUE_PER_CLOCK = 4  # warp-instructions per clock per SM
+
+# Hopper (sm_90) per-SM limits, for occupancy (CUDA programming guide, compute capability
+# 9.0 table).
+SM90 = dict(registers=65536, max_warps=64, max_blocks=32, shared=233472,
+            register_granularity=256)  # fmt: skip
