@@ -36,8 +36,9 @@ def scale_rows_kernel(
     blocks_per_row,
     BLOCK: tl.constexpr,
 ):
-    # y = factor * x (factor a scalar argument: no device copy of it); one program per BLOCK samples of one row. The grid is 1-D so that
-    # neither the row count nor the length runs into the 65535 limit of grid dims 1 and 2.
+    # y = factor * x (factor a scalar argument: no device copy of it); one program per
+    # BLOCK samples of one row. The grid is 1-D so that neither the row count nor the
+    # length runs into the 65535 limit of grid dims 1 and 2.
     pid = tl.program_id(0).to(tl.int64)
     row = pid // blocks_per_row
     cols = (pid % blocks_per_row) * BLOCK + tl.arange(0, BLOCK)
@@ -80,8 +81,6 @@ def scale_rows(x, factor, launch=lambda kernel: kernel):
     return y
 
 
-
-
 @triton.jit
 def _white_noise(key, start, BLOCK: tl.constexpr):
     # BLOCK normals for samples start .. start + BLOCK - 1 (start a multiple of 4): one
@@ -92,8 +91,9 @@ def _white_noise(key, start, BLOCK: tl.constexpr):
 
 
 @triton.jit
-def _noise_block(N, SEED, row, stride_n_row, start, cols, mask, GENERATE: tl.constexpr,
-                 BLOCK: tl.constexpr):  # fmt: skip
+def _noise_block(
+    N, SEED, row, stride_n_row, start, cols, mask, GENERATE: tl.constexpr, BLOCK: tl.constexpr
+):
     # The noise of one block of a row: loaded, or white noise regenerated from the seed so
     # that every pass (and the backward) sees the same samples without storing them.
     if GENERATE:

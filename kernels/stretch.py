@@ -17,7 +17,7 @@ import triton.language as tl
 
 from .launch import sm_count
 
-PI: tl.constexpr = math.pi
+PI = tl.constexpr(math.pi)
 
 
 @triton.jit

@@ -15,7 +15,7 @@ from triton.backends.compiler import GPUTarget
 
 from tritaudio._common import DOT_PRECISIONS
 from tritaudio._ops import INTERPRETED
-from tritaudio.kernels import framing, logmel, noise, resample, spectral
+from tritaudio.kernels import framing, logmel, noise, resample, spectral, stretch
 from tritaudio.kernels.launch import row_blocks
 
 TARGETS = [GPUTarget("cuda", 90, 32), GPUTarget("cuda", 80, 32)]  # H100 / H200, A100
@@ -109,6 +109,11 @@ def launches():
                     x, cos, sin, fb, bin_ranges, 160, 0, 200, mode, 2.0, (0.1, 1e-10, 0.0, -1.0),
                     precision == "ieee", precision,
                 )  # fmt: skip
+        complex_dtype = torch.complex128 if compute == torch.float64 else torch.complex64
+        stft = torch.zeros(3, 31, 201, dtype=complex_dtype).transpose(1, 2)  # bins contiguous
+        steps, advance = torch.arange(0, 31, 1.26, dtype=compute), torch.zeros(201, dtype=compute)
+        for layout in (stft, stft.contiguous()):
+            yield stretch.phase_vocoder, (layout, steps, advance)
         for kaiser in (0, 1):
             yield resample.resample, (x, 441, 160, 6.0, 0.99, kaiser, 14.77)
             yield resample.resample_backward, (x, 13781, 441, 160, 6.0, 0.99, kaiser, 14.77)

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from trace_host_sync import CASES  # noqa: E402
+from trace_host_sync import CASES
 
-import tritaudio.functional as F  # noqa: E402
-import tritaudio.transforms as T  # noqa: E402
+import tritaudio.functional as F
+import tritaudio.transforms as T
 
 ENVELOPE = "spectral: the inverse STFT checks the window envelope on the host (branch spectral)"
 RESAMPLE = "resample: the launcher copies its constants to the device (branch resample)"

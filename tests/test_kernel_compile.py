@@ -25,5 +25,6 @@ def test_every_kernel_compiles_for_hopper_and_ampere():
     kernels = ["scale_rows_kernel", "resample_kernel", "resample_backward_kernel"]
     kernels += ["energies_kernel", "add_scaled_noise_kernel", "dot_kernel"]
     kernels += ["add_noise_backward_kernel", "frame_kernel", "overlap_add_kernel"]
+    kernels += ["phase_vocoder_kernel"]
     for kernel in kernels:
         assert f"compiled {kernel}" in result.stdout

@@ -4,7 +4,6 @@ import torch
 
 from tritaudio import _reference
 
-
 MAX_MASK_PARAM = 2**62  # lengths and starts drawn up to it stay within int64
 
 

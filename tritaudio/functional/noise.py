@@ -117,9 +117,7 @@ def add_noise(
     check_float_waveform(noise, "noise")
     if not isinstance(snr, torch.Tensor) or snr.is_complex() or snr.dtype == torch.bool:
         raise TypeError(f"snr must be a real (integer or floating-point) tensor, got {snr!r}")
-    if lengths is not None and (
-        not isinstance(lengths, torch.Tensor) or lengths.is_complex()
-    ):
+    if lengths is not None and (not isinstance(lengths, torch.Tensor) or lengths.is_complex()):
         raise TypeError(f"lengths must be a real tensor or None, got {lengths!r}")
     if not (
         waveform.dim() - 1 == noise.dim() - 1 == snr.dim()
