@@ -259,14 +259,19 @@ class AdditiveNoise(torch.nn.Module):
         """(snr, seed, (clip, offset)) from the CPU generator (``self.generator``, else
         torch's global one), in the order of every earlier release: SNRs, then the
         apply-or-not draws, then a clip and an offset per example or a seed. What the
-        device needs goes in one (pinned) host-to-device copy that does not wait."""
+        device needs goes in one (pinned) host-to-device copy that does not wait; nothing
+        is read back (white noise takes its seed as a tensor)."""
         low, high = self.snr_range
         draw = lambda *shape: torch.rand(shape, generator=self.generator, dtype=torch.float64)
         snr = low + (high - low) * draw(rows)
         snr = torch.where(draw(rows) < self.p, snr, math.inf)
         if self.noise is None:
-            seed = int(torch.randint(2**31 - 1 - max(rows, 1), (1,), generator=self.generator))
-            return _to_device(snr, device), seed, None
+            seed = torch.randint(2**31 - 1 - max(rows, 1), (1,), generator=self.generator)
+            if self.color != "white":  # seeds the device generator that shapes the noise
+                return _to_device(snr, device), int(seed), None
+            # the kernels read the seed where it lies: with the SNRs, on the device
+            snr, seed = _to_device(torch.cat([snr, seed.double()]), device).split(rows)
+            return snr, seed, None
         clips, clip_time = self.noise.shape
         clip = torch.randint(clips, (rows,), generator=self.generator)
         offset = torch.randint(clip_time, (rows,), generator=self.generator)
