@@ -54,6 +54,8 @@ WHISPER_SIZE = Size(64, 30, 16000)
 MEL_SIZE = Size(32, 10, 16000)
 NOISE_SIZE = Size(64, 10, 16000)
 PITCH_SIZE = Size(16, 4, 16000)
+KALDI_FBANK = ("fbank (utterances of mixed lengths)",)
+KALDI_SIZE = Size(64, 20, 16000)
 
 TARGETS = [
     *(
@@ -122,6 +124,10 @@ TARGETS = [
            ("MelSpectrogram",), FORWARD_BACKWARD, MEL_SIZE),
     Target(17, "MelSpectrogram <= 4 launches", LAUNCHES, 4, "spectral", ("MelSpectrogram",),
            FORWARD, MEL_SIZE),
+    # Issue 20: Kaldi filterbanks of 64 utterances of 2-20 s, batched, against torchaudio's
+    # per-utterance fbank in a loop.
+    Target(20, "Kaldi fbank of 64 utterances (2-20 s) >= 20x torchaudio's loop", SPEEDUP, 20.0,
+           "kaldi", KALDI_FBANK, FORWARD, KALDI_SIZE),
     Target(8, "`tritaudio features` throughput in audio-hours/s (1000 x 10 s clips)",
            THROUGHPUT, None, "cli", ("features",), FORWARD, Size(1000, 10, 16000)),
 ]  # fmt: skip

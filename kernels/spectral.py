@@ -50,7 +50,7 @@ def store_mel_tile(
     if SAVE_MEL:
         tl.store(MEL + offsets, y, mask=mask)
     if HAS_LOG:
-        y = log_multiplier * tl.log(tl.maximum(y, amin) + offset) - shift
+        y = log_multiplier * tl.log(tl.maximum(y, amin, tl.PropagateNan.ALL) + offset) - shift
     tl.store(OUT + offsets, y, mask=mask)
 
 

@@ -15,7 +15,18 @@ from triton.backends.compiler import GPUTarget
 
 from tritaudio._common import DOT_PRECISIONS
 from tritaudio._ops import INTERPRETED
-from tritaudio.kernels import framing, logmel, noise, resample, spectral, stretch
+from tritaudio._reference.kaldi import FrameOptions
+from tritaudio.kernels import (
+    alignment,
+    filtering,
+    framing,
+    kaldi,
+    logmel,
+    noise,
+    resample,
+    spectral,
+    stretch,
+)
 from tritaudio.kernels.launch import row_blocks
 
 TARGETS = [GPUTarget("cuda", 90, 32), GPUTarget("cuda", 80, 32)]  # H100 / H200, A100
@@ -114,9 +125,64 @@ def launches():
         steps, advance = torch.arange(0, 31, 1.26, dtype=compute), torch.zeros(201, dtype=compute)
         for layout in (stft, stft.contiguous()):
             yield stretch.phase_vocoder, (layout, steps, advance)
+        for order in (1, 2, 8):
+            a = torch.zeros(2, order + 1, dtype=compute)
+            a[:, 0] = 1.0
+            for reverse in (0, 1):
+                yield filtering.lfilter, (x.reshape(6, 2500), a, a.clone(), reverse)
+        yield filtering.conv_rows, (x, torch.zeros(3, 21, dtype=dtype), 5020, 0, -1)
+        yield filtering.lag_products, (x, x, 9, 0, 1, compute)
+        yield from kaldi_launches(x, lengths, compute)
         for kaiser in (0, 1):
             yield resample.resample, (x, 441, 160, 6.0, 0.99, kaiser, 14.77)
             yield resample.resample_backward, (x, 13781, 441, 160, 6.0, 0.99, kaiser, 14.77)
+    yield from alignment_launches()
+
+
+def alignment_launches():
+    """forced_align and the RNN-T kernels, at each dtype and both log-softmax modes."""
+    for dtype in (torch.float32, torch.float16, torch.float64):
+        compute = torch.float64 if dtype == torch.float64 else torch.float32
+        frames, labels = torch.full((2,), 50, dtype=torch.int64), torch.full((2,), 12)
+        targets = torch.ones(2, 12, dtype=torch.int64)
+        yield (
+            alignment.forced_align,
+            (torch.zeros(2, 50, 30, dtype=dtype), targets, frames, labels, 0),
+        )
+        logits = torch.zeros(2, 20, 8, 33, dtype=dtype)
+        targets = torch.ones(2, 7, dtype=torch.int32)
+        frames, labels = (
+            torch.full((2,), 20, dtype=torch.int32),
+            torch.full((2,), 7, dtype=torch.int32),
+        )
+        log_probs = torch.zeros(3, 2, 20, 8, dtype=compute)
+        alpha_beta = torch.zeros(2, 2, 20, 8, dtype=compute)
+        wide = torch.zeros(2, 20, 8, 2000, dtype=dtype)  # the vocabulary in several blocks
+        yield alignment.rnnt_forward, (wide, targets, frames, labels, 0, 1)
+        for fused in (0, 1):
+            yield alignment.rnnt_forward, (logits, targets, frames, labels, 0, fused)
+            grad_costs = torch.ones(2, dtype=dtype)
+            yield alignment.rnnt_gradient, (
+                logits, targets, frames, labels, log_probs, alpha_beta, grad_costs, 0, -1.0, fused,
+            )  # fmt: skip
+
+
+def kaldi_launches(x, lengths, compute):
+    """The Kaldi frame kernels: every feature flag in float32, one setting otherwise."""
+    counts = torch.full((3,), 30, dtype=torch.int64)
+    noise = torch.zeros(3, 30, 400, dtype=compute)
+    window = torch.ones(400, dtype=compute)
+    grad_frames, grad_energy = torch.zeros(3, 30, 512, dtype=compute), torch.zeros(3, 30)
+    settings = [(True, True, True, 0.97, 1.0), (False, False, False, 0.0, 0.0)]
+    settings += [(False, True, False, 0.97, 0.0), (True, False, True, 0.0, 1.0)]
+    for dither, dc, raw, preemphasis, floor in settings[: 4 if x.dtype == torch.float32 else 1]:
+        options = FrameOptions(400, 160, 512, dc, float(dither), dc, raw, preemphasis, floor,
+                               "povey", 0.42)  # fmt: skip
+        frame_noise = noise if dither else None
+        yield kaldi.kaldi_frames, (x, lengths, counts, frame_noise, window, 30, options)
+        yield kaldi.kaldi_frames_backward, (
+            grad_frames, grad_energy.to(compute), x, lengths, counts, frame_noise, window, options
+        )  # fmt: skip
 
 
 def main():

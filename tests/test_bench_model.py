@@ -156,9 +156,9 @@ def test_every_kernel_declares_what_it_writes():
     finally:
         sys.path.pop(0)
     assert {"frame_kernel", "resample_kernel", "energies_kernel"} <= launched
-    from tritaudio.kernels import framing, logmel, noise, resample, spectral
+    from tritaudio.kernels import alignment, framing, kaldi, logmel, noise, resample, spectral
 
-    for module in (framing, logmel, noise, resample, spectral):
+    for module in (alignment, framing, kaldi, logmel, noise, resample, spectral):
         kernels = [n for n, v in vars(module).items() if n.endswith("_kernel") and hasattr(v, "fn")]
         for name in kernels:
             assert name in module.WRITES, f"{module.__name__}.WRITES has no {name}"

@@ -126,6 +126,12 @@ FAMILY_LAYERS = {
     "logmel": ("kernels", "_ops", "functional", "transforms", "tests"),
     "masking": ("_reference", "functional", "transforms", "tests"),
     "stretch": ("kernels", "_ops", "_reference", "functional", "transforms", "tests", "bench"),
+    "analysis": ("_reference", "functional", "transforms", "tests"),
+    "beamforming": ("functional", "transforms", "tests"),
+    "alignment": ("kernels", "_ops", "_reference", "functional", "transforms", "tests", "bench"),
+    "filtering": ("kernels", "_ops", "_reference", "functional", "transforms", "tests", "bench"),
+    "effects": ("_reference", "functional", "tests"),
+    "kaldi": ("kernels", "_ops", "_reference", "transforms", "tests", "bench"),
 }
 LAYER_DIRS = {
     "kernels": ("kernels", "{}.py"),

@@ -26,3 +26,7 @@ __all__ = [
     "transforms",
     "use_backend",
 ]
+
+from tritaudio import compliance  # mirrors torchaudio.compliance
+
+__all__ += ["compliance"]

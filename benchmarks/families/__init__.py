@@ -3,14 +3,26 @@
 Adding a family is one module with a ``CASES`` list (see spectral.py) and one entry here.
 """
 
-from benchmarks.families import io, noise, resample, spectral, stretch
+from benchmarks.families import (
+    alignment,
+    filtering,
+    io,
+    kaldi,
+    noise,
+    resample,
+    spectral,
+    stretch,
+)
 
 FAMILIES = {
     "spectral": spectral.CASES,
     "resample": resample.CASES,
     "noise": noise.CASES,
     "stretch": stretch.CASES,
+    "kaldi": kaldi.CASES,
+    "filtering": filtering.CASES,
     "io": io.CASES,
+    "alignment": alignment.CASES,
 }
 
 

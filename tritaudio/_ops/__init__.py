@@ -42,6 +42,15 @@ __all__ = [
     "scale_rows",
 ]
 
+from tritaudio._ops.alignment import (  # noqa: E402
+    forced_align,
+    rnnt_loss,
+    rnnt_loss_backward,
+    rnnt_loss_forward,
+)
+
+__all__ += ["forced_align", "rnnt_loss", "rnnt_loss_backward", "rnnt_loss_forward"]
+
 from tritaudio._ops.stretch import phase_vocoder  # noqa: E402
 
 __all__ += ["phase_vocoder"]

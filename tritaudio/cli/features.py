@@ -32,7 +32,8 @@ from tritaudio.cli.common import (
     positive_int,
 )
 
-FEATURES = ("logmel", "mel", "mfcc", "spectrogram")
+FEATURES = ("logmel", "mel", "mfcc", "spectrogram", "fbank", "kaldi-mfcc")
+KALDI = {"fbank": "fbank", "kaldi-mfcc": "mfcc"}  # compliance.kaldi, Kaldi's own frames
 AUDIO_SUFFIXES = frozenset(
     (".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".aifc", ".au",
      ".snd", ".w64", ".caf", ".rf64")
@@ -71,6 +72,9 @@ averaged) unless --keep-channels, and equals the library on that file alone:
   logmel:      10 * log10(max(mel, 1e-10)), in dB, i.e. AmplitudeToDB("power", top_db=None)(mel)
   mfcc:        MFCC(RATE, n_mfcc, melkwargs=<the mel arguments>)(waveform)
                (dB with top_db=80 per file, then an orthonormal DCT-II)
+  fbank:       compliance.kaldi.fbank(waveform, num_mel_bins=N_MELS, sample_frequency=RATE).T
+  kaldi-mfcc:  compliance.kaldi.mfcc(... the same, num_ceps=N_MFCC).T  (Kaldi's 25 / 10 ms
+               frames and defaults: --n-fft, --hop-length, --f-min and --f-max do not apply)
 Defaults: n_fft 400, hop_length 160, n_mels 80 (25 ms frames every 10 ms at 16 kHz, as
 speech models use), win_length = n_fft, n_mfcc 40, and torchaudio's other defaults: a Hann
 window, centered frames with reflect padding, htk mel scale without filter normalisation.
@@ -156,6 +160,10 @@ def feature_transform(config, sample_rate, center=True):
         **stft, f_min=config.f_min, f_max=config.f_max, n_mels=config.n_mels,
         mel_scale=config.mel_scale, center=center,
     )  # fmt: skip
+    if config.feature in KALDI:
+        n_ceps = dict(num_ceps=config.n_mfcc) if config.feature == "kaldi-mfcc" else {}
+        options = dict(num_mel_bins=config.n_mels, sample_frequency=float(sample_rate), **n_ceps)
+        return T.KaldiFeatures(KALDI[config.feature], **options)
     if config.feature == "spectrogram":
         return T.Spectrogram(**stft, center=center)
     if config.feature == "mel":
@@ -184,13 +192,13 @@ class Extractor:
         self.framewise = framed.MelSpectrogram if self.feature == "mfcc" else framed
         stft = self.framewise.mel_spectrogram if self.feature == "logmel" else self.framewise
         self.n_fft, self.hop = stft.n_fft, stft.hop_length
-        self.edge = self.n_fft // 2
+        self.edge = 0 if self.feature in KALDI else self.n_fft // 2  # Kaldi: snip_edges
 
     def resampled_length(self, length, source_rate):
         return -(-length * self.rate // source_rate)
 
     def frames(self, length):
-        return (length + 2 * self.edge - self.n_fft) // self.hop + 1
+        return max((length + 2 * self.edge - self.n_fft) // self.hop + 1, 0)
 
     def finish(self, features):
         """The per-file stages of MFCC (dB floored at the file's maximum, DCT)."""

@@ -6,6 +6,19 @@ follow ``.to(device, dtype)``), and calls ``tritaudio.functional``.
 One module per family.
 """
 
+from tritaudio.transforms.alignment import RNNTLoss
+from tritaudio.transforms.analysis import (
+    InverseMelScale,
+    Loudness,
+    MuLawDecoding,
+    MuLawEncoding,
+    SlidingWindowCmn,
+    SpectralCentroid,
+    Vad,
+)
+from tritaudio.transforms.beamforming import MVDR, PSD, RTFMVDR, SoudenMVDR
+from tritaudio.transforms.filtering import ComputeDeltas, Convolve, FFTConvolve
+from tritaudio.transforms.kaldi import KaldiFeatures
 from tritaudio.transforms.logmel import LogMelSpectrogram
 from tritaudio.transforms.masking import FrequencyMasking, SpecAugment, TimeMasking
 from tritaudio.transforms.noise import (
@@ -32,26 +45,42 @@ from tritaudio.transforms.stretch import PitchShift, TimeStretch, TimeStretchWav
 __all__ = [
     "LFCC",
     "MFCC",
+    "MVDR",
+    "PSD",
+    "RTFMVDR",
     "AddNoise",
     "AdditiveNoise",
     "AmplitudeToDB",
+    "ComputeDeltas",
+    "Convolve",
     "Deemphasis",
+    "FFTConvolve",
     "Fade",
     "FrequencyMasking",
     "GriffinLim",
+    "InverseMelScale",
     "InverseSpectrogram",
+    "KaldiFeatures",
     "LogMelSpectrogram",
+    "Loudness",
     "MelScale",
     "MelSpectrogram",
+    "MuLawDecoding",
+    "MuLawEncoding",
     "PitchShift",
     "Preemphasis",
+    "RNNTLoss",
     "Resample",
+    "SlidingWindowCmn",
+    "SoudenMVDR",
     "SpecAugment",
+    "SpectralCentroid",
     "Spectrogram",
     "Speed",
     "SpeedPerturbation",
     "TimeMasking",
     "TimeStretch",
     "TimeStretchWaveform",
+    "Vad",
     "Vol",
 ]

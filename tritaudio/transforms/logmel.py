@@ -5,6 +5,7 @@ import math
 import torch
 
 from tritaudio import functional as F
+from tritaudio.compliance.kaldi import get_mel_banks
 from tritaudio.functional.logmel import _check_log_mel_options
 from tritaudio.transforms.spectral import MelSpectrogram
 
@@ -94,13 +95,15 @@ class LogMelSpectrogram(torch.nn.Module):
 
     @classmethod
     def kaldi(cls, sample_rate: int = 16000, n_mels: int = 80, **kwargs) -> "LogMelSpectrogram":
-        """Kaldi-like filterbank features (``compute-fbank`` defaults): 25 ms povey window
-        in a 512-point FFT (at 16 kHz), 10 ms hop, Kaldi's frames: ``1 + (L - 400) // 160``,
-        frame t on samples ``[160 t, 160 t + 400)`` (snip_edges), htk mel bands from
-        20 Hz, ``ln(max(y, float32 eps))``. Unlike
-        torchaudio.compliance.kaldi.fbank: no dither, no per-frame DC removal or
-        pre-emphasis, and the triangles are linear in Hz (torchaudio's mel filters) rather
-        than in mel. ``kwargs`` override any argument."""
+        """Kaldi's filterbank features without their per-frame steps: 25 ms povey window in
+        a 512-point FFT (at 16 kHz), 10 ms hop, Kaldi's frames ``1 + (L - 400) // 160``
+        (snip_edges), Kaldi's triangular filters (in mel, from 20 Hz: get_mel_banks),
+        ``ln(max(y, float32 eps))``. It equals
+        ``compliance.kaldi.fbank(x, num_mel_bins=n_mels, remove_dc_offset=False,
+        preemphasis_coefficient=0.0).T`` (dither 0); Kaldi's defaults also remove each
+        frame's DC offset and pre-emphasise it, which only
+        :func:`tritaudio.compliance.kaldi.fbank` (and ``fbank_batch``) do. ``kwargs``
+        override any argument."""
         win_length, hop_length = sample_rate * 25 // 1000, sample_rate * 10 // 1000
         n_fft = 1 << (win_length - 1).bit_length()  # Kaldi rounds the FFT up to a power of 2
         # The STFT centers the window in the n_fft frame: `pad` zeros shift the frames so
@@ -111,7 +114,13 @@ class LogMelSpectrogram(torch.nn.Module):
             window_fn=povey_window, center=False, mel_scale="htk",
             log=F.LogScale(1.0, float(torch.finfo(torch.float32).eps), base=math.e),
         )  # fmt: skip
-        return cls(**{**settings, **kwargs})
+        module = cls(**{**settings, **kwargs})
+        mel = module.mel_spectrogram
+        bins, _ = get_mel_banks(mel.n_mels, mel.n_fft, mel.sample_rate, mel.f_min,
+                                mel.f_max or 0.0, 100.0, -500.0, 1.0)  # fmt: skip
+        fb = mel.mel_scale.fb
+        fb.copy_(torch.nn.functional.pad(bins, (0, 1)).t().to(fb.dtype))
+        return module
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         spectrogram = self.mel_spectrogram.spectrogram

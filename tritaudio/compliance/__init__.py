@@ -1,0 +1,5 @@
+"""Mirrors ``torchaudio.compliance``: Kaldi-compatible features in :mod:`.kaldi`."""
+
+from tritaudio.compliance import kaldi
+
+__all__ = ["kaldi"]
