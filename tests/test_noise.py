@@ -265,3 +265,16 @@ def test_bad_arguments():
         T.Preemphasis(1.5)
     with pytest.raises(TypeError, match="floating-point"):
         F.deemphasis(torch.zeros(1, 10, dtype=torch.int32))
+
+
+def test_extreme_gains_and_additive_noise_arguments():
+    # issue 14, item 8: Vol(1e6, "db") overflowed; AdditiveNoise took seed=1.5 and a
+    # (2, 0) bank to raw errors
+    with pytest.raises(ValueError, match=r"gain must be in \[-6000, 6000\] dB"):
+        T.Vol(1e6, "db")
+    with pytest.raises(ValueError, match=r"gain_db must be in \[-6000, 6000\] dB"):
+        F.gain(torch.ones(3), -1e6)
+    with pytest.raises(TypeError, match="seed must be an int"):
+        T.AdditiveNoise(seed=1.5)
+    with pytest.raises(ValueError, match="noise bank is empty"):
+        T.AdditiveNoise(noise=torch.zeros(2, 0))
