@@ -4,7 +4,12 @@ Whisper's features of real speech (tests/data/speech_en_16k.flac) from
 ``LogMelSpectrogram.whisper`` on this machine's device, against the same math in float64
 (the torch reference on the CPU). Errors: in mel power, relative to the peak (the
 accuracy contract: 1e-5), and in dB wherever the value is within 60 dB of the peak.
-Triton's interpreter ignores ``precision``: the tf32 rows mean something only on a GPU.
+Triton's interpreter ignores ``precision``: the kernels' tf32 rows mean something only on
+a GPU. On any device the script also prints the ``dft`` kernel's arithmetic emulated in
+torch (rows "emulated"): frames times the windowed float32 bases with each operand rounded
+to TF32 (10-bit mantissa, round to nearest) as the tensor cores do, single (tf32) or split
+into a TF32 high and low part with the three cross products (tf32x3), accumulated in
+float32; the mel projection in float32 as in the kernel.
 
     python benchmarks/logmel_accuracy.py [--out benchmarks/results]
 
@@ -41,6 +46,44 @@ def errors(out, ref):
     return ((power_out - power_ref).abs().max() / peak).item(), db
 
 
+def to_tf32(x):
+    """float32 rounded to TF32's 10-bit mantissa (round to nearest, ties away from zero:
+    cvt.rna.tf32.f32)."""
+    bits = x.contiguous().view(torch.int32)
+    return ((bits + 0x1000) & ~0x1FFF).view(torch.float32)
+
+
+def emulated_dot(a, b, precision):
+    """a @ b in float32 with tl.dot's input precision emulated."""
+    if precision == "ieee":
+        return a @ b
+    a_hi, b_hi = to_tf32(a), to_tf32(b)
+    if precision == "tf32":
+        return a_hi @ b_hi
+    a_lo, b_lo = to_tf32(a - a_hi), to_tf32(b - b_hi)  # tf32x3: drop only a_lo * b_lo
+    return a_hi @ b_lo + a_lo @ b_hi + a_hi @ b_hi
+
+
+def emulated_dft_whisper(waveform, precision):
+    """LogMelSpectrogram.whisper(implementation="dft")'s arithmetic in torch, float32."""
+    from tritaudio.functional.spectral import _full_window, _normalized_filterbank
+    from tritaudio.kernels.logmel import dft_bases
+
+    module = T.LogMelSpectrogram.whisper()
+    spectrogram = module.mel_spectrogram.spectrogram
+    n_fft, hop = spectrogram.n_fft, spectrogram.hop_length
+    window = _full_window(spectrogram.window, n_fft, torch.float32)
+    cos, sin = dft_bases(window, n_fft)
+    x = torch.nn.functional.pad(waveform.float()[None], (n_fft // 2, n_fft // 2), "reflect")[0]
+    frames = x.unfold(-1, n_fft, hop)  # (rows, frames, n_fft)
+    re, im = emulated_dot(frames, cos, precision), emulated_dot(frames, sin, precision)
+    fb = _normalized_filterbank(module.mel_spectrogram.mel_scale.fb, window, n_fft, 2.0,
+                                False, torch.float32)  # fmt: skip
+    mel = ((re * re + im * im) @ fb).transpose(-1, -2)[..., :-1]
+    log = module.log(mel)
+    return torch.maximum(log, log.amax(dim=(-2, -1), keepdim=True) - module.dynamic_range)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=pathlib.Path, default=None, help="folder for the JSON")
@@ -62,6 +105,16 @@ def main(argv=None):
         rows.append(
             dict(
                 implementation=implementation,
+                precision=precision,
+                power_error_of_peak=power_error,
+                db_error_within_60db=db_error,
+            )
+        )
+    for precision in ("ieee", "tf32x3", "tf32"):
+        power_error, db_error = errors(emulated_dft_whisper(waveform, precision), reference)
+        rows.append(
+            dict(
+                implementation="dft (emulated in torch)",
                 precision=precision,
                 power_error_of_peak=power_error,
                 db_error_within_60db=db_error,

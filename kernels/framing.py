@@ -67,9 +67,12 @@ def frame_kernel(
 
 @triton.jit
 def overlap_add_kernel(
-    FRAMES,  # pointer to the frames, (rows, n_frames, n_fft), contiguous
+    FRAMES,  # pointer to the frames, (rows, n_frames, n_fft), any strides
     WINDOW,  # pointer to the window zero-padded to n_fft
     OUT,  # pointer to the output, (rows, out_len), contiguous
+    stride_frames_row,
+    stride_frames_frame,
+    stride_frames_sample,
     n_frames,
     n_fft,
     hop,
@@ -86,11 +89,13 @@ def overlap_add_kernel(
     in_out = p < out_len
     last = tl.minimum(p // hop, n_frames - 1)
     acc = tl.zeros([BLOCK], dtype=OUT.dtype.element_ty)
+    row_frames = FRAMES + row * stride_frames_row
     for k in range(0, max_overlap):
         frame = last - k
         j = p - frame * hop
         valid = in_out & (frame >= 0) & (j < n_fft)
-        value = tl.load(FRAMES + (row * n_frames + frame) * n_fft + j, mask=valid, other=0.0)
+        offsets = frame * stride_frames_frame + j * stride_frames_sample
+        value = tl.load(row_frames + offsets, mask=valid, other=0.0)
         window = tl.load(WINDOW + j, mask=valid, other=0.0)
         acc += value.to(acc.dtype) * window.to(acc.dtype)
     tl.store(OUT + row * out_len + p, acc, mask=in_out)
@@ -117,8 +122,8 @@ def frame(x, window, n_fft, hop, pad, left, mode, launch=lambda kernel: kernel):
 
 
 def overlap_add(frames, window, hop, out_len, launch=lambda kernel: kernel):
-    """Windowed overlap-add of contiguous (rows, n_frames, n_fft) frames into
-    (rows, out_len)."""
+    """Windowed overlap-add of (rows, n_frames, n_fft) frames (any strides: e.g. the
+    ``.real`` view of a complex tensor, read in place) into (rows, out_len)."""
     rows, n_frames, n_fft = frames.shape
     out = torch.empty((rows, out_len), dtype=frames.dtype, device=frames.device)
     if out.numel() == 0:
@@ -128,7 +133,8 @@ def overlap_add(frames, window, hop, out_len, launch=lambda kernel: kernel):
     block = block_size(out_len)
     blocks_per_row = triton.cdiv(out_len, block)
     launch(overlap_add_kernel)[(rows * blocks_per_row,)](
-        frames, window, out, n_frames, n_fft, hop, out_len, n_fft // hop + 1, blocks_per_row,
+        frames, window, out, *frames.stride(), n_frames, n_fft, hop, out_len, n_fft // hop + 1,
+        blocks_per_row,
         BLOCK=block, num_warps=num_warps(block),
     )  # fmt: skip
     return out

@@ -5,7 +5,10 @@ out = c * log(max(y, amin) + offset) - shift (dB, log10, natural log: c and shif
 The power spectrum is never stored: one read of the STFT, one write of the output.
 
 backward: with g[r, m, f] = dL/dout * dout/dy,
-dL/dX[r, f, k] = d|X|^p/dX * sum_m g[r, m, f] * fb[k, m].
+dL/dX[r, f, k] = d|X|^p/dX * sum_m g[r, m, f] * fb[k, m]; optionally (the rfft adjoint
+folded in) times c[k] = 1 at DC and Nyquist, 1/2 elsewhere, so that the gradient of the
+frames is one inverse real FFT, irfft(c * dL/dX, norm="forward"), without PyTorch's
+zero-filled complex buffer and full complex transform.
 
 A filterbank is sparse: each mel band is non-zero over a few bins only. The launcher
 passes, per block of mel bands, the range of bins where the block is non-zero (and per
@@ -49,7 +52,7 @@ def store_mel_tile(
     mask = (f < n_frames)[:, None] & (m < n_mels)[None, :]
     if SAVE_MEL:
         tl.store(MEL + offsets, y, mask=mask)
-    if HAS_LOG:
+    if HAS_LOG:  # NaN-propagating max(y, amin): NaN in, NaN out (not the floor)
         y = log_multiplier * tl.log(tl.maximum(y, amin, tl.PropagateNan.ALL) + offset) - shift
     tl.store(OUT + offsets, y, mask=mask)
 
@@ -120,8 +123,10 @@ def mel_power_backward_kernel(
     log_multiplier,
     amin,
     offset,
+    nyquist,
     POWER_MODE: tl.constexpr,
     HAS_LOG: tl.constexpr,
+    RFFT_ADJOINT: tl.constexpr,
     BLOCK_F: tl.constexpr,
     BLOCK_K: tl.constexpr,
     BLOCK_M: tl.constexpr,
@@ -162,6 +167,8 @@ def mel_power_backward_kernel(
         else:
             magnitude_to_p_minus_2 = tl.exp2(tl.log2(squared) * (power * 0.5 - 1.0))
             factor = tl.where(squared > 0, power * grad_powers * magnitude_to_p_minus_2, 0.0)
+    if RFFT_ADJOINT:  # bins 1 .. n_fft / 2 - 1 stand for two conjugate bins of the frame
+        factor = tl.where(((k == 0) | (k == nyquist))[None, :], factor, 0.5 * factor)
     tl.store(GRAD_SPEC + spec_offsets, factor * re, mask=mask)
     tl.store(GRAD_SPEC + spec_offsets + 1, factor * im, mask=mask)
 
@@ -208,9 +215,13 @@ def mel_power(spec, fb, bin_ranges, power, log, save_mel, launch=lambda kernel: 
     return out, mel
 
 
-def mel_power_backward(grad, mel, spec, fb, mel_ranges, power, log, launch=lambda kernel: kernel):
+def mel_power_backward(
+    grad, mel, spec, fb, mel_ranges, power, log, n_fft=0, launch=lambda kernel: kernel
+):  # fmt: skip
     """dL/dspec (like ``spec``) from dL/dout (rows, n_mels, n_frames), contiguous; ``mel``
-    is y before the log (read when ``log`` is not None)."""
+    is y before the log (read when ``log`` is not None). With ``n_fft`` > 0, ``spec`` is
+    the rfft of n_fft-sample frames and the result is scaled by the rfft adjoint's bin
+    weights (see above)."""
     rows, n_frames, n_freq, _ = spec.shape
     n_mels = fb.shape[1]
     grad_spec = torch.empty_like(spec)
@@ -221,9 +232,10 @@ def mel_power_backward(grad, mel, spec, fb, mel_ranges, power, log, launch=lambd
     grid = (rows * frame_blocks, triton.cdiv(n_freq, BLOCK_BINS))
     launch(mel_power_backward_kernel)[grid](
         grad, grad if log is None else mel, spec, fb, mel_ranges, grad_spec, n_frames, n_freq,
-        n_mels, frame_blocks, power, log_multiplier, amin, offset, POWER_MODE=power_mode(power),
-        HAS_LOG=int(log is not None), BLOCK_F=BLOCK_FRAMES, BLOCK_K=BLOCK_BINS,
-        BLOCK_M=BLOCK_MELS, num_warps=num_warps(BLOCK_FRAMES * BLOCK_BINS),
+        n_mels, frame_blocks, power, log_multiplier, amin, offset,
+        n_fft // 2 if n_fft > 0 and n_fft % 2 == 0 else -1, POWER_MODE=power_mode(power),
+        HAS_LOG=int(log is not None), RFFT_ADJOINT=int(n_fft > 0), BLOCK_F=BLOCK_FRAMES,
+        BLOCK_K=BLOCK_BINS, BLOCK_M=BLOCK_MELS, num_warps=num_warps(BLOCK_FRAMES * BLOCK_BINS),
     )  # fmt: skip
     return grad_spec
 

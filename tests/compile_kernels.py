@@ -100,6 +100,9 @@ def launches():
         for mode in framing.PAD_MODES.values():
             yield framing.frame, (x, window, 400, 160, 3, 200, mode)
         yield framing.overlap_add, (torch.zeros(3, 31, 400, dtype=compute), window, 160, 5200)
+        # strided frames (the .real view of a complex tensor), read in place
+        strided = torch.zeros(3, 31, 400, 2, dtype=compute)[..., 0]
+        yield framing.overlap_add, (strided, window, 160, 5200)
         # the same kernels generating white noise in place of loading it
         yield noise.add_noise, (x, None, snr, lengths, seed)
         yield noise.add_noise_backward, (x, x, None, snr, lengths, partials, seed)
@@ -112,6 +115,11 @@ def launches():
             for log in (None, (4.3, 1e-10, 0.0, 0.0)):
                 yield spectral.mel_power, (spec, fb, bin_ranges, power, log, log is not None)
                 yield spectral.mel_power_backward, (mel, mel, spec, fb, mel_ranges, power, log)
+                # with the rfft adjoint's bin weights (even and odd n_fft)
+                for n_fft in (400, 401):
+                    yield spectral.mel_power_backward, (
+                        mel, mel, spec, fb, mel_ranges, power, log, n_fft
+                    )  # fmt: skip
         cos, sin = logmel.dft_bases(torch.ones(400, dtype=compute), 400)
         precisions = ("ieee",) if compute == torch.float64 else DOT_PRECISIONS
         for precision in precisions:

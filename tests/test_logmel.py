@@ -211,3 +211,22 @@ def test_bad_input(backend, implementation):
     with pytest.raises(ValueError, match="power"):
         F.log_mel_spectrogram(torch.zeros(1, 400), torch.zeros(33, 8), 0, torch.ones(64), 64,
                               16, 64, None, False, implementation=implementation)  # fmt: skip
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+@pytest.mark.parametrize("dynamic_range", [None, 8.0])
+def test_nan_in_nan_out(backend, device, implementation, dynamic_range):
+    # the kernels' max(y, amin) must keep NaN (it gave the floor, -100 dB, on the Triton path)
+    x = parity()["inputs"]["speech16k"][:, :4000].repeat(2, 1)
+    x[1, 2000] = float("nan")
+    settings = dict(n_fft=256, hop_length=64, n_mels=32, dynamic_range=dynamic_range)
+    module = T.LogMelSpectrogram(16000, **settings, implementation=implementation)
+    out = module.to(device)(x.to(device)).cpu()
+    assert torch.isfinite(out[0]).all()
+    nan_frames = torch.isnan(out[1]).any(dim=0)
+    assert nan_frames.any() and torch.isnan(out[1][:, nan_frames]).all()
+    with tritaudio.use_backend("torch"):
+        expected = module(x.to(device)).cpu()
+    assert torch.equal(torch.isnan(out), torch.isnan(expected))
+    whisper = T.LogMelSpectrogram.whisper(implementation=implementation).to(device)
+    assert torch.isnan(whisper(x[1].to(device))).all()  # the per-clip peak is NaN too

@@ -131,7 +131,8 @@ def test_half_precision_inputs(backend, device, dtype):
     x = torch.randn(2, 4000, device=device)
     module = T.MelSpectrogram(16000, n_fft=400, hop_length=160, n_mels=40).to(device)
     out = module(x.to(dtype))
-    assert out.dtype == dtype
+    # float16's power spectra come back in float32 (they overflow float16: issue 14 item 5)
+    assert out.dtype == (torch.float32 if dtype == torch.float16 else dtype)
     assert_close_to_reference(out.float(), module(x.to(dtype).float()).double(), rel=1e-2)
 
 
@@ -515,3 +516,231 @@ def test_op_gradients_without_the_saved_projection(device):
     window = torch.hann_window(32, dtype=torch.float64, device=device)
     log_mel = lambda x: _ops.log_mel_dft(x, window, fb, 8, 0, 16, 1, 2.0, *log, 0, "ieee")[0]
     assert torch.autograd.gradcheck(log_mel, (x,), fast_mode=True)
+
+
+# --- issue 14 (items 3, 5, 8, 10) and issue 17 (constant tables, the backward) ---
+
+
+def nan_clip(n_time=4000, at=2000):
+    """Two clips as (2, 1, time), the second with a NaN sample: (batch, channel) keeps
+    torchaudio's top_db floor per clip (it takes one peak per 3-D pack)."""
+    x = parity()["inputs"]["speech16k"][:, :n_time].repeat(2, 1)
+    x[1, at] = float("nan")
+    return x.unsqueeze(1)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: T.MFCC(16000, n_mfcc=13, melkwargs=dict(n_fft=256, hop_length=64, n_mels=32)),
+        lambda: T.MFCC(16000, n_mfcc=13, log_mels=True, melkwargs=dict(n_fft=256, n_mels=32)),
+        lambda: T.LFCC(16000, n_filter=32, n_lfcc=13, speckwargs=dict(n_fft=256)),
+        lambda: (lambda m: lambda x: m.spectrogram.project(x, m.mel_scale.fb, F.DECIBELS))(
+            T.MelSpectrogram(16000, n_fft=256, n_mels=32)
+        ),
+    ],
+    ids=["mfcc", "mfcc log_mels", "lfcc", "mel + dB"],
+)
+def test_nan_in_nan_out(backend, device, make):
+    # the log's max(y, amin) must not turn NaN into the floor (-100 dB) on the Triton path
+    module = make()
+    module = module.to(device) if isinstance(module, torch.nn.Module) else module
+    out = module(nan_clip().to(device)).cpu()
+    assert torch.isfinite(out[0]).all()
+    assert torch.isnan(out[1]).any()
+    with tritaudio.use_backend("torch"):
+        expected = module(nan_clip().to(device)).cpu()
+    assert torch.equal(torch.isnan(out), torch.isnan(expected))
+
+
+def test_float16_power_spectra_are_float32(backend, device):
+    # a 0.9-amplitude tone's power spectrum at n_fft 2048 passes float16's 65504
+    t = torch.arange(16000, device=device) / 16000
+    tone = (0.9 * torch.sin(2 * math.pi * 1000 * t)).unsqueeze(0)
+    module = T.MelSpectrogram(16000, n_fft=2048, hop_length=512, n_mels=64).to(device)
+    out = module(tone.half())
+    assert out.dtype == torch.float32 and torch.isfinite(out).all()
+    assert out.max() > 65504
+    assert_close_to_reference(out, module(tone.half().float()).double(), rel=1e-5)
+    spec = T.Spectrogram(n_fft=2048, hop_length=512).to(device)(tone.half())
+    assert spec.dtype == torch.float32 and torch.isfinite(spec).all()
+    assert T.Spectrogram(n_fft=256)(tone.bfloat16().cpu()).dtype == torch.bfloat16
+    db = T.LogMelSpectrogram(16000, n_fft=2048, hop_length=512, n_mels=64).to(device)
+    assert db(tone.half()).dtype == torch.float16  # dB values fit float16
+    assert torch.isfinite(db(tone.half())).all()
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize(
+    "module",
+    [
+        T.MFCC(16000, n_mfcc=13, melkwargs=dict(n_fft=400, hop_length=160, n_mels=40)),
+        T.LFCC(16000, n_filter=40, n_lfcc=13, speckwargs=dict(n_fft=400, hop_length=160)),
+    ],
+    ids=["mfcc", "lfcc"],
+)
+def test_cepstra_of_half_precision_inputs(backend, device, dtype, module):
+    x = parity()["inputs"]["speech16k"][:, :4000].to(device, dtype)
+    out = module.to(device)(x)
+    assert out.dtype == dtype
+    expected = module(x.float())
+    tolerance = 0.02 if dtype == torch.float16 else 0.05  # the output's own rounding
+    assert (out.float() - expected).abs().max() <= tolerance * expected.abs().max()
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "match"),
+    [
+        (lambda: T.MelSpectrogram(sample_rate=0), ValueError, "sample_rate"),
+        (lambda: T.MelSpectrogram(f_min=float("nan")), ValueError, "f_min"),
+        (lambda: T.MelSpectrogram(f_max=float("inf")), ValueError, "f_max"),
+        (lambda: T.MelScale(n_mels=0), ValueError, "n_mels"),
+        (lambda: T.MelScale(f_min=9000.0), ValueError, "^Require f_min: 9000.0 <= f_max"),
+        (lambda: T.LFCC(sample_rate=-1), ValueError, "sample_rate"),
+        (lambda: T.AmplitudeToDB(top_db=float("nan")), ValueError, "^top_db must be positive"),
+        (lambda: T.AmplitudeToDB(top_db=-1.0), ValueError, "^top_db must be positive"),
+        (
+            lambda: F.amplitude_to_DB(torch.ones(2), 10.0, 1e-10, 0.0, math.nan),
+            ValueError,
+            "top_db",
+        ),
+    ],
+)
+def test_parameters_that_gave_nan_silently(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
+def test_amplitude_to_db_of_empty_input(backend):
+    for top_db in (None, 80.0):
+        for per_example in (False, True):
+            module = T.AmplitudeToDB(top_db=top_db, per_example=per_example)
+            assert module(torch.zeros(2, 0)).shape == (2, 0)
+            assert module(torch.zeros(3, 2, 0, 5)).shape == (3, 2, 0, 5)
+
+
+def test_inverse_stft_and_griffinlim_of_one_frame(backend, device):
+    # the spectrogram of a 1-sample signal has 1 frame; without `length` its inverse has
+    # no samples left after the centering trim: a ValueError naming length
+    x = torch.randn(1, 1, device=device)
+    spec = T.Spectrogram(n_fft=64, hop_length=16, power=None, pad_mode="constant").to(device)(x)
+    assert spec.shape == (1, 33, 1)
+    inverse = T.InverseSpectrogram(n_fft=64, hop_length=16).to(device)
+    with pytest.raises(ValueError, match="length"):
+        inverse(spec)
+    assert inverse(spec, length=1).shape == (1, 1)
+    with pytest.raises(ValueError, match="length"):
+        T.GriffinLim(n_fft=64, hop_length=16, n_iter=2).to(device)(spec.abs() ** 2)
+    with pytest.raises(ValueError, match="length=1"):
+        T.GriffinLim(n_fft=64, hop_length=16, n_iter=2, length=1).to(device)(spec.abs() ** 2)
+
+
+def test_spectrogram_takes_torch_stft_defaults_for_none(backend, device):
+    # torchaudio passes hop_length / win_length / window None on to torch.stft
+    x = torch.randn(2, 1000, dtype=torch.float64, device=device)
+    out = F.spectrogram(x, 0, None, 128, None, None, 2.0, False)
+    expected = torch.stft(x.cpu(), 128, return_complex=True).abs() ** 2  # hop 32, no window
+    assert_close_to_reference(out, expected, rel=1e-10)
+    window = torch.hann_window(128, dtype=torch.float64, device=device)
+    spec = F.spectrogram(x, 0, window, 128, None, None, None, False)
+    assert spec.shape == (2, 65, 1 + 1000 // 32)
+    back = F.inverse_spectrogram(spec, 1000, 0, window, 128, None, None, False)
+    assert_close_to_reference(back, x, rel=1e-10)
+    mel = F.mel_spectrogram(x, F.melscale_fbanks(65, 0.0, 8000.0, 16, 16000).double(), 0,
+                            None, 128, None, None, 2.0, False)  # fmt: skip
+    assert mel.shape == (2, 16, 1 + 1000 // 32)
+    with pytest.raises(ValueError, match="window"):
+        F.spectrogram(x, 0, torch.ones(100, device=device), 128, None, None, 2.0, False)
+
+
+def count_calls(monkeypatch, module, name):
+    calls = []
+    original = getattr(module, name)
+    monkeypatch.setattr(module, name, lambda *a, **k: calls.append(1) or original(*a, **k))
+    return calls
+
+
+@pytest.mark.parametrize("implementation", ["stft", "dft"])
+def test_constant_tables_are_built_once(monkeypatch, device, implementation):
+    from tritaudio.kernels import logmel, spectral
+
+    ranges = count_calls(monkeypatch, spectral, "nonzero_ranges")
+    bases = count_calls(monkeypatch, logmel, "dft_bases")
+    module = T.LogMelSpectrogram(16000, n_fft=128, hop_length=32, n_mels=16)
+    module.implementation = implementation
+    module = module.to(device)
+    x = torch.randn(2, 1000, device=device, requires_grad=True)
+    with tritaudio.use_backend("triton"):
+        for _ in range(3):
+            module(x).sum().backward()
+        assert len(ranges) == 2 and len(bases) == (implementation == "dft")
+        with torch.no_grad():
+            module.mel_spectrogram.spectrogram.window.mul_(0.5)  # an edit rebuilds them
+        out = module(x)
+    assert len(bases) == 2 * (implementation == "dft")
+    with tritaudio.use_backend("torch"):
+        expected = module(x)
+    assert (out - expected).abs().max() <= 1e-3
+
+
+def test_inverse_stft_envelope_is_built_once(monkeypatch, device):
+    from tritaudio import _ops
+
+    calls = count_calls(monkeypatch, _ops, "overlap_add")
+    module = T.InverseSpectrogram(n_fft=64, hop_length=16).to(device)
+    spec = torch.randn(2, 33, 20, dtype=torch.complex64, device=device)
+    with tritaudio.use_backend("triton"):
+        first = module(spec)
+        assert len(calls) == 2  # the signal and the envelope
+        second = module(spec)
+    assert len(calls) == 3 and torch.equal(first, second)
+
+
+def autograd_nodes(tensor):
+    seen, stack = set(), [tensor.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        stack.extend(next_node for next_node, _ in node.next_functions)
+    return {type(node).__name__ for node in seen}
+
+
+def test_mel_backward_skips_the_generic_rfft_backward(device):
+    module = T.MelSpectrogram(16000, n_fft=64, hop_length=16, n_mels=8).to(device)
+    x = torch.randn(2, 500, device=device, requires_grad=True)
+    with tritaudio.use_backend("triton"):
+        out = module(x)
+    nodes = autograd_nodes(out)
+    assert not any("Fft" in name for name in nodes), nodes
+    (grad,) = torch.autograd.grad(out.square().sum(), x)
+    with tritaudio.use_backend("torch"):
+        (expected,) = torch.autograd.grad(module(x).square().sum(), x)
+    assert_close_to_reference(grad, expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("n_fft", [32, 33])
+def test_rfft_adjoint_weights(device, n_fft):
+    # irfft(c * g, norm="forward") is the adjoint of rfft, for even and odd n_fft
+    from tritaudio._ops import spectral as ops
+
+    frames = torch.randn(3, 5, n_fft, dtype=torch.float64, device=device, requires_grad=True)
+    pairs = torch.randn(3, 5, n_fft // 2 + 1, 2, dtype=torch.float64, device=device)
+    (expected,) = torch.autograd.grad(torch.view_as_real(torch.fft.rfft(frames)), frames, pairs)
+    weighted = pairs * ops.rfft_adjoint_weights(n_fft, n_fft // 2 + 1, pairs)
+    assert_close_to_reference(ops.frames_gradient(weighted, n_fft), expected, rel=1e-12)
+
+
+def test_overlap_add_reads_strided_frames(device):
+    from tritaudio import _ops
+
+    frames = torch.randn(2, 9, 32, dtype=torch.complex64, device=device).real  # stride 2
+    window = torch.hann_window(32, device=device)
+    out = _ops.overlap_add(frames, window, 8, 96)
+    expected = _ops.overlap_add(frames.contiguous(), window, 8, 96)
+    assert torch.equal(out, expected)
+    rebuilt = torch.zeros(2, 96, device=device)
+    for f in range(9):
+        rebuilt[:, f * 8 : f * 8 + 32] += frames[:, f] * window
+    torch.testing.assert_close(out, rebuilt)

@@ -3,8 +3,16 @@
 import torch
 from torch.library import triton_op, wrap_triton
 
-from tritaudio._ops.spectral import frame, frame_adjoint, mel_power, mel_power_backward
-from tritaudio.kernels import logmel, spectral
+from tritaudio._cache import cached_table
+from tritaudio._ops.spectral import (
+    bin_ranges,
+    frame,
+    frame_adjoint,
+    frames_gradient,
+    mel_power,
+    mel_power_backward,
+)
+from tritaudio.kernels import logmel
 
 
 @triton_op("tritaudio::log_mel_dft", mutates_args={})
@@ -29,11 +37,12 @@ def log_mel_dft(
     DFT as tl.dot against windowed bases; ``window`` (n_fft,) and ``fb`` (n_fft // 2 + 1,
     n_mels) in the compute dtype. Also returns the projection before the log when
     ``save_mel``, else an empty tensor."""
-    cos, sin = logmel.dft_bases(window, window.shape[0])
-    bin_ranges = spectral.nonzero_ranges(fb, logmel.BLOCK_MELS)
+    n_fft = window.shape[0]
+    build = lambda: logmel.dft_bases(window, n_fft)
+    cos, sin = cached_table("dft_bases", (window,), (n_fft,), build)
     log = (log_multiplier, amin, offset, shift) if has_log else None
     return logmel.log_mel_dft(
-        x, cos, sin, fb, bin_ranges, hop, pad, left, mode, power, log, bool(save_mel),
+        x, cos, sin, fb, bin_ranges(fb), hop, pad, left, mode, power, log, bool(save_mel),
         precision, launch=wrap_triton,
     )  # fmt: skip
 
@@ -47,8 +56,8 @@ def _log_mel_dft_setup(ctx, inputs, output):
 
 def _log_mel_dft_grad(ctx, grad, grad_mel):
     # The backward needs the complex STFT, which the forward never stored: recomputed by
-    # the framing kernel and cuFFT, then the fused backward, the adjoint of the real FFT
-    # (n * ifft of the zero-extended gradient) and the framing's adjoint.
+    # the framing kernel and cuFFT, then the fused backward (the rfft adjoint's bin weights
+    # folded in), one inverse real FFT and the framing's adjoint.
     x, window, fb, mel = ctx.saved_tensors
     hop, pad, left, mode, power, has_log, log_multiplier, amin, offset, *_ = ctx.params
     n_fft = window.shape[0]
@@ -56,11 +65,9 @@ def _log_mel_dft_grad(ctx, grad, grad_mel):
     if has_log and mel.numel() == 0:  # called without save_mel: recompute the projection
         mel, _ = mel_power(spec, fb, power, 0, 1.0, 0.0, 0.0, 0.0, 0)
     grad_spec = mel_power_backward(
-        grad.contiguous(), mel, spec, fb, power, has_log, log_multiplier, amin, offset
+        grad.contiguous(), mel, spec, fb, power, has_log, log_multiplier, amin, offset, n_fft
     )
-    grad_spec = torch.view_as_complex(grad_spec)
-    grad_spec = torch.nn.functional.pad(grad_spec, (0, n_fft - grad_spec.shape[-1]))
-    grad_frames = torch.fft.ifft(grad_spec, norm="forward").real
+    grad_frames = frames_gradient(grad_spec, n_fft)
     grad_x = frame_adjoint(grad_frames, window, hop, x.shape[1], pad, left, mode)
     return (grad_x.to(ctx.x_dtype),) + (None,) * 14
 

@@ -8,6 +8,7 @@ import torch
 from torch.library import triton_op, wrap_triton
 
 from tritaudio import _reference
+from tritaudio._cache import cached_table
 from tritaudio._common import PAD_MODES, last_dim_contiguous
 from tritaudio.kernels import framing, spectral
 
@@ -29,14 +30,16 @@ def frame(
 @triton_op("tritaudio::overlap_add", mutates_args={})
 def overlap_add(frames: torch.Tensor, window: torch.Tensor, hop: int, out_len: int) -> torch.Tensor:
     """Windowed overlap-add of (rows, n_frames, n_fft) frames into (rows, out_len)."""
-    return framing.overlap_add(frames.contiguous(), window, hop, out_len, launch=wrap_triton)
+    return framing.overlap_add(frames, window, hop, out_len, launch=wrap_triton)
 
 
 def fold_padding(padded, n_time, pad, left, mode):
     """The gradient of the padding the frame kernel reads through: (rows, n_time + 2 pad
     + 2 left) -> (rows, n_time). Each padded position adds to the sample it was read
     from; only the ``left`` edge samples on each side move."""
-    core = padded[:, left : padded.shape[1] - left].clone()
+    # in place on ``padded`` (the overlap-add's fresh output): only the 2 x left edge
+    # samples move, the result is a view (no copy of the whole gradient)
+    core = padded[:, left : padded.shape[1] - left]
     if left:
         head, tail = padded[:, :left], padded[:, padded.shape[1] - left :]
         if mode == PAD_MODES["reflect"]:
@@ -46,8 +49,8 @@ def fold_padding(padded, n_time, pad, left, mode):
             core[:, 0] += head.sum(-1)
             core[:, -1] += tail.sum(-1)
         elif mode == PAD_MODES["circular"]:
-            core[:, -left:] += head
-            core[:, :left] += tail
+            core[:, -left:] += head.clone()
+            core[:, :left] += tail.clone()
     return core[:, pad : pad + n_time]
 
 
@@ -86,6 +89,19 @@ frame.register_autograd(_frame_grad, setup_context=_frame_setup)
 overlap_add.register_autograd(_overlap_add_grad, setup_context=_overlap_add_setup)
 
 
+def bin_ranges(fb):
+    """Per block of mel bands, the bins where the (constant) filterbank is non-zero: built
+    once per filterbank."""
+    build = lambda: spectral.nonzero_ranges(fb, spectral.BLOCK_MELS)
+    return cached_table("bin_ranges", (fb,), (spectral.BLOCK_MELS,), build)
+
+
+def mel_ranges(fb):
+    """Per block of bins, the mel bands non-zero there: built once per filterbank."""
+    build = lambda: spectral.nonzero_ranges(fb.t(), spectral.BLOCK_BINS)
+    return cached_table("mel_ranges", (fb,), (spectral.BLOCK_BINS,), build)
+
+
 @triton_op("tritaudio::mel_power", mutates_args={})
 def mel_power(
     spec: torch.Tensor,
@@ -97,13 +113,19 @@ def mel_power(
     offset: float,
     shift: float,
     save_mel: int,
+    frames: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(log-)mel spectrogram (rows, n_mels, frames) from contiguous STFT pairs (rows, frames,
     freq, 2) and a contiguous filterbank (freq, n_mels) of the same dtype; also returns the
-    projection before the log when ``save_mel`` (for the backward), else an empty tensor."""
-    bin_ranges = spectral.nonzero_ranges(fb, spectral.BLOCK_MELS)
+    projection before the log when ``save_mel`` (for the backward), else an empty tensor.
+
+    ``frames``: the (rows, frames, n_fft) frames ``spec`` is the rfft of, when given: the
+    gradient then goes to them (the rfft's adjoint folded into this op's backward, one
+    inverse real FFT) and not to ``spec`` (pass ``rfft(frames.detach())``)."""
     log = (log_multiplier, amin, offset, shift) if has_log else None
-    return spectral.mel_power(spec, fb, bin_ranges, power, log, bool(save_mel), launch=wrap_triton)
+    return spectral.mel_power(
+        spec, fb, bin_ranges(fb), power, log, bool(save_mel), launch=wrap_triton
+    )
 
 
 @triton_op("tritaudio::mel_power_backward", mutates_args={})
@@ -117,31 +139,57 @@ def mel_power_backward(
     log_multiplier: float,
     amin: float,
     offset: float,
+    n_fft: int = 0,
 ) -> torch.Tensor:
-    """dL/dspec of :func:`mel_power` from dL/dout; ``mel`` is the saved projection."""
-    mel_ranges = spectral.nonzero_ranges(fb.t(), spectral.BLOCK_BINS)
+    """dL/dspec of :func:`mel_power` from dL/dout; ``mel`` is the saved projection. With
+    ``n_fft`` > 0, scaled by the rfft adjoint's bin weights (``spec`` the rfft of n_fft
+    samples): ``irfft(result, n_fft, norm="forward")`` is then dL/dframes."""
     log = (log_multiplier, amin, offset, 0.0) if has_log else None
     return spectral.mel_power_backward(
-        grad, mel, spec, fb, mel_ranges, power, log, launch=wrap_triton
+        grad, mel, spec, fb, mel_ranges(fb), power, log, n_fft, launch=wrap_triton
     )
 
 
+def rfft_adjoint_weights(n_fft, n_freq, like):
+    """c[k]: 1 at DC and (even n_fft) Nyquist, 1/2 elsewhere, as (n_freq, 1) for pairs."""
+    weights = torch.full((n_freq, 1), 0.5, dtype=like.dtype, device=like.device)
+    weights[0] = 1.0
+    if n_fft % 2 == 0:
+        weights[n_fft // 2] = 1.0
+    return weights
+
+
+def frames_gradient(grad_spec_weighted, n_fft):
+    """dL/dframes from the weighted pairs of :func:`mel_power_backward`: one C2R."""
+    spectrum = torch.view_as_complex(grad_spec_weighted)
+    return torch.fft.irfft(spectrum, n=n_fft, norm="forward")
+
+
 def _mel_power_setup(ctx, inputs, output):
-    spec, fb, *params = inputs
-    ctx.save_for_backward(spec, fb, output[1])
+    spec, fb, *params, frames = inputs
+    ctx.save_for_backward(spec, fb, output[1], frames)
     ctx.params = params[:-1]
 
 
 def _mel_power_grad(ctx, grad, grad_mel):
     # The projection before the log is saved for the backward only: no gradient reaches it.
-    spec, fb, mel = ctx.saved_tensors
+    spec, fb, mel, frames = ctx.saved_tensors
     power, has_log, log_multiplier, amin, offset, _ = ctx.params
     if has_log and mel.numel() == 0:  # called without save_mel: recompute the projection
         mel, _ = mel_power(spec, fb, power, 0, 1.0, 0.0, 0.0, 0.0, 0)
+    if frames is None:
+        grad_spec = mel_power_backward(
+            grad.contiguous(), mel, spec, fb, power, has_log, log_multiplier, amin, offset
+        )
+        return grad_spec, None, None, None, None, None, None, None, None, None
+    n_fft = frames.shape[-1]
+    if torch.is_grad_enabled():  # a double backward: spec as a function of the frames
+        spec = torch.view_as_real(torch.fft.rfft(frames))
     grad_spec = mel_power_backward(
-        grad.contiguous(), mel, spec, fb, power, has_log, log_multiplier, amin, offset
+        grad.contiguous(), mel, spec, fb, power, has_log, log_multiplier, amin, offset, n_fft
     )
-    return grad_spec, None, None, None, None, None, None, None, None
+    grad_frames = frames_gradient(grad_spec, n_fft)
+    return None, None, None, None, None, None, None, None, None, grad_frames
 
 
 def _mel_power_backward_setup(ctx, inputs, output):
@@ -154,14 +202,16 @@ def _mel_power_backward_grad(ctx, grad_grad_spec):
     # Second derivatives (rarely needed): autograd through the torch rendering of the
     # same function, with the saved projection recomputed from spec.
     grad, spec, fb = ctx.saved_tensors
-    power, has_log, log_multiplier, amin, offset = ctx.params
+    power, has_log, log_multiplier, amin, offset, n_fft = ctx.params
     log = _reference.LogScale(log_multiplier, amin, offset, 0.0, math.e) if has_log else None
     with torch.enable_grad():
         grad, spec = grad.detach().requires_grad_(), spec.detach().requires_grad_()
         out = _reference.mel_power(spec, fb, power, log)
         (grad_spec,) = torch.autograd.grad(out, spec, grad, create_graph=True)
+        if n_fft > 0:
+            grad_spec = grad_spec * rfft_adjoint_weights(n_fft, spec.shape[-2], spec)
         grad_grad, grad_spec2 = torch.autograd.grad(grad_spec, (grad, spec), grad_grad_spec)
-    return grad_grad, None, grad_spec2, None, None, None, None, None, None
+    return grad_grad, None, grad_spec2, None, None, None, None, None, None, None
 
 
 mel_power.register_autograd(_mel_power_grad, setup_context=_mel_power_setup)

@@ -167,6 +167,8 @@ def top_db_floor(x_db, top_db, per_example=False):
     a packed batch (one value for a whole 3-D batch, #994); ``per_example`` takes each
     ``(freq, time)`` plane's own peak."""
     shape = x_db.shape
+    if x_db.numel() == 0:  # no peak to floor at (torchaudio's reshape fails)
+        return x_db
     if per_example:
         planes = x_db.reshape(-1, *shape[-2:]) if x_db.dim() >= 2 else x_db.reshape(1, 1, -1)
         floor = planes.amax(dim=(-2, -1), keepdim=True) - top_db

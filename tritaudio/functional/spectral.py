@@ -5,14 +5,37 @@ On the Triton path: the framing kernel, cuFFT, the fused power / mel / log kerne
 (kernels/framing.py, kernels/spectral.py).
 """
 
+import math
 import warnings
 
 import torch
 
 from tritaudio import _reference
 from tritaudio._backend import backend_for
-from tritaudio._checks import check_real_waveform, check_stft_args
+from tritaudio._cache import cached_table
+from tritaudio._checks import check_positive_real, check_real_waveform, check_stft_args
 from tritaudio._common import LOW_PRECISION, PAD_MODES, as_rows, compute_dtype
+
+
+def _stft_defaults(n_fft, hop_length, win_length, window, like):
+    """torch.stft's defaults, which torchaudio's functions pass None on to: win_length
+    n_fft, hop_length win_length // 4 (of n_fft: torch.stft's floor(n_fft / 4)), a
+    rectangular window of win_length."""
+    if win_length is None:
+        win_length = n_fft
+    if hop_length is None and isinstance(n_fft, int) and not isinstance(n_fft, bool):
+        hop_length = n_fft // 4
+    if window is None and isinstance(win_length, int) and win_length > 0:
+        dtype = like.real.dtype if like.is_complex() else like.dtype
+        window = torch.ones(win_length, dtype=dtype, device=like.device)
+    return hop_length, win_length, window
+
+
+def _real_result_dtype(dtype):
+    """The dtype of a power / magnitude spectrum computed (in float32) from ``dtype``
+    input: float32 for float16, whose range (65504) a power spectrum of ordinary audio
+    exceeds; bfloat16 (float32's range) and the others keep theirs."""
+    return torch.float32 if dtype == torch.float16 else dtype
 
 
 def _check_spectrogram_args(
@@ -41,10 +64,10 @@ def _check_spectrogram_args(
 def spectrogram(
     waveform: torch.Tensor,
     pad: int,
-    window: torch.Tensor,
+    window: torch.Tensor | None,
     n_fft: int,
-    hop_length: int,
-    win_length: int,
+    hop_length: int | None,
+    win_length: int | None,
     power: float | None,
     normalized: bool | str,
     center: bool = True,
@@ -60,7 +83,9 @@ def spectrogram(
         waveform: ``(..., time)``, real floating point.
         pad: zeros added on both sides first.
         window: ``(win_length,)``, zero-padded to ``n_fft`` on both sides by the STFT.
-        n_fft, hop_length, win_length: frame size (FFT length), step and window length.
+        n_fft, hop_length, win_length: frame size (FFT length), step and window length;
+            ``hop_length`` / ``win_length`` / ``window`` None take torch.stft's defaults
+            (``n_fft // 4``, ``n_fft``, a rectangular window), as torchaudio passes them on.
         power: 1 magnitude, 2 power, any exponent > 0, or None for the complex STFT.
         normalized: False, True / ``"window"`` (divide by the window's L2 norm) or
             ``"frame_length"`` (divide by sqrt(n_fft)).
@@ -71,8 +96,13 @@ def spectrogram(
         return_complex: deprecated in torchaudio; ignored.
 
     Returns:
-        ``(..., freq, frames)``, complex when ``power`` is None.
+        ``(..., freq, frames)``, complex when ``power`` is None. float16 input gives a
+        float32 result (a power spectrum overflows float16), bfloat16 a bfloat16 one.
     """
+    if isinstance(waveform, torch.Tensor):
+        hop_length, win_length, window = _stft_defaults(
+            n_fft, hop_length, win_length, window, waveform
+        )
     _check_spectrogram_args(
         waveform, pad, window, n_fft, hop_length, win_length, power, center, pad_mode
     )
@@ -83,7 +113,7 @@ def spectrogram(
             waveform.float(), pad, window.float(), n_fft, hop_length, win_length, power,
             normalized, center, pad_mode, onesided,
         )  # fmt: skip
-        return spec if spec.is_complex() else spec.to(waveform.dtype)
+        return spec if spec.is_complex() else spec.to(_real_result_dtype(waveform.dtype))
     if backend_for(waveform) == "torch" or waveform.numel() == 0:
         spectrogram_args = (pad, window, n_fft, hop_length, win_length, power, normalized)
         return _reference.spectrogram(waveform, *spectrogram_args, center, pad_mode, onesided)
@@ -97,9 +127,15 @@ def spectrogram(
 
 
 def _full_window(window, n_fft, dtype):
-    """The window zero-padded to ``n_fft``, centered, as torch.stft pads it."""
-    offset = (n_fft - window.shape[0]) // 2
-    return torch.nn.functional.pad(window.to(dtype), (offset, n_fft - window.shape[0] - offset))
+    """The window zero-padded to ``n_fft``, centered, as torch.stft pads it (built once
+    per window, n_fft and dtype)."""
+
+    def build():
+        offset = (n_fft - window.shape[0]) // 2
+        padding = (offset, n_fft - window.shape[0] - offset)
+        return torch.nn.functional.pad(window.detach().to(dtype), padding).contiguous()
+
+    return cached_table("full_window", (window,), (n_fft, dtype), build)
 
 
 def _check_filterbank(fb, n_fft):
@@ -114,12 +150,19 @@ def _normalized_filterbank(fb, window, n_fft, power, normalized, dtype):
     """``fb`` in ``dtype`` with the STFT's normalisation folded in: a normalisation scales
     |X|, so |X|^power by scale**power (no sync, no graph break)."""
     frame_length_norm, window_norm = _reference.spectrogram_norms(normalized)
-    fb = fb.to(dtype)
-    if frame_length_norm:
-        fb = fb * n_fft ** (-0.5 * power)
-    if window_norm:
-        fb = fb / window.to(dtype).pow(2.0).sum().pow(0.5 * power)
-    return fb.contiguous()
+
+    def build():
+        scaled = fb.to(dtype)
+        if frame_length_norm:
+            scaled = scaled * n_fft ** (-0.5 * power)
+        if window_norm:
+            scaled = scaled / window.to(dtype).pow(2.0).sum().pow(0.5 * power)
+        return scaled.clone(memory_format=torch.contiguous_format)
+
+    if fb.requires_grad or window.requires_grad:  # not a constant: no cache, no copy
+        return build().contiguous()
+    key = (n_fft, float(power), normalized, dtype)
+    return cached_table("normalized_filterbank", (fb, window), key, build)
 
 
 def _frames(waveform, pad, window, n_fft, hop_length, center, pad_mode):
@@ -167,8 +210,13 @@ def mel_spectrogram(
             ``LogScale(10.0, 1e-10)`` for dB of a power spectrogram.
 
     Returns:
-        ``(..., n_mels, frames)``.
+        ``(..., n_mels, frames)``; for float16 input float32 without ``log`` (the power
+        overflows float16), the input's dtype with it.
     """
+    if isinstance(waveform, torch.Tensor):
+        hop_length, win_length, window = _stft_defaults(
+            n_fft, hop_length, win_length, window, waveform
+        )
     _check_spectrogram_args(
         waveform, pad, window, n_fft, hop_length, win_length, power, center, pad_mode
     )
@@ -181,7 +229,7 @@ def mel_spectrogram(
             waveform.float(), fb.float(), pad, window.float(), n_fft, hop_length, win_length,
             power, normalized, center, pad_mode, log,
         )  # fmt: skip
-        return mel.to(waveform.dtype)
+        return mel.to(waveform.dtype if log is not None else _real_result_dtype(waveform.dtype))
     if backend_for(waveform) == "torch" or waveform.numel() == 0:
         spec = _reference.spectrogram(
             waveform, pad, window, n_fft, hop_length, win_length, power, normalized, center,
@@ -192,11 +240,16 @@ def mel_spectrogram(
     from tritaudio import _ops
 
     frames = _frames(waveform, pad, window, n_fft, hop_length, center, pad_mode)
-    spec = torch.view_as_real(torch.fft.rfft(frames))
+    # the gradient goes from mel_power to the frames directly (the rfft's adjoint folded
+    # into its backward), not through torch.fft's generic rfft backward
+    spec = torch.view_as_real(torch.fft.rfft(frames.detach()))
     fb = _normalized_filterbank(fb, window, n_fft, power, normalized, spec.dtype)
     log_args = (1, *log.natural()) if log is not None else (0, 1.0, 0.0, 0.0, 0.0)
-    save_mel = log is not None and torch.is_grad_enabled() and spec.requires_grad
-    mel, _ = _ops.mel_power(spec, fb, float(power), *log_args, int(save_mel))
+    differentiable = torch.is_grad_enabled() and frames.requires_grad
+    save_mel = log is not None and differentiable
+    mel, _ = _ops.mel_power(
+        spec, fb, float(power), *log_args, int(save_mel), frames if differentiable else None
+    )
     return mel.reshape(*waveform.shape[:-1], *mel.shape[-2:])
 
 
@@ -204,10 +257,10 @@ def inverse_spectrogram(
     spectrogram: torch.Tensor,
     length: int | None,
     pad: int,
-    window: torch.Tensor,
+    window: torch.Tensor | None,
     n_fft: int,
-    hop_length: int,
-    win_length: int,
+    hop_length: int | None,
+    win_length: int | None,
     normalized: bool | str,
     center: bool = True,
     pad_mode: str = "reflect",
@@ -221,13 +274,17 @@ def inverse_spectrogram(
         spectrogram: ``(..., freq, frames)``, complex.
         length: the output length (before removing ``pad``), or None.
         pad, window, n_fft, hop_length, win_length, normalized, center, onesided: as in
-            :func:`spectrogram`; ``pad_mode`` is accepted and unused, as in torchaudio.
+            :func:`spectrogram` (None: torch.istft's defaults); ``pad_mode`` is accepted
+            and unused, as in torchaudio.
 
     Returns:
         ``(..., time)``.
     """
     if not isinstance(spectrogram, torch.Tensor) or not spectrogram.is_complex():
         raise TypeError("spectrogram must be a complex tensor (a spectrogram with power=None)")
+    hop_length, win_length, window = _stft_defaults(
+        n_fft, hop_length, win_length, window, spectrogram
+    )
     check_stft_args(n_fft, hop_length, win_length, window)
     n_freq = n_fft // 2 + 1 if onesided else n_fft
     if spectrogram.dim() < 2 or spectrogram.shape[-2] != n_freq:
@@ -235,12 +292,46 @@ def inverse_spectrogram(
             f"spectrogram must be (..., {n_freq}, frames) for n_fft={n_fft} "
             f"(onesided={onesided}), got {tuple(spectrogram.shape)}"
         )
+    _check_inverse_length(spectrogram.shape[-1], length, n_fft, hop_length, center)
     if backend_for(spectrogram) == "torch" or spectrogram.numel() == 0:
         args = (length, pad, window, n_fft, hop_length, win_length, normalized, center, onesided)
         return _reference.inverse_spectrogram(spectrogram, *args)
     return _inverse_stft_triton(
         spectrogram, length, pad, window, n_fft, hop_length, normalized, center, onesided
     )
+
+
+def _check_inverse_length(n_frames, length, n_fft, hop_length, center):
+    if length is not None:
+        if isinstance(length, bool) or not isinstance(length, int) or length < 0:
+            raise ValueError(f"length must be a non-negative int or None, got {length!r}")
+        return
+    samples = n_fft + hop_length * (n_frames - 1) - (2 * (n_fft // 2) if center else 0)
+    if n_frames > 0 and samples <= 0:
+        raise ValueError(
+            f"length=None: the inverse STFT of {n_frames} frame(s) with n_fft={n_fft}, "
+            f"hop_length={hop_length}, center={center} has no samples (center trims "
+            f"n_fft // 2 = {n_fft // 2} on each side); pass the signal's length"
+        )
+
+
+def _window_envelope(full_window, hop_length, n_frames, start, end):
+    """The overlap-added squared window over output samples [start, end) of the inverse
+    STFT, and whether it is non-zero there (NOLA): built once per key, the check a host
+    sync at build time only."""
+    from tritaudio import _ops
+
+    def build():
+        n_fft = full_window.shape[0]
+        full_len = n_fft + hop_length * (n_frames - 1)
+        ones = full_window.new_ones(1, 1, 1).expand(1, n_frames, n_fft)  # read in place
+        squared = full_window.pow(2)
+        envelope = _ops.overlap_add(ones, squared, hop_length, full_len)[0, start:end]
+        recoverable = not (envelope.numel() and bool(envelope.abs().min() < 1e-11))
+        return envelope.contiguous(), recoverable
+
+    key = (hop_length, n_frames, start, end)
+    return cached_table("window_envelope", (full_window,), key, build)
 
 
 def _inverse_stft_triton(
@@ -261,15 +352,14 @@ def _inverse_stft_triton(
     full_window = _full_window(window, n_fft, frames.dtype)
     full_len = n_fft + hop_length * (n_frames - 1)
     signal = _ops.overlap_add(frames, full_window, hop_length, full_len)
-    ones = torch.ones(1, n_frames, n_fft, dtype=frames.dtype, device=frames.device)
-    envelope = _ops.overlap_add(ones, full_window.pow(2), hop_length, full_len)[0]
     start = n_fft // 2 if center else 0
     if length is not None:
-        end = start + length + 2 * pad
+        end = min(start + length + 2 * pad, full_len)
     else:
         end = full_len - n_fft // 2 if center else full_len
-    signal, envelope = signal[:, start:end], envelope[start:end]
-    if envelope.numel() and envelope.abs().min() < 1e-11:
+    envelope, recoverable = _window_envelope(full_window, hop_length, n_frames, start, end)
+    signal = signal[:, start:end]
+    if not recoverable:
         raise ValueError(
             "the window's overlap-add is zero somewhere (NOLA fails): the signal cannot be "
             f"recovered with this window, n_fft={n_fft}, hop_length={hop_length}"
@@ -280,6 +370,20 @@ def _inverse_stft_triton(
     if length is not None and pad > 0:
         signal = signal[:, pad:-pad]
     return signal.reshape(*batch, signal.shape[-1])
+
+
+def _check_filterbank_args(n_freqs, f_min, f_max, n_filters, sample_rate, filters_name):
+    """Filterbank arguments that would give NaN filters silently: a sample rate <= 0,
+    non-finite band edges, no bins or no filters."""
+    check_positive_real("sample_rate", sample_rate)
+    for name, value in (("f_min", f_min), ("f_max", f_max)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"{name} must be a number, got {value!r}")
+        if not math.isfinite(value):
+            raise ValueError(f"{name} must be a finite frequency in Hz, got {value!r}")
+    for name, value in (("n_freqs", n_freqs), (filters_name, n_filters)):
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
 
 
 def melscale_fbanks(
@@ -308,6 +412,7 @@ def melscale_fbanks(
     Returns:
         ``(n_freqs, n_mels)``: ``spectrogram.transpose(-1, -2) @ fb`` is the mel spectrogram.
     """
+    _check_filterbank_args(n_freqs, f_min, f_max, n_mels, sample_rate, "n_mels")
     if norm not in (None, "slaney"):
         raise ValueError(f"norm must be None or 'slaney', got {norm!r}")
     if mel_scale not in ("htk", "slaney"):
@@ -338,6 +443,7 @@ def linear_fbanks(
     Returns:
         ``(n_freqs, n_filter)``.
     """
+    _check_filterbank_args(n_freqs, f_min, f_max, n_filter, sample_rate, "n_filter")
     return _reference.linear_fbanks(n_freqs, f_min, f_max, n_filter, sample_rate)
 
 
@@ -383,7 +489,18 @@ def amplitude_to_DB(
     Returns:
         the shape of ``x``.
     """
+    _check_top_db(top_db)
     return _reference.amplitude_to_db(x, multiplier, amin, db_multiplier, top_db)
+
+
+def _check_top_db(top_db):
+    """top_db: None or a number >= 0 (NaN would floor every value to NaN)."""
+    if top_db is None:
+        return
+    if isinstance(top_db, bool) or not isinstance(top_db, (int, float)):
+        raise TypeError(f"top_db must be a number or None, got {top_db!r}")
+    if not top_db >= 0:
+        raise ValueError(f"top_db must be positive value (>= 0, not NaN), got {top_db!r}")
 
 
 def DB_to_amplitude(x: torch.Tensor, ref: float, power: float) -> torch.Tensor:
@@ -400,6 +517,26 @@ def DB_to_amplitude(x: torch.Tensor, ref: float, power: float) -> torch.Tensor:
         the shape of ``x``.
     """
     return ref * torch.pow(torch.pow(10.0, 0.1 * x), power)
+
+
+def _check_griffinlim_length(specgram, n_fft, hop_length, length):
+    """Each iteration takes the STFT (reflect-centered) of the signal it rebuilds, which
+    needs more than n_fft // 2 samples."""
+    if not isinstance(specgram, torch.Tensor) or specgram.dim() < 2 or specgram.numel() == 0:
+        return
+    if length is not None:
+        if isinstance(length, bool) or not isinstance(length, int) or length < 0:
+            raise ValueError(f"length must be a non-negative int or None, got {length!r}")
+        samples, what = length, f"length={length}"
+    else:
+        samples = hop_length * (specgram.shape[-1] - 1) + n_fft - 2 * (n_fft // 2)
+        what = f"length=None ({specgram.shape[-1]} frames, hop_length={hop_length})"
+    if samples <= n_fft // 2:
+        raise ValueError(
+            f"{what}: Griffin-Lim's signal of {samples} samples is too short for the "
+            f"reflect padding of n_fft // 2 = {n_fft // 2} samples; it needs at least "
+            f"{n_fft // 2 + 1}"
+        )
 
 
 def griffinlim(
@@ -430,6 +567,7 @@ def griffinlim(
     if not 0 <= momentum < 1:
         raise ValueError(f"momentum must be in [0, 1), got {momentum}")
     check_stft_args(n_fft, hop_length, win_length, window)
+    _check_griffinlim_length(specgram, n_fft, hop_length, length)
     args = (window, n_fft, hop_length, win_length, power, n_iter, momentum, length, rand_init)
     if backend_for(specgram) == "torch" or specgram.numel() == 0:
         return _reference.griffinlim(specgram, *args)

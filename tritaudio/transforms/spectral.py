@@ -11,6 +11,7 @@ from tritaudio import _reference
 from tritaudio import functional as F
 from tritaudio._checks import check_stft_args
 from tritaudio._common import LOW_PRECISION
+from tritaudio.functional.spectral import _check_top_db
 
 
 def _init_stft(module, n_fft, win_length, hop_length, window_fn, wkwargs):
@@ -206,15 +207,17 @@ class MelScale(torch.nn.Module):
         self.norm = norm
         self.mel_scale = mel_scale
         if f_min > self.f_max:
-            raise ValueError(f"f_min ({f_min}) must not exceed f_max ({self.f_max})")
+            raise ValueError(f"Require f_min: {f_min} <= f_max: {self.f_max}")
         fb = F.melscale_fbanks(n_stft, f_min, self.f_max, n_mels, sample_rate, norm, mel_scale)
         self.register_buffer("fb", fb)
 
     def forward(self, specgram: torch.Tensor) -> torch.Tensor:
-        # float16 / bfloat16 spectrograms are projected in float32 (beyond torchaudio).
+        # float16 / bfloat16 spectrograms are projected in float32 (beyond torchaudio);
+        # float16's comes back in float32 (a band's sum can pass float16's 65504).
         compute = torch.float32 if specgram.dtype in LOW_PRECISION else None
         mel = torch.matmul(specgram.transpose(-1, -2).to(compute), self.fb)
-        return mel.transpose(-1, -2).to(specgram.dtype)
+        result = torch.float32 if specgram.dtype == torch.float16 else specgram.dtype
+        return mel.transpose(-1, -2).to(result)
 
 
 class MelSpectrogram(torch.nn.Module):
@@ -326,8 +329,7 @@ class AmplitudeToDB(torch.nn.Module):
         super().__init__()
         if stype not in ("power", "magnitude"):
             raise ValueError(f"stype must be 'power' or 'magnitude', got {stype!r}")
-        if top_db is not None and top_db < 0:
-            raise ValueError(f"top_db must be >= 0, got {top_db}")
+        _check_top_db(top_db)
         self.stype = stype
         self.top_db = top_db
         self.per_example = per_example
@@ -407,6 +409,8 @@ class MFCC(torch.nn.Module):
         self.log_mels = log_mels
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        if waveform.dtype in LOW_PRECISION:  # beyond torchaudio: in float32, cast back
+            return self(waveform.float()).to(waveform.dtype)
         mel = self.MelSpectrogram.spectrogram.project(
             waveform, self.MelSpectrogram.mel_scale.fb, _log_of(self.amplitude_to_DB, self.log_mels)
         )
@@ -473,6 +477,8 @@ class LFCC(torch.nn.Module):
         self.register_buffer("dct_mat", F.create_dct(n_lfcc, n_filter, norm))
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        if waveform.dtype in LOW_PRECISION:  # beyond torchaudio: in float32, cast back
+            return self(waveform.float()).to(waveform.dtype)
         specgram = self.Spectrogram.project(
             waveform, self.filter_mat, _log_of(self.amplitude_to_DB, self.log_lf)
         )
