@@ -26,7 +26,9 @@ from tritaudio.kernels import (
     noise,
     resample,
     spectral,
+    stretch,
 )
+from tritaudio.kernels.launch import row_blocks
 
 TARGETS = [GPUTarget("cuda", 90, 32), GPUTarget("cuda", 80, 32)]  # H100 / H200, A100
 
@@ -89,11 +91,12 @@ def launches():
         x = torch.zeros(3, 5000, dtype=dtype)
         yield noise.scale_rows, (x, 2.0)
         lengths = torch.full((3,), 5000, dtype=torch.int64)
-        yield noise.noise_energies, (x, x, lengths)
         compute = torch.float64 if dtype == torch.float64 else torch.float32
-        yield noise.add_scaled_noise, (x, x, torch.ones(3, dtype=compute))
-        yield noise.row_dots, (x, x, compute)
-        yield noise.add_noise_backward, (x, x, x, lengths, torch.ones(3, 3, dtype=compute))
+        snr, seed = torch.ones(3, dtype=compute), torch.ones(1, dtype=torch.int64)
+        partials = torch.zeros(2, 3, row_blocks(3, 5000, x.device)[1], dtype=compute)
+        for row_lengths in (None, lengths, lengths.float()):
+            yield noise.add_noise, (x, x, snr, row_lengths)
+            yield noise.add_noise_backward, (x, x, x, snr, row_lengths, partials)
         window = torch.ones(400, dtype=compute)
         for mode in framing.PAD_MODES.values():
             yield framing.frame, (x, window, 400, 160, 3, 200, mode)
@@ -102,10 +105,8 @@ def launches():
         strided = torch.zeros(3, 31, 400, 2, dtype=compute)[..., 0]
         yield framing.overlap_add, (strided, window, 160, 5200)
         # the same kernels generating white noise in place of loading it
-        yield noise.noise_energies, (x, None, lengths, 1234)
-        yield noise.add_scaled_noise, (x, None, torch.ones(3, dtype=compute), 1234)
-        yield noise.row_dots, (x, None, compute, 1234)
-        yield noise.add_noise_backward, (x, x, None, lengths, torch.ones(3, 3, dtype=compute), 1234)
+        yield noise.add_noise, (x, None, snr, lengths, seed)
+        yield noise.add_noise_backward, (x, x, None, snr, lengths, partials, seed)
         spec = torch.zeros(3, 31, 201, 2, dtype=compute)
         fb = torch.zeros(201, 80, dtype=compute)
         bin_ranges = spectral.nonzero_ranges(fb, spectral.BLOCK_MELS)
@@ -128,6 +129,11 @@ def launches():
                     x, cos, sin, fb, bin_ranges, 160, 0, 200, mode, 2.0, (0.1, 1e-10, 0.0, -1.0),
                     precision == "ieee", precision,
                 )  # fmt: skip
+        complex_dtype = torch.complex128 if compute == torch.float64 else torch.complex64
+        stft = torch.zeros(3, 31, 201, dtype=complex_dtype).transpose(1, 2)  # bins contiguous
+        steps, advance = torch.arange(0, 31, 1.26, dtype=compute), torch.zeros(201, dtype=compute)
+        for layout in (stft, stft.contiguous()):
+            yield stretch.phase_vocoder, (layout, steps, advance)
         for order in (1, 2, 8):
             a = torch.zeros(2, order + 1, dtype=compute)
             a[:, 0] = 1.0

@@ -125,7 +125,7 @@ FAMILY_LAYERS = {
     "spectral": ("kernels", "_ops", "_reference", "functional", "transforms", "tests", "bench"),
     "logmel": ("kernels", "_ops", "functional", "transforms", "tests"),
     "masking": ("_reference", "functional", "transforms", "tests"),
-    "stretch": ("_reference", "functional", "transforms", "tests", "bench"),
+    "stretch": ("kernels", "_ops", "_reference", "functional", "transforms", "tests", "bench"),
     "analysis": ("_reference", "functional", "transforms", "tests"),
     "beamforming": ("functional", "transforms", "tests"),
     "alignment": ("kernels", "_ops", "_reference", "functional", "transforms", "tests", "bench"),

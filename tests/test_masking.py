@@ -102,3 +102,15 @@ def test_masking_bad_input():
         T.TimeMasking(5, p=1.5)
     with pytest.raises(ValueError, match="at least 3 dims"):
         T.FrequencyMasking(3, iid_masks=True)(torch.zeros(5, 5))
+
+
+def test_mask_param_range_and_torchaudio_wording():
+    # issue 14: params >= 2**63 overflowed the int64 draws; torchaudio's message leads
+    for mask in (lambda: T.TimeMasking(2**63), lambda: T.SpecAugment(1, 2**63, 1, 2)):
+        with pytest.raises(ValueError, match=r"mask_param must be an int in \[0, 2\*\*62\]"):
+            mask()
+    with pytest.raises(ValueError, match=r"mask_param must be an int in \[0, 2\*\*62\]"):
+        F.mask_along_axis_iid(torch.zeros(1, 5, 5), 2**63, 0.0, 2)
+    with pytest.raises(ValueError, match="^Only Frequency and Time masking are supported"):
+        F.mask_along_axis(torch.zeros(2, 5, 5), 2, 0.0, 0)
+    assert T.TimeMasking(2**62)(torch.zeros(1, 5, 5)).shape == (1, 5, 5)

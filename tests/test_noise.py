@@ -167,8 +167,34 @@ def test_add_noise_bad_input(backend, shapes, lengths, snr_value, match):
 def test_add_noise_type_errors(backend):
     with pytest.raises(TypeError, match="floating-point"):
         F.add_noise(torch.zeros(2, 5, dtype=torch.int16), torch.zeros(2, 5), torch.zeros(2))
-    with pytest.raises(TypeError, match="lengths must be an integer"):
-        F.add_noise(torch.zeros(2, 5), torch.zeros(2, 5), torch.zeros(2), torch.ones(2))
+    with pytest.raises(TypeError, match="lengths must be a real tensor"):
+        F.add_noise(torch.zeros(2, 5), torch.zeros(2, 5), torch.zeros(2), torch.ones(2) * 1j)
+    with pytest.raises(TypeError, match="snr must be a real"):
+        F.add_noise(torch.zeros(2, 5), torch.zeros(2, 5), torch.zeros(2, dtype=torch.bool))
+
+
+def test_torchaudio_error_wording_starts_the_messages(backend):
+    # code written against torchaudio matches these (pytorch/audio's own tests do)
+    with pytest.raises(ValueError, match="^Input leading dimensions don't match"):
+        F.add_noise(torch.zeros(2, 5), torch.zeros(2, 3, 5), torch.zeros(2))
+    with pytest.raises(ValueError, match="^Length dimensions of waveform and noise don't match"):
+        F.add_noise(torch.zeros(2, 5), torch.zeros(2, 4), torch.zeros(2))
+
+
+def test_integer_snr_and_floating_point_lengths_as_torchaudio(backend, device):
+    # torchaudio's tutorial passes integer SNRs, its tests floating-point (torch.rand) lengths:
+    # samples t < length count, so a length of 2.5 counts 3
+    waveform, noise = random(3, 50, device=device), random(3, 50, seed=1, device=device)
+    snr = torch.tensor([20, 10, 3], device=device)
+    out = F.add_noise(waveform, noise, snr)
+    expected = add_noise64(waveform.cpu(), noise.cpu(), snr.cpu())
+    assert_close_to_reference(out, expected, what="integer snr")
+    lengths = torch.tensor([2.5, 0.3, 50.0], device=device)
+    out = T.AddNoise()(waveform, noise, snr.float(), lengths)
+    expected = add_noise64(waveform.cpu(), noise.cpu(), snr.cpu(), lengths.cpu())
+    assert_close_to_reference(out, expected, what="float lengths")
+    int_lengths = torch.tensor([3, 1, 50], device=device)
+    torch.testing.assert_close(out, F.add_noise(waveform, noise, snr.float(), int_lengths))
 
 
 @pytest.mark.parametrize("api", ["Vol", "Fade", "Preemphasis", "Deemphasis"])
@@ -239,3 +265,16 @@ def test_bad_arguments():
         T.Preemphasis(1.5)
     with pytest.raises(TypeError, match="floating-point"):
         F.deemphasis(torch.zeros(1, 10, dtype=torch.int32))
+
+
+def test_extreme_gains_and_additive_noise_arguments():
+    # issue 14, item 8: Vol(1e6, "db") overflowed; AdditiveNoise took seed=1.5 and a
+    # (2, 0) bank to raw errors
+    with pytest.raises(ValueError, match=r"gain must be in \[-6000, 6000\] dB"):
+        T.Vol(1e6, "db")
+    with pytest.raises(ValueError, match=r"gain_db must be in \[-6000, 6000\] dB"):
+        F.gain(torch.ones(3), -1e6)
+    with pytest.raises(TypeError, match="seed must be an int"):
+        T.AdditiveNoise(seed=1.5)
+    with pytest.raises(ValueError, match="noise bank is empty"):
+        T.AdditiveNoise(noise=torch.zeros(2, 0))

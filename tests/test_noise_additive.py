@@ -139,3 +139,23 @@ def test_dtype_device_and_empty(backend, device):
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         T.AdditiveNoise(**kwargs)
+
+
+def test_in_kernel_white_noise_statistics(device):
+    # Philox-4x32 with all four outputs and both Box-Muller normals: zero mean, Gaussian
+    # tails, no correlation between neighbours (within a group of four and across groups)
+    # or between examples; the same seed gives the same noise. At 0 dB on a signal of ones
+    # the added noise has unit power by construction, so its shape is what is tested.
+    ones = torch.ones(4, 8000, device=device)
+    with tritaudio.use_backend("triton"):
+        noisy = tritaudio.functional.add_white_noise(ones, torch.zeros(4), 5)
+        assert torch.equal(noisy, tritaudio.functional.add_white_noise(ones, torch.zeros(4), 5))
+    n = (noisy - ones).double().cpu()
+    flat = n.flatten()
+    assert abs(flat.mean()) < 4 / flat.numel() ** 0.5
+    assert abs((flat.abs() > 1.959964).double().mean() - 0.05) < 0.006  # two-sided 5 % tail
+    assert abs((flat.abs() > 3.290527).double().mean() - 0.001) < 0.001  # 0.1 % tail
+    for lag in (1, 2, 3, 4, 5):
+        correlation = (n[:, lag:] * n[:, :-lag]).mean()
+        assert abs(correlation) < 0.03, lag
+    assert abs((n[0] * n[1]).mean()) < 0.05

@@ -120,7 +120,10 @@ def test_pitch_shift_fixtures(backend, device):
         stretched = stretch._stretch(x, rates.rate, n_fft, n_fft, hop_length, window).cpu()
         rounded = torchaudio_float32_table_resample(stretched, rates.orig_freq, SAMPLE_RATE)
         fitted = stretch._fit_length(rounded, x.shape[-1])
-        assert_close_to_reference(fitted, expected, rel=1e-6, what=f"{what}, rounded table")
+        # The Triton path's phase vocoder kernel (atan2 and the phase sum in float64, rounded
+        # once) is not torchaudio's float32 op sequence: 5e-5 there, 1e-6 on the torch path.
+        rel = 1e-6 if backend == "torch" else 5e-5
+        assert_close_to_reference(fitted, expected, rel=rel, what=f"{what}, rounded table")
         with tritaudio.use_backend("torch"):
             exact = F.resample(stretched.double(), rates.orig_freq, SAMPLE_RATE)
         exact = stretch._fit_length(exact, x.shape[-1])
@@ -446,3 +449,19 @@ def test_bad_input():
         F.time_stretch(x, 1.5, hop_length=0)
     with pytest.raises(ValueError, match="reflect"):
         F.time_stretch(torch.randn(1, 100), 1.5)  # shorter than half a frame
+
+
+def test_extreme_rates_and_steps_name_the_argument():
+    # issue 14, item 8: these reached OverflowError / ZeroDivisionError / RuntimeError
+    x = torch.randn(1, 2000)
+    spec = torch.zeros(1, 3, 4, dtype=torch.complex64)
+    for rate in (1e300, 5e-324):
+        with pytest.raises(ValueError, match=r"rate=.* rate must be in \["):
+            F.time_stretch(x, rate)
+    with pytest.raises(ValueError, match=r"rate=5e-324 .* frames"):
+        F.phase_vocoder(spec, 5e-324, torch.zeros(3, 1))
+    assert F.phase_vocoder(spec, 1e300, torch.zeros(3, 1)).shape == (1, 3, 1)  # torchaudio's
+    with pytest.raises(ValueError, match=r"n_steps=1000000.0 .* must be in \[-13.9658, 17.0342\]"):
+        F.pitch_shift(x, 16000, 1e6)
+    with pytest.raises(ValueError, match="bins_per_octave=1e-300"):
+        T.PitchShift(16000, 1, bins_per_octave=1e-300)

@@ -50,3 +50,7 @@ from tritaudio._ops.alignment import (  # noqa: E402
 )
 
 __all__ += ["forced_align", "rnnt_loss", "rnnt_loss_backward", "rnnt_loss_forward"]
+
+from tritaudio._ops.stretch import phase_vocoder  # noqa: E402
+
+__all__ += ["phase_vocoder"]

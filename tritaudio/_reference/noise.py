@@ -63,9 +63,9 @@ def deemphasis(waveform, coeff, block=128):
     x = waveform.reshape(math.prod(shape[:-1]), shape[-1])
     steps = torch.arange(block, device=x.device)
     lags = steps[:, None] - steps[None, :]
-    coeff = torch.tensor(coeff, dtype=x.dtype, device=x.device)
-    powers = coeff ** lags.clamp(min=0).to(x.dtype) * (lags >= 0)
-    carry_weights = coeff ** (steps + 1).to(x.dtype)
+    # a Python number as the base: no tensor of it copied to the device
+    powers = torch.pow(float(coeff), lags.clamp(min=0).to(x.dtype)) * (lags >= 0)
+    carry_weights = torch.pow(float(coeff), (steps + 1).to(x.dtype))
     blocks = []
     carry = x.new_zeros(x.shape[0])
     for start in range(0, shape[-1], block):

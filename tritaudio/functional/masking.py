@@ -4,6 +4,8 @@ import torch
 
 from tritaudio import _reference
 
+MAX_MASK_PARAM = 2**62  # lengths and starts drawn up to it stay within int64
+
 
 def _mask_length(specgram, mask_param, axis, p, min_dims):
     """Check a masking call; the longest mask it may draw (torchaudio's rule)."""
@@ -16,13 +18,20 @@ def _mask_length(specgram, mask_param, axis, p, min_dims):
         )
     if axis not in (dim - 2, dim - 1):
         raise ValueError(
-            f"axis must be {dim - 2} (frequency) or {dim - 1} (time) for a {dim}-D spectrogram, "
-            f"got {axis}"
+            f"Only Frequency and Time masking are supported: axis must be {dim - 2} "
+            f"(frequency) or {dim - 1} (time) for a {dim}-D spectrogram, got {axis}"
         )
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"p must be in [0, 1], got {p}")
-    if isinstance(mask_param, bool) or not isinstance(mask_param, int) or mask_param < 0:
-        raise ValueError(f"mask_param must be an int >= 0, got {mask_param!r}")
+    if (
+        isinstance(mask_param, bool)
+        or not isinstance(mask_param, int)
+        or not 0 <= mask_param <= MAX_MASK_PARAM
+    ):
+        raise ValueError(
+            f"mask_param must be an int in [0, 2**62] (mask lengths are drawn as int64), "
+            f"got {mask_param!r}"
+        )
     return mask_param if p == 1.0 else min(mask_param, int(specgram.shape[axis] * p))
 
 

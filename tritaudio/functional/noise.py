@@ -32,12 +32,28 @@ def gain(waveform: torch.Tensor, gain_db: float = 1.0) -> torch.Tensor:
         tensor([ 1., -2.])
     """
     check_float_waveform(waveform)
+    factor = db_to_factor(gain_db)
+    if gain_db == 0 or backend_for(waveform) == "torch":
+        return _reference.gain(waveform, float(gain_db))
+    return _scale(waveform, factor)
+
+
+MAX_GAIN_DB = 6000.0  # 10 ** (6000 / 20) = 1e300: the largest gains a float64 can apply
+
+
+def db_to_factor(gain_db, name="gain_db"):
+    """The amplitude ratio ``10 ** (gain_db / 20)`` of a checked ``gain_db``."""
+    if isinstance(gain_db, bool) or not isinstance(gain_db, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {gain_db!r}")
     gain_db = float(gain_db)
     if not math.isfinite(gain_db):
-        raise ValueError(f"gain_db must be finite, got {gain_db}")
-    if gain_db == 0 or backend_for(waveform) == "torch":
-        return _reference.gain(waveform, gain_db)
-    return _scale(waveform, 10 ** (gain_db / 20))
+        raise ValueError(f"{name} must be finite, got {gain_db}")
+    if abs(gain_db) > MAX_GAIN_DB:
+        raise ValueError(
+            f"{name} must be in [-{MAX_GAIN_DB:g}, {MAX_GAIN_DB:g}] dB (an amplitude ratio "
+            f"a float64 holds), got {gain_db}"
+        )
+    return 10 ** (gain_db / 20)
 
 
 def _scale(waveform: torch.Tensor, factor: float) -> torch.Tensor:
@@ -49,6 +65,26 @@ def _scale(waveform: torch.Tensor, factor: float) -> torch.Tensor:
     return _ops.scale_rows(as_rows(waveform), float(factor)).reshape(waveform.shape)
 
 
+def _host_check(tensor):
+    """Whether a check that reads ``tensor``'s values runs: only where the values are on
+    the host already (a CPU tensor, outside torch.compile). On a GPU the check would be a
+    host synchronisation; there the Triton kernels give torchaudio's own result instead
+    (NaN for a NaN SNR, the clean row for +inf, lengths counted as ``t < length``)."""
+    return tensor.device.type == "cpu" and not torch.compiler.is_compiling()
+
+
+def _check_snr_and_lengths(snr, lengths, n_time):
+    if _host_check(snr) and not torch.isfinite(snr).all():
+        raise ValueError("snr must be finite")
+    if lengths is None or not lengths.numel() or not _host_check(lengths):
+        return
+    if lengths.min() < 0 or lengths.max() > n_time:
+        raise ValueError(
+            f"lengths must be in [0, {n_time}] (the signal's length), got values from "
+            f"{lengths.min().item()} to {lengths.max().item()}"
+        )
+
+
 def add_noise(
     waveform: torch.Tensor,
     noise: torch.Tensor,
@@ -58,58 +94,59 @@ def add_noise(
     """Add noise to a waveform at a signal-to-noise ratio in dB.
 
     Mirrors ``torchaudio.functional.add_noise``: the energies of the signal and the noise
-    are measured over the first ``lengths`` samples of each example, the noise is scaled
+    are measured over the samples ``t < lengths`` of each example, the noise is scaled
     to give ``snr`` and added over the whole example. Where the noise (or the signal) is
     silent, torchaudio returns inf / NaN; tritaudio returns the clean ``waveform``.
+    Integer SNRs and floating-point lengths work as in torchaudio.
+
+    The value checks (finite SNR, lengths in range) run where the values are on the host
+    (CPU tensors); on a GPU they would synchronise, so there they are not made, and a NaN
+    SNR gives NaN, +inf the clean example, as in torchaudio.
 
     Args:
         waveform: ``(..., time)``, floating point.
         noise: ``(..., time)``, the same number of dims; leading dims broadcast.
-        snr: ``(...)``, in dB, finite.
-        lengths: ``(...)`` integer valid lengths in ``[0, time]``, or None (all).
+        snr: ``(...)``, in dB, finite, real (integer or floating point).
+        lengths: ``(...)`` valid lengths in ``[0, time]`` (integer, or floating point:
+            ``ceil(length)`` samples), or None (all).
 
     Returns:
         ``(..., time)``, the broadcast batch shape.
     """
     check_float_waveform(waveform)
     check_float_waveform(noise, "noise")
-    if not isinstance(snr, torch.Tensor) or not snr.is_floating_point():
-        raise TypeError(f"snr must be a floating-point tensor, got {snr!r}")
+    if not isinstance(snr, torch.Tensor) or snr.is_complex() or snr.dtype == torch.bool:
+        raise TypeError(f"snr must be a real (integer or floating-point) tensor, got {snr!r}")
+    if lengths is not None and (not isinstance(lengths, torch.Tensor) or lengths.is_complex()):
+        raise TypeError(f"lengths must be a real tensor or None, got {lengths!r}")
     if not (
         waveform.dim() - 1 == noise.dim() - 1 == snr.dim()
         and (lengths is None or lengths.dim() == snr.dim())
     ):
         lengths_shape = None if lengths is None else tuple(lengths.shape)
         raise ValueError(
-            "leading dimensions do not match: waveform "
+            "Input leading dimensions don't match: waveform "
             f"{tuple(waveform.shape)}, noise {tuple(noise.shape)}, snr {tuple(snr.shape)}, "
             f"lengths {lengths_shape} (waveform and noise need one dim more than snr)"
         )
     n_time = waveform.shape[-1]
     if noise.shape[-1] != n_time:
         raise ValueError(
-            f"waveform {tuple(waveform.shape)} and noise {tuple(noise.shape)} differ in length"
+            f"Length dimensions of waveform and noise don't match (got {n_time} and "
+            f"{noise.shape[-1]}): waveform {tuple(waveform.shape)} and noise "
+            f"{tuple(noise.shape)} differ in length"
         )
-    if not torch.isfinite(snr).all():
-        raise ValueError("snr must be finite")
     shapes = dict(waveform=waveform.shape[:-1], noise=noise.shape[:-1], snr=snr.shape)
     if lengths is not None:
-        if lengths.is_floating_point() or lengths.is_complex():
-            raise TypeError(f"lengths must be an integer tensor, got {lengths.dtype}")
-        if lengths.numel() and (lengths.min() < 0 or lengths.max() > n_time):
-            raise ValueError(
-                f"lengths must be in [0, {n_time}] (the signal's length), got values from "
-                f"{int(lengths.min())} to {int(lengths.max())}"
-            )
         shapes["lengths"] = lengths.shape
-    return _add_noise(waveform, noise, snr, lengths, broadcast_batch(**shapes))
+    batch = broadcast_batch(**shapes)
+    _check_snr_and_lengths(snr, lengths, n_time)
+    return _add_noise(waveform, noise, snr, lengths, batch)
 
 
-def _row_lengths(lengths, batch, n_time, device):
-    rows = math.prod(batch)
-    if lengths is None:
-        return torch.full((rows,), n_time, dtype=torch.int64, device=device)
-    return lengths.to(torch.int64).expand(batch).reshape(rows)
+def _rows(tensor, batch):
+    """``tensor`` broadcast to ``batch`` as (rows,): a view where the layout allows."""
+    return tensor.expand(batch).reshape(math.prod(batch))
 
 
 def _add_noise(waveform, noise, snr, lengths, batch):
@@ -117,6 +154,8 @@ def _add_noise(waveform, noise, snr, lengths, batch):
     dtype = torch.promote_types(waveform.dtype, noise.dtype)
     waveform, noise = waveform.to(dtype), noise.to(dtype)
     if backend_for(waveform, noise) == "torch":
+        if not snr.is_floating_point():
+            snr = snr.to(torch.float64 if dtype == torch.float64 else torch.float32)
         return _reference.add_noise(waveform, noise, snr, lengths)
     from tritaudio import _ops
 
@@ -124,43 +163,45 @@ def _add_noise(waveform, noise, snr, lengths, batch):
     mixed, _ = _ops.add_noise(
         as_rows(waveform.expand(*batch, n_time)),
         as_rows(noise.expand(*batch, n_time)),
-        snr.expand(batch).reshape(math.prod(batch)),
-        _row_lengths(lengths, batch, n_time, waveform.device),
+        _rows(snr, batch),
+        None if lengths is None else _rows(lengths, batch),
     )
     return mixed.reshape(*batch, n_time)
 
 
-def add_white_noise(waveform: torch.Tensor, snr: torch.Tensor, seed: int) -> torch.Tensor:
+def add_white_noise(
+    waveform: torch.Tensor, snr: torch.Tensor, seed: int | torch.Tensor
+) -> torch.Tensor:
     """Add white Gaussian noise at ``snr`` dB per example, the noise drawn from ``seed``.
 
-    Beyond torchaudio. On the Triton path the noise is generated inside the kernels (Philox,
-    key ``seed + example``) and never stored: one pass measures the energies, one mixes.
-    The torch path draws ``torch.randn`` from a generator seeded with ``seed``: each path
-    is reproducible, their noises differ.
+    Beyond torchaudio. On the Triton path the noise is generated inside the kernels
+    (Philox-4x32-10, key ``seed + example``, all four outputs and both Box-Muller normals
+    used) and never stored: one pass measures the energies, one mixes. The torch path
+    draws ``torch.randn`` from a generator seeded with ``seed``: each path is
+    reproducible, their noises differ.
 
     Args:
         waveform: ``(..., time)``, floating point.
         snr: ``(...)`` in dB; ``+inf`` leaves an example unchanged.
-        seed: an int in ``[0, 2**31 - 1 - examples)``.
+        seed: an int in ``[0, 2**31 - 1 - examples)``; on the Triton path also a
+            one-element integer tensor on the waveform's device (no host read).
 
     Returns:
         ``(..., time)``; differentiable with respect to ``waveform``.
     """
     check_float_waveform(waveform)
-    batch, n_time = waveform.shape[:-1], waveform.shape[-1]
+    batch = waveform.shape[:-1]
     snr = snr.to(waveform.device).expand(batch)
     if backend_for(waveform) == "torch":
-        generator = torch.Generator(waveform.device).manual_seed(seed)
+        generator = torch.Generator(waveform.device).manual_seed(int(seed))
         noise = torch.randn(waveform.shape, generator=generator, device=waveform.device)
         return _reference.add_noise(waveform, noise.to(waveform.dtype), snr)
     from tritaudio import _ops
 
-    mixed, _ = _ops.add_white_noise(
-        as_rows(waveform),
-        snr.reshape(math.prod(batch)),
-        _row_lengths(None, batch, n_time, waveform.device),
-        int(seed),
-    )
+    if not isinstance(seed, torch.Tensor):
+        # a fill kernel with the seed as its argument: no host-to-device copy
+        seed = torch.full((1,), int(seed), dtype=torch.int64, device=waveform.device)
+    mixed, _ = _ops.add_white_noise(as_rows(waveform), _rows(snr, batch), None, seed.reshape(1))
     return mixed.reshape(waveform.shape)
 
 

@@ -1,8 +1,8 @@
 """The stretch family's functions: phase vocoder, time_stretch, pitch_shift.
 
-STFT (framing kernel) -> phase vocoder -> inverse STFT (overlap-add kernel) [-> resampling
-kernel]. The phase vocoder is the same torch ops on both paths (a gather, elementwise ops and
-a cumsum along time).
+STFT (framing kernel) -> phase vocoder (one kernel on the Triton path) -> inverse STFT
+(overlap-add kernel) [-> resampling kernel]. ``phase_vocoder`` itself (and TimeStretch) runs
+torchaudio's torch ops on both paths: its numbers are torchaudio's, bit for bit.
 """
 
 import math
@@ -12,6 +12,7 @@ from typing import NamedTuple
 import torch
 
 from tritaudio import _reference
+from tritaudio._backend import backend_for
 from tritaudio._checks import check_positive_real, check_rate, check_real_waveform, check_stft_args
 from tritaudio._common import in_compute_dtype
 from tritaudio.functional.resample import _apply_resample_filter, _resample_filter
@@ -57,6 +58,7 @@ def phase_vocoder(
             f"phase_advance must be ({n_freq}, 1) for a spectrogram with {n_freq} frequency "
             f"bins, got {tuple(phase_advance.shape)}"
         )
+    _check_stretched_length(complex_specgrams.shape[-1], rate, "frames")
     if complex_specgrams.dtype == torch.complex32:
         complex_specgrams = complex_specgrams.to(torch.complex64)
     return _reference.phase_vocoder(complex_specgrams, rate, phase_advance)
@@ -77,9 +79,29 @@ def _stretch_stft(x, n_fft, win_length, hop_length, window):
     return win_length, hop_length, window.to(device=x.device, dtype=x.dtype)
 
 
+MAX_STRETCHED = 2**31 - 1  # samples (or frames) a stretch may produce
+
+
+def _check_stretched_length(n_time, rate, what="samples"):
+    """ValueError naming ``rate`` unless ``n_time`` samples stretched by it give 1 to
+    2**31 - 1 (frames: at most 2**31 - 1; there are always >= 1). Empty stays empty."""
+    if n_time == 0:
+        return
+    stretched = n_time / rate
+    low = 1 if what == "samples" else 0
+    if not (stretched <= MAX_STRETCHED and round(stretched) >= low):
+        highest = f"{n_time / 0.5:g}" if low else "inf"
+        raise ValueError(
+            f"rate={rate} stretches {n_time} {what} to {stretched:.6g}: rate must be in "
+            f"[{n_time / MAX_STRETCHED:.6g}, {highest}] for this input (at most 2**31 - 1 "
+            f"{what} out)"
+        )
+
+
 def _stretch(waveform, rate, n_fft, win_length, hop_length, window):
     """STFT -> phase vocoder -> inverse STFT of a checked float32 / float64 waveform:
     ``(..., time)`` -> ``(..., round(time / rate))``, as torchaudio's pitch shift does."""
+    _check_stretched_length(waveform.shape[-1], rate)
     length = round(waveform.shape[-1] / rate)
     if waveform.numel() == 0:
         return waveform.new_zeros(*waveform.shape[:-1], length)
@@ -88,8 +110,23 @@ def _stretch(waveform, rate, n_fft, win_length, hop_length, window):
     phase_advance = torch.linspace(
         0, math.pi * hop_length, spec.shape[-2], dtype=spec.real.dtype, device=spec.device
     )[..., None]
-    stretched = _reference.phase_vocoder(spec, rate, phase_advance)
+    stretched = _vocode(spec, rate, phase_advance)
     return inverse_spectrogram(stretched, length, 0, *stft, False)
+
+
+def _vocode(spec, rate, phase_advance):
+    """The phase vocoder of time_stretch / pitch_shift: the kernel on the Triton path (the
+    same arithmetic as torchaudio's within float rounding: a polynomial atan2, the phase
+    summed in tiles), the torch reference otherwise."""
+    if rate == 1.0 or backend_for(spec) == "torch":
+        return _reference.phase_vocoder(spec, rate, phase_advance)
+    from tritaudio import _ops
+
+    shape = spec.shape
+    steps = torch.arange(0, shape[-1], rate, dtype=spec.real.dtype, device=spec.device)
+    rows = spec.reshape(-1, *shape[-2:])
+    stretched = _ops.phase_vocoder(rows, steps, phase_advance.reshape(-1))
+    return stretched.reshape(*shape[:-2], *stretched.shape[-2:])
 
 
 def time_stretch(
@@ -151,11 +188,21 @@ def _pitch_shift_rates(sample_rate, n_steps, bins_per_octave=12):
         raise TypeError(f"bins_per_octave must be a number, got {bins_per_octave!r}")
     if not math.isfinite(bins_per_octave) or not bins_per_octave > 0:
         raise ValueError(f"bins_per_octave must be positive, got {bins_per_octave!r}")
-    rate = 2.0 ** (-float(n_steps) / bins_per_octave)
-    orig_freq = int(sample_rate / rate)
-    if orig_freq < 1:
+    octaves = -float(n_steps) / bins_per_octave  # finite: bins_per_octave is >= 5e-324
+    # the resampling rate int(sample_rate / rate) must be a positive int32 number of Hz
+    low, high = math.log2(sample_rate / (2**31 - 1)), math.log2(sample_rate)
+    if not low <= octaves <= high:
         raise ValueError(
-            f"n_steps={n_steps} takes a {sample_rate} Hz signal's resampling rate below 1 Hz"
+            f"n_steps={n_steps} with bins_per_octave={bins_per_octave} takes a {sample_rate} "
+            f"Hz signal's resampling rate outside [1, 2**31 - 1] Hz: n_steps / "
+            f"bins_per_octave must be in [{-high:.6g}, {-low:.6g}] octaves"
+        )
+    rate = 2.0**octaves
+    orig_freq = int(sample_rate / rate)
+    if not 1 <= orig_freq <= 2**31 - 1:
+        raise ValueError(
+            f"n_steps={n_steps} takes a {sample_rate} Hz signal's resampling rate outside "
+            f"[1, 2**31 - 1] Hz"
         )
     return PitchShiftRates(rate, orig_freq, sample_rate)
 

@@ -3,6 +3,7 @@
 import torch
 
 from tritaudio import functional as F
+from tritaudio.functional.masking import _mask_length
 
 
 class _AxisMasking(torch.nn.Module):
@@ -12,6 +13,7 @@ class _AxisMasking(torch.nn.Module):
         super().__init__()
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"p must be in [0, 1], got {p}")
+        _mask_length(torch.zeros(1, 1), mask_param, 1, p, min_dims=2)  # checks mask_param
         self.mask_param = mask_param
         self.axis = axis
         self.iid_masks = iid_masks
@@ -86,6 +88,8 @@ class SpecAugment(torch.nn.Module):
         zero_masking: bool = False,
     ) -> None:
         super().__init__()
+        for mask_param in (time_mask_param, freq_mask_param):
+            _mask_length(torch.zeros(1, 1), mask_param, 1, p, min_dims=2)
         self.n_time_masks = n_time_masks
         self.time_mask_param = time_mask_param
         self.n_freq_masks = n_freq_masks

@@ -9,7 +9,7 @@ import torch
 from tritaudio import _reference
 from tritaudio import functional as F
 from tritaudio._checks import check_float_waveform
-from tritaudio.functional.noise import _add_noise, _check_coeff, _scale
+from tritaudio.functional.noise import _add_noise, _check_coeff, _scale, db_to_factor
 
 
 class AddNoise(torch.nn.Module):
@@ -58,6 +58,8 @@ class Vol(torch.nn.Module):
             raise ValueError(f"a power gain must be > 0, got {gain}")
         if not math.isfinite(gain):
             raise ValueError(f"gain must be finite, got {gain}")
+        if gain_type == "db":
+            db_to_factor(gain, "gain")
         self.gain = gain
         self.gain_type = gain_type
 
@@ -207,11 +209,19 @@ class AdditiveNoise(torch.nn.Module):
             raise ValueError(f"p must be in [0, 1], got {p}")
         if noise is not None:
             check_float_waveform(noise, "noise")
-            noise = noise.reshape(-1, noise.shape[-1])
-            if noise.shape[-1] == 0 or noise.shape[0] == 0:
+            if noise.dim() == 0 or noise.numel() == 0:
                 raise ValueError(f"the noise bank is empty: shape {tuple(noise.shape)}")
+            noise = noise.reshape(-1, noise.shape[-1])
             if not noise.pow(2).sum(-1).gt(0).all():
                 raise ValueError("every clip of the noise bank must have some energy")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise TypeError(f"seed must be an int or None, got {seed!r}")
+        if seed is not None and not 0 <= seed < 2**64:
+            raise ValueError(f"seed must be in [0, 2**64), got {seed}")
+        if generator is not None and not isinstance(generator, torch.Generator):
+            raise TypeError(f"generator must be a torch.Generator or None, got {generator!r}")
+        if generator is not None and generator.device.type != "cpu":
+            raise ValueError(f"generator must be a CPU generator, got one on {generator.device}")
         if generator is None and seed is not None:
             generator = torch.Generator().manual_seed(seed)
         self.snr_range = (float(low), float(high))
@@ -220,37 +230,78 @@ class AdditiveNoise(torch.nn.Module):
         self.generator = generator
         self.register_buffer("noise", noise, persistent=False)
 
-    def _draw(self, *shape, high=None):
-        if high is not None:
-            return torch.randint(high, shape, generator=self.generator)
-        return torch.rand(shape, generator=self.generator, dtype=torch.float64)
-
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         check_float_waveform(waveform)
         batch, n_time = waveform.shape[:-1], waveform.shape[-1]
-        low, high = self.snr_range
-        snr = low + (high - low) * self._draw(*batch)
-        snr = torch.where(self._draw(*batch) < self.p, snr, math.inf)
-        snr = snr.to(waveform.device, torch.float32)
         if n_time == 0:
             return waveform
+        on_device = waveform.device.type != "cpu" or torch.compiler.is_compiling()
+        if self.generator is None and on_device:
+            snr, seed, choice = self._device_draws(math.prod(batch), waveform.device)
+        else:
+            snr, seed, choice = self._host_draws(math.prod(batch), waveform.device)
+        snr = snr.reshape(batch)
         if self.noise is not None:
-            noise = self._sample_bank(batch, n_time).to(waveform.dtype)
+            noise = self._sample_bank(choice, batch, n_time).to(waveform.dtype)
             return _add_noise(waveform, noise, snr, None, batch)
-        seed = int(self._draw(1, high=2**31 - 1 - max(math.prod(batch), 1)))
         if self.color == "white":
             return F.add_white_noise(waveform, snr, seed)
-        device_generator = torch.Generator(waveform.device).manual_seed(seed)
+        if isinstance(seed, int):
+            generator = torch.Generator(waveform.device).manual_seed(seed)
+        else:  # torch's global generator on the device already drew the rest
+            generator = None
         noise = F.colored_noise(
-            waveform.shape, self.color, device_generator, waveform.device, waveform.dtype
+            waveform.shape, self.color, generator, waveform.device, waveform.dtype
         )
         return _add_noise(waveform, noise, snr, None, batch)
 
-    def _sample_bank(self, batch, n_time):
-        """A clip per example from the bank, at a random offset, repeated to ``n_time``."""
+    def _host_draws(self, rows, device):
+        """(snr, seed, (clip, offset)) from the CPU generator (``self.generator``, else
+        torch's global one), in the order of every earlier release: SNRs, then the
+        apply-or-not draws, then a clip and an offset per example or a seed. What the
+        device needs goes in one (pinned) host-to-device copy that does not wait; nothing
+        is read back (white noise takes its seed as a tensor)."""
+        low, high = self.snr_range
+        draw = lambda *shape: torch.rand(shape, generator=self.generator, dtype=torch.float64)
+        snr = low + (high - low) * draw(rows)
+        snr = torch.where(draw(rows) < self.p, snr, math.inf)
+        if self.noise is None:
+            seed = torch.randint(2**31 - 1 - max(rows, 1), (1,), generator=self.generator)
+            if self.color != "white":  # seeds the device generator that shapes the noise
+                return _to_device(snr, device), int(seed), None
+            # the kernels read the seed where it lies: with the SNRs, on the device
+            snr, seed = _to_device(torch.cat([snr, seed.double()]), device).split(rows)
+            return snr, seed, None
         clips, clip_time = self.noise.shape
-        rows = math.prod(batch)
-        index = self._draw(rows, high=clips).to(self.noise.device)
-        offset = self._draw(rows, high=clip_time).to(self.noise.device)
+        clip = torch.randint(clips, (rows,), generator=self.generator)
+        offset = torch.randint(clip_time, (rows,), generator=self.generator)
+        # float64 holds the clip indices and offsets exactly (the bank is < 2**53 long)
+        snr, clip, offset = _to_device(torch.cat([snr, clip, offset]), device).split(rows)
+        return snr, None, (clip.long(), offset.long())
+
+    def _device_draws(self, rows, device):
+        """(snr, seed, (clip, offset)) from torch's global generator on ``device``: no
+        host read, no copy (what an unseeded module does on a GPU and under torch.compile)."""
+        low, high = self.snr_range
+        uniform = torch.rand(2, rows, device=device)
+        snr = torch.where(uniform[1] < self.p, low + (high - low) * uniform[0], math.inf)
+        if self.noise is None:
+            seed = torch.randint(2**31 - 1 - max(rows, 1), (1,), device=device)
+            return snr, seed, None
+        clips, clip_time = self.noise.shape
+        clip = torch.randint(clips, (rows,), device=device)
+        return snr, None, (clip, torch.randint(clip_time, (rows,), device=device))
+
+    def _sample_bank(self, choice, batch, n_time):
+        """A clip per example from the bank, at a random offset, repeated to ``n_time``."""
+        clip_time = self.noise.shape[1]
+        index, offset = (part.to(self.noise.device) for part in choice)
         positions = (offset[:, None] + torch.arange(n_time, device=self.noise.device)) % clip_time
         return self.noise[index[:, None], positions].reshape(*batch, n_time)
+
+
+def _to_device(values, device):
+    """A CPU tensor on ``device``: for a GPU through pinned memory, without waiting."""
+    if device.type != "cuda":
+        return values.to(device)
+    return values.pin_memory().to(device, non_blocking=True)
