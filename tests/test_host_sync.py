@@ -22,7 +22,6 @@ import tritaudio.functional as F
 import tritaudio.transforms as T
 
 ENVELOPE = "spectral: the inverse STFT checks the window envelope on the host (branch spectral)"
-RESAMPLE = "resample: the launcher copies its constants to the device (branch resample)"
 SPEED = "resample: Speed / SpeedPerturbation set an attribute Dynamo cannot trace (resample)"
 STILL_SYNCING = {
     "F.griffinlim": ENVELOPE,
@@ -33,9 +32,6 @@ STILL_SYNCING = {
     "T.InverseSpectrogram": ENVELOPE,
     "T.PitchShift": ENVELOPE,
     "T.TimeStretchWaveform": ENVELOPE,
-    "F.resample": RESAMPLE,
-    "F.speed": RESAMPLE,
-    "T.Resample": RESAMPLE,
     "T.Speed": SPEED,
     "T.SpeedPerturbation": SPEED,
 }
@@ -60,6 +56,7 @@ def traced():
 NOT_YET_TRACED = frozenset(
     [
         "F.TokenSpan",
+        "F.resample_batch",  # groups rows by their source rate, which picks each filter
         "F.allpass_biquad",
         "F.apply_beamforming",
         "F.band_biquad",

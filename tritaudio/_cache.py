@@ -47,8 +47,9 @@ def cached_table(name, tensors, params, build):
             _tables.move_to_end(key)
             return table
     table = build()
-    # a table dies with any tensor of its key (ids are reused after a tensor is freed)
-    drop = lambda _ref, key=key: _tables.pop(key, None)
+    # a table dies with any tensor of its key (ids are reused after a tensor is freed); the
+    # dict is bound here because module globals are gone when the last tensors die at exit
+    drop = lambda _ref, key=key, tables=_tables: tables.pop(key, None)
     _tables[key] = (tuple(weakref.ref(tensor, drop) for tensor in tensors), versions, table)
     while len(_tables) > MAX_TABLES:
         _tables.popitem(last=False)
