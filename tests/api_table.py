@@ -17,19 +17,6 @@ MODULES = {
     "transforms": "tritaudio.transforms",
     "compliance.kaldi": "tritaudio.compliance.kaldi",
 }
-# Why a torchaudio name is not in tritaudio yet (the open issue that adds it).
-NOT_YET = {
-    "filtering": "not yet: the filtering family (lfilter on a parallel scan), issue 19",
-    "kaldi": "not yet: tritaudio.compliance.kaldi, issue 20",
-    "analysis": "not yet: analysis / beamforming / alignment, issue 21",
-}
-FILTERING = {
-    "allpass_biquad", "band_biquad", "bandpass_biquad", "bandreject_biquad", "bass_biquad",
-    "biquad", "compute_deltas", "contrast", "convolve", "dcshift", "deemph_biquad", "dither",
-    "equalizer_biquad", "fftconvolve", "filtfilt", "flanger", "highpass_biquad", "lfilter",
-    "lowpass_biquad", "overdrive", "phaser", "riaa_biquad", "treble_biquad", "ComputeDeltas",
-    "Convolve", "FFTConvolve",
-}  # fmt: skip
 
 
 def _module(name):
@@ -41,11 +28,7 @@ def _module(name):
 
 def _state(group, name):
     module = _module(MODULES[group])
-    if module is not None and hasattr(module, name):
-        return "done"
-    if group == "compliance.kaldi":
-        return NOT_YET["kaldi"]
-    return NOT_YET["filtering" if name in FILTERING else "analysis"]
+    return "done" if module is not None and hasattr(module, name) else "not yet"
 
 
 def render():
