@@ -25,10 +25,6 @@ import tritaudio.functional as F
 import tritaudio.transforms as T
 from tritaudio.functional import stretch
 
-for module in list(sys.modules.values()):  # the GPU's path, on CPU: every family's dispatch
-    if module.__name__.startswith("tritaudio.") and hasattr(module, "backend_for"):
-        module.backend_for = lambda *tensors: "triton"
-
 
 class HopperDriver:
     """What torch asks triton's driver when it reads a kernel's TTIR to find which
@@ -38,9 +34,16 @@ class HopperDriver:
         return GPUTarget("cuda", 90, 32)
 
 
-triton.runtime.driver.set_active(HopperDriver())
-logging.getLogger("torch._higher_order_ops.triton_kernel_wrap").setLevel(logging.ERROR)
-warnings.filterwarnings("ignore")
+def _pretend_a_gpu():
+    """The GPU's path on CPU tensors: every family's dispatch answers "triton", and triton's
+    driver is a Hopper target. Only when run as a script: tests/test_host_sync.py imports
+    CASES from here, and these must not leak into its process."""
+    for module in list(sys.modules.values()):
+        if module.__name__.startswith("tritaudio.") and hasattr(module, "backend_for"):
+            module.backend_for = lambda *tensors: "triton"
+    triton.runtime.driver.set_active(HopperDriver())
+    logging.getLogger("torch._higher_order_ops.triton_kernel_wrap").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore")
 
 
 class Traced(Exception):
@@ -191,6 +194,7 @@ CASES = {
 
 
 def main(names):
+    _pretend_a_gpu()
     for name in names or CASES:
         fn, *inputs = CASES[name]
         reason = host_syncs(fn, *inputs)
