@@ -119,7 +119,21 @@ class Fade(torch.nn.Module):
         return fade_in * fade_out * waveform
 
 
-class Preemphasis(torch.nn.Module):
+class _Emphasis(torch.nn.Module):
+    """Preemphasis' and Deemphasis' shared body: a checked ``coeff`` and the filter."""
+
+    _apply = None  # the functional form, set by each subclass
+
+    def __init__(self, coeff: float = 0.97) -> None:
+        super().__init__()
+        _check_coeff(coeff)
+        self.coeff = coeff
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        return type(self)._apply(waveform, coeff=self.coeff)
+
+
+class Preemphasis(_Emphasis):
     """Pre-emphasise a waveform: ``y[t] = x[t] - coeff * x[t - 1]``.
 
     Mirrors ``torchaudio.transforms.Preemphasis``; see
@@ -132,16 +146,10 @@ class Preemphasis(torch.nn.Module):
         ``(..., time)`` -> ``(..., time)``.
     """
 
-    def __init__(self, coeff: float = 0.97) -> None:
-        super().__init__()
-        _check_coeff(coeff)
-        self.coeff = coeff
-
-    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        return F.preemphasis(waveform, coeff=self.coeff)
+    _apply = staticmethod(F.preemphasis)
 
 
-class Deemphasis(torch.nn.Module):
+class Deemphasis(_Emphasis):
     """Undo pre-emphasis: ``y[t] = x[t] + coeff * y[t - 1]``, clamped to [-1, 1].
 
     Mirrors ``torchaudio.transforms.Deemphasis``; see
@@ -154,13 +162,7 @@ class Deemphasis(torch.nn.Module):
         ``(..., time)`` -> ``(..., time)``.
     """
 
-    def __init__(self, coeff: float = 0.97) -> None:
-        super().__init__()
-        _check_coeff(coeff)
-        self.coeff = coeff
-
-    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        return F.deemphasis(waveform, coeff=self.coeff)
+    _apply = staticmethod(F.deemphasis)
 
 
 class AdditiveNoise(torch.nn.Module):
