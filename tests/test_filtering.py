@@ -75,11 +75,11 @@ def test_lfilter_matches_scipy(backend, order):
     assert_close_to_reference(out, torch.tensor(ss.lfilter(b, a, x.numpy())), rel=1e-10)
 
 
-@pytest.mark.parametrize("order", [1, 2, 3])
+@pytest.mark.parametrize("order", [1, 2, 3, 10])
 def test_carry_across_tiles(order):
-    # order <= 2: one pass looking back over tiles of `lanes` chunks (4 here: 6 tiles per
-    # row); order 3: the carry kernel. Coefficients not normalised (the kernels divide by
-    # a0), clamped or not.
+    # orders <= 8: one pass looking back over tiles of `lanes` chunks (4 here: 6 tiles per
+    # row; orders <= 2 and 3-8 are two kernels); order 10: the ring and carry kernels.
+    # Coefficients not normalised (the kernels divide by a0), clamped or not.
     from tritaudio.kernels import filtering as kernels
 
     b, a = ss.butter(order, 0.3)
@@ -91,7 +91,8 @@ def test_carry_across_tiles(order):
         expected = torch.tensor(ss.lfilter(b, a, signal.numpy()))
         expected = expected.flip(-1) if reverse else expected
         expected = expected.clamp(-1, 1) if clamp else expected
-        assert_close_to_reference(out, expected, rel=1e-12, what=f"reverse {reverse}")
+        rel = 1e-12 if order <= 8 else 1e-10  # order 10 in direct form: ill-conditioned
+        assert_close_to_reference(out, expected, rel=rel, what=f"reverse {reverse}")
 
 
 def test_filtfilt_sosfilt_and_convolutions_match_scipy(backend):
