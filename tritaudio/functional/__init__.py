@@ -153,3 +153,7 @@ __all__ = [
 from tritaudio.functional.resample import resample_batch
 
 __all__ += ["resample_batch"]
+
+from tritaudio.functional.analysis import vad_batch
+
+__all__ += ["vad_batch"]
