@@ -284,7 +284,7 @@ def _vad_measures(x, positions, s, state, noise_reduction_amount):
     magnitudes = torch.fft.rfft(frames, n=dft_len)[..., start:end].abs()
     up = torch.tensor(s["noise_up_mult"], device=device)
     down = torch.tensor(s["noise_down_mult"], device=device)
-    lifted = []
+    floors = []
     for p in range(len(positions)):
         boot = state["boot_count"]
         mult = boot / (1.0 + boot) if boot >= 0 else s["smooth_mult"]
@@ -295,12 +295,13 @@ def _vad_measures(x, positions, s, state, noise_reduction_amount):
         else:
             noise_mult = torch.where(power > state["noise"], up, down)
             state["noise"] = state["noise"] * noise_mult + power * (1 - noise_mult)
-        floor = power - noise_reduction_amount * state["noise"]
-        lifted.append(torch.sqrt(torch.maximum(torch.zeros_like(floor), floor)))
+        floors.append(power - noise_reduction_amount * state["noise"])
         if boot >= 0:
             state["boot_count"] = -1 if boot == s["boot_count_max"] else boot + 1
     buffer = x.new_zeros(x.shape[0], len(positions), dft_len >> 1, dtype=torch.float32)
-    buffer[..., start:end] = torch.stack(lifted, dim=1) * state["cepstrum_window"]
+    floor = torch.stack(floors, dim=1)  # the square roots once per block (same values)
+    lifted = torch.sqrt(torch.maximum(torch.zeros_like(floor), floor))
+    buffer[..., start:end] = lifted * state["cepstrum_window"]
     cepstrum = torch.fft.rfft(buffer)[..., cep_start:cep_end].abs().pow(2).sum(-1)
     return cepstrum.cpu().double()
 
@@ -422,16 +423,17 @@ def vad_noise_floor(magnitudes, mult, keep, booting, s, noise_reduction_amount):
     device = magnitudes.device
     up, down = _f32(s["noise_up_mult"], device), _f32(s["noise_down_mult"], device)
     reduction = _f32(noise_reduction_amount, device)
-    lifted = torch.empty_like(magnitudes)
+    floor = torch.empty_like(magnitudes)
     spectrum = magnitudes.new_zeros(rows, n_bins)
     noise = magnitudes.new_zeros(rows, n_bins)
-    zero = magnitudes.new_zeros(())
     for t in range(n_frames):
         spectrum = spectrum * mult[t] + magnitudes[:, t] * keep[t]
         power = spectrum**2
         noise_mult = torch.where(power > noise, up, down)
         noise = torch.where(booting[t], power, noise * noise_mult + power * (1 - noise_mult))
-        lifted[:, t] = torch.sqrt(torch.maximum(zero, power - reduction * noise))
+        floor[:, t] = power - reduction * noise
+    # the square roots once, after the loop (elementwise: the same values)
+    lifted = torch.sqrt(torch.maximum(magnitudes.new_zeros(()), floor))
     buffer = magnitudes.new_zeros(rows, n_frames, s["dft_len"] >> 1)
     buffer[..., start:end] = lifted * _hann_scaled(end - start, device)
     return buffer
@@ -446,6 +448,9 @@ def vad_measures(buffer, s):
     values its ring buffer holds and the float32 increment of its running mean,
     ``(rows, n_frames)`` each (the log and the clamp in float64, as in torchaudio)."""
     cep_start, cep_end = s["cepstrum_band"]
+    if buffer.numel() == 0:  # (MKL's FFT rejects an empty batch)
+        empty = buffer.new_zeros(buffer.shape[:-1])
+        return empty, empty
     power = torch.fft.rfft(buffer)[..., cep_start:cep_end].abs().pow(2).sum(-1)
     power = power.to(torch.float64)
     # a NaN power (from NaN input) fails "> 0" and measures 0, as in torchaudio
@@ -490,7 +495,7 @@ def vad_trim(measure, increment, frames, lengths, trigger_level, s):
 def _trim_from_hits(measure, hits, any_hit, frames, lengths, level, s):
     batch, channels, n_frames = measure.shape
     device = measure.device
-    n, period = s["measures_len"], s["period"]
+    n = s["measures_len"]
     triggered = any_hit.any(-1)
     t_star = any_hit.to(torch.int8).argmax(-1) if n_frames else frames.new_zeros(batch)
     if channels and n_frames:

@@ -1,8 +1,9 @@
 """Analysis functions with torchaudio.functional's names: pitch, spectral centroid, sliding
-CMN, voice activity, loudness, mu-law companding, edit and Frechet distances.
+CMN, voice activity, loudness, mu-law companding, edit and Frechet distances; beyond
+torchaudio, ``vad_batch`` (vad per clip of a batch, on the device).
 
 These are plain torch (on any device); ``spectral_centroid`` runs tritaudio's spectrogram,
-so it takes the Triton path there.
+so it takes the Triton path there, and ``vad_batch`` runs two Triton kernels there.
 """
 
 import math
@@ -391,9 +392,15 @@ def vad_batch(
     )  # fmt: skip
     x = waveforms if waveforms.dim() == 3 else waveforms[:, None]
     batch, n_time = x.shape[0], x.shape[-1]
-    lengths = _vad_lengths(lengths, batch, n_time, x.device)
+    triton_path = backend_for(x) == "triton"
+    lengths = _vad_lengths(lengths, batch, n_time, x.device, triton_path)
+    if x.numel() == 0:  # no samples: nothing triggers (torchaudio's pre-trigger rule)
+        never = torch.zeros(batch, dtype=torch.bool, device=x.device)
+        zero = torch.zeros(batch, dtype=torch.int64, device=x.device)
+        start, kept = _reference.trim_window(never, zero, zero, zero, lengths, settings)
+        return waveforms.clone(), kept, start
     stages = {}
-    if backend_for(x) == "triton" and x.numel():
+    if triton_path:
         from tritaudio._ops import analysis as ops
 
         stages = dict(noise_floor=ops.vad_noise_floor, trim=ops.vad_trim)
@@ -403,7 +410,7 @@ def vad_batch(
     return trimmed.reshape(waveforms.shape), kept, start
 
 
-def _vad_lengths(lengths, batch, n_time, device):
+def _vad_lengths(lengths, batch, n_time, device, triton_path):
     if lengths is None:
         return torch.full((batch,), n_time, dtype=torch.int64, device=device)
     if not isinstance(lengths, torch.Tensor):
@@ -416,7 +423,7 @@ def _vad_lengths(lengths, batch, n_time, device):
         raise ValueError(f"lengths must be on waveforms' device {device}, got {lengths.device}")
     inside = ((lengths >= 0) & (lengths <= n_time)).all()
     message = f"lengths must be in [0, {n_time}]"
-    if inside.is_cuda:
+    if triton_path:
         torch._assert_async(inside, message)  # no host synchronisation
     elif not bool(inside):
         raise ValueError(message)
