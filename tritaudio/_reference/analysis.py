@@ -548,7 +548,8 @@ def vad_batch(x, lengths, trigger_level, noise_reduction_amount, settings,
     n_frames = len(range(s["measure_len"], n_time, s["period"]))
     frames = vad_frame_counts(lengths, s)
     mult, keep, booting = vad_coefficients(n_frames, s, x.device)
-    rows = x.reshape(batch * channels, n_time)
+    # the trim point is a selection: measured without autograd; the output is x's samples
+    rows = x.detach().reshape(batch * channels, n_time)
     magnitudes = vad_spectra(rows, n_frames, s)
     buffer = noise_floor(magnitudes, mult, keep, booting, s, noise_reduction_amount)
     measure, increment = vad_measures(buffer, s)

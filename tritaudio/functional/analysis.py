@@ -348,7 +348,9 @@ def vad_batch(
     per-bin noise tracker, whose rise/fall switch depends on the data, and the trigger's
     running mean with sox's search back) are one Triton kernel each on the Triton path, a
     loop over positions vectorised over the batch on the torch path. No host
-    synchronisation on the Triton path: the output keeps the input's time length.
+    synchronisation on the Triton path: the output keeps the input's time length. (On
+    CUDA, cuFFT and fused multiply-adds round differently from torchaudio on the CPU: a
+    trim point can differ only where a measure is within float32 rounding of the level.)
 
     Args:
         waveforms: ``(batch, time)`` or ``(batch, channels, time)``, real floating point;
