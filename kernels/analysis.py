@@ -8,8 +8,9 @@ band per position. The operations are torchaudio's float32 ones, in its order.
 
 vad_trigger: one program per block of clips, their channels in registers: the trigger's
 running mean over the positions, the first position where any channel of a clip reaches
-the trigger level, then sox's search back from it for quieter bursts (over the search
-window, newest first).
+the trigger level (the loop ends when every clip of the block has triggered or run out of
+positions), then sox's search back from it for quieter bursts (over the search window,
+newest first).
 
 Both loops are latency-bound (one dependent step per position), so the launchers give
 each program a wide block and few programs rather than many narrow ones.
@@ -112,7 +113,10 @@ def vad_trigger_kernel(
     mean = tl.zeros([BLOCK_B, BLOCK_C], dtype=tl.float32)
     t_star = tl.zeros([BLOCK_B], dtype=tl.int32) - 1
     c_star = tl.zeros([BLOCK_B], dtype=tl.int32)
-    for t in range(0, n_frames):
+    # until every clip of the block has triggered or run out of positions
+    t = tl.program_id(0) * 0
+    searching = tl.max(((t_star < 0) & (t < clip_frames)).to(tl.int32), axis=0)
+    while searching > 0:
         inside = t < clip_frames
         step = tl.load(INCREMENT + base + t, mask=lanes & inside[:, None], other=0.0)
         mean = mean * decay + step
@@ -121,6 +125,8 @@ def vad_trigger_kernel(
         new = (first < BLOCK_C) & (t_star < 0)
         c_star = tl.where(new, first, c_star)
         t_star = tl.where(new, t, t_star)
+        t += 1
+        searching = tl.max(((t_star < 0) & (t < clip_frames)).to(tl.int32), axis=0)
     # sox's search back from the trigger (torchaudio's ring buffer: zeros before the clip)
     t_last = tl.maximum(t_star, 0)[:, None]
     j_trigger = tl.zeros([BLOCK_B, BLOCK_C], dtype=tl.int32) + n_measures
