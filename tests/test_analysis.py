@@ -331,6 +331,8 @@ def test_vad_batch_edges_and_nan():
         out, kept, start = F.vad_batch(torch.zeros(shape), 16000)
         assert out.shape == shape and kept.shape == start.shape == (shape[0],)
         assert not kept.any()
+    out, kept, _ = F.vad_batch(x.double()[None], 16000)  # the input's dtype, as vad
+    assert out.dtype == torch.float64 and torch.equal(out[0, : kept[0]], F.vad(x.double(), 16000))
     view = torch.zeros(2, 8000)[:, ::2]  # non-contiguous
     assert F.vad_batch(view, 16000)[0].shape == (2, 4000)
     # no measurement position (shorter than a measurement): torchaudio keeps the pre-trigger
