@@ -161,3 +161,10 @@ def vad_trigger(measure, increment, frames, t_star, to_flush, n_measures, gap, d
         num_warps=num_warps(block_b * block_c),
     )  # fmt: skip
     return t_star, to_flush
+
+
+# the pointers each kernel stores through (the performance model's write check)
+WRITES = {
+    "vad_noise_floor_kernel": ("OUT",),
+    "vad_trigger_kernel": ("T_STAR", "TO_FLUSH"),
+}

@@ -193,7 +193,7 @@ def test_syncs_and_host_built_tensors_are_counted():
     assert recorder.syncs[0][1] == value
     # on the meta device: the values replayed, torch.tensor(..., device) seen as a copy
     meta = torch.empty(8, device="meta")
-    replay = Recorder(execute=False, sync_values=[True, False])
+    replay = Recorder(execute=False, sync_values=[True, False, False])
     replay.watch(meta)
     with replay:
         assert (meta > 0).any().item() is True
@@ -201,8 +201,13 @@ def test_syncs_and_host_built_tensors_are_counted():
         meta[:2] * torch.tensor([1.0, 2.0], device="meta")  # used: copied to the device
         torch.tensor([3.0]).to("meta")
         meta * 2  # inputs (watched) and the call's own tensors are not copies
-    assert len(replay.syncs) == 2
+        host = torch.tensor(2.0) * 3  # host math on the meta run: no launch, its read no sync
+        assert float(host) == 6.0
+        assert (meta > 0).any().item() is False  # the second replayed value, still aligned
+    assert len(replay.syncs) == 3
     assert len(replay.h2d) == 2
+    host_mul = [e for e in replay.events if e.name == "aten::mul"][-1]
+    assert (host_mul.launch, host_mul.read, host_mul.write) == (False, 0, 0)
 
 
 def test_peak_of_live_storage():

@@ -438,6 +438,7 @@ class Recorder(TorchDispatchMode):
         self.events: list[Event] = []
         self.syncs: list = []  # (op name, value)
         self.h2d: list = []  # (op name, bytes)
+        self._host_reads = 0  # values of host tensors read (no sync), meta runs only
         self.live = 0
         self.peak = 0
         self._storages = {}
@@ -495,11 +496,23 @@ class Recorder(TorchDispatchMode):
         with self, context:
             return opdef._init_fn(*args, **kwargs)
 
+    def _host_only(self, *tensors):
+        """On the meta device (the full-size runs) a CPU tensor is a host tensor (a filter's
+        coefficients from Python numbers): ops on host tensors only launch nothing on the
+        device and move no device bytes, and reading their values is no sync. (In the small
+        runs that execute on the CPU, CPU tensors stand for device ones.)"""
+        if self.execute:
+            return False
+        return all(t.device.type == "cpu" for group in tensors for t in _tensors(group))
+
     def _sync(self, func, args, kwargs):
         name = func._schema.name
+        if self._host_only(args):
+            self._host_reads += 1  # keeps the replayed values aligned with the CPU run's
+            return func(*args, **kwargs)
         meta = any(t.is_meta for t in _tensors(args))
         if meta:
-            index = len(self.syncs)
+            index = len(self.syncs) + self._host_reads
             if name == "aten::nonzero":
                 raise RuntimeError("nonzero (a data-dependent shape) on the meta device")
             value = (self.sync_values[min(index, len(self.sync_values) - 1)]
@@ -550,6 +563,8 @@ class Recorder(TorchDispatchMode):
                 flops, precision = op_flops(func, args, primary)
             except Exception:  # shapes we do not model: no FLOPs
                 flops, precision = 0.0, None
+        if self._host_only(read_tensors, outs):
+            read = write = 0
         self.events.append(Event("aten", name, read=read, write=write, launch=read + write > 0,
                                  flops=flops, precision=precision))  # fmt: skip
         if not mutated:

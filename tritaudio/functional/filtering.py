@@ -18,12 +18,12 @@ rounded to float32), torchaudio's loop alike; sosfilt keeps high orders accurate
 torch path evaluates lfilter in float64 and rounds the result.
 """
 
-import functools
 import math
 import numbers
 
 import torch
 
+from tritaudio import _cache
 from tritaudio._backend import backend_for
 from tritaudio._common import last_dim_contiguous
 from tritaudio._reference import filtering as _ref
@@ -235,21 +235,29 @@ def sosfilt(waveform: torch.Tensor, sos: torch.Tensor) -> torch.Tensor:
 
 
 def _coefficient(value, waveform):
-    """A filter parameter in the compute dtype: numbers on the CPU (the coefficients they
-    give are moved to the device once, see :func:`_device_coefficients`), tensors on the
-    waveform's device."""
+    """A filter parameter in the compute dtype: numbers and one-element host tensors stay on
+    the CPU (the coefficients they give are moved to the device once, see
+    :func:`_device_coefficients`; moving each here would copy it on every call), other
+    tensors on the waveform's device."""
+    dtype = _compute_dtype(waveform)
     if isinstance(value, torch.Tensor):
-        return torch.as_tensor(value, dtype=_compute_dtype(waveform), device=waveform.device)
-    return torch.tensor(value, dtype=_compute_dtype(waveform))
+        if value.device.type == "cpu" and value.numel() == 1 and not value.requires_grad:
+            return value.to(dtype).reshape(())  # a host scalar mixes with device tensors
+        return torch.as_tensor(value, dtype=dtype, device=waveform.device)
+    return torch.tensor(value, dtype=dtype)
 
 
-@functools.lru_cache(maxsize=256)
 def _device_coefficients(values, dtype, device):
-    """(a, b) of a biquad given by numbers, on ``device``: built once per distinct filter,
-    so that a call on the GPU copies nothing from the host (a copy would synchronise)."""
-    coeffs = torch.tensor(values, dtype=dtype)
-    _check_denominators(coeffs[3:])
-    return coeffs[3:].to(device), coeffs[:3].to(device)
+    """(a, b) of a biquad given by numbers, on ``device``: built once per distinct filter
+    (kept in the table cache), so that a call on the GPU copies nothing from the host (a
+    copy would synchronise)."""
+
+    def build():
+        coeffs = torch.tensor(values, dtype=dtype)
+        _check_denominators(coeffs[3:])
+        return coeffs[3:].to(device), coeffs[:3].to(device)
+
+    return _cache.cached_table("biquad coefficients", (), (values, dtype, device), build)
 
 
 def biquad(
