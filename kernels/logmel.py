@@ -22,7 +22,14 @@ from tritaudio._common import frame_count
 
 from .framing import signal_index
 from .launch import num_warps
-from .spectral import floor_tiles, magnitude_power, power_mode, store_mel_tile, tile_extrema
+from .spectral import (
+    check_row_size,
+    floor_tiles,
+    magnitude_power,
+    power_mode,
+    store_mel_tile,
+    tile_extrema,
+)
 
 BLOCK_FRAMES = 64
 BLOCK_TIME = 32
@@ -137,6 +144,7 @@ def log_mel_dft(
     mel = torch.empty_like(out) if save_mel else out.new_empty(0)
     if out.numel() == 0:
         return out, mel
+    check_row_size(n_mels * n_frames)
     log_multiplier, amin, offset, shift = log or (1.0, 0.0, 0.0, 0.0)
     frame_blocks = triton.cdiv(n_frames, BLOCK_FRAMES)
     tile_max, tile_min = (

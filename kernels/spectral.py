@@ -28,7 +28,7 @@ import torch
 import triton
 import triton.language as tl
 
-from .launch import num_warps
+from .launch import num_warps, sm_count
 
 BLOCK_FRAMES = 32
 BLOCK_BINS = 32
@@ -58,7 +58,11 @@ def store_mel_tile(
     into MEL when SAVE_MEL, then the log of y (or y) into OUT; with HAS_EXTREMA the tile's
     maximum and minimum of what OUT holds (NaN if it holds one) into TILE_MAX / TILE_MIN at
     (row, tile), tile = program_id(0) % frame_blocks * num_programs(1) + program_id(1)."""
-    offsets = (row * n_mels + m[None, :]) * out_frames + f[:, None]
+    # int32 offsets within the row (launchers check the sizes), the row's in int64
+    row_start = row.to(tl.int64) * n_mels * out_frames
+    OUT += row_start
+    MEL += row_start
+    offsets = m[None, :] * out_frames + f[:, None]
     mask = (f < out_frames)[:, None] & (m < n_mels)[None, :]
     if SAVE_MEL:
         tl.store(MEL + offsets, y, mask=mask)
@@ -71,8 +75,8 @@ def store_mel_tile(
         has_nan = tl.max(tl.where(mask & (y != y), 1, 0)) > 0
         peak = tl.where(has_nan, float("nan"), tl.max(tl.where(mask, y, float("-inf"))))
         low = tl.where(has_nan, float("nan"), tl.min(tl.where(mask, y, float("inf"))))
-        tl.store(TILE_MAX + row * tiles_per_row + tile, peak)
-        tl.store(TILE_MIN + row * tiles_per_row + tile, low)
+        tl.store(TILE_MAX + row.to(tl.int64) * tiles_per_row + tile, peak)
+        tl.store(TILE_MIN + row.to(tl.int64) * tiles_per_row + tile, low)
 
 
 @triton.jit
@@ -83,6 +87,8 @@ def floor_tiles_kernel(
     out_frames,
     n_mels,
     frame_blocks,
+    mel_blocks,
+    tiles_per_program,
     group_size,
     group_rows,
     dynamic_range,
@@ -90,13 +96,10 @@ def floor_tiles_kernel(
     BLOCK_M: tl.constexpr,
     BLOCK_P: tl.constexpr,
 ):
-    # one program per tile of the producing kernel: its peak from the group's maxima (a
-    # row's tile maxima, or the batch's one), then only a tile with a value below the
-    # floor (or a NaN) is read and written
-    pid = tl.program_id(0)
-    row = pid // frame_blocks
-    frame_block = pid % frame_blocks
-    tile = frame_block * tl.num_programs(1) + tl.program_id(1)
+    # a run of tiles of one row (the producer's tiling): the row's peak once, from its
+    # group's maxima (the row's tile maxima, or the batch's one peak), then each tile is
+    # read and written only if it holds a value below the floor (or a NaN)
+    row = tl.program_id(0)
     peaks = PEAKS + (row // group_rows) * group_size
     peak = tl.full([BLOCK_P], float("-inf"), dtype=PEAKS.dtype.element_ty)
     for p0 in range(0, group_size, BLOCK_P):
@@ -106,16 +109,19 @@ def floor_tiles_kernel(
     has_nan = tl.max(tl.where(peak != peak, 1, 0)) > 0
     floor = tl.max(tl.where(peak != peak, float("-inf"), peak)) - dynamic_range
     floor = tl.where(has_nan, float("nan"), floor)
-    low = tl.load(TILE_MIN + row * frame_blocks * tl.num_programs(1) + tile)
-    needed = ((low < floor) | (low != low) | (floor != floor)).to(tl.int32)
-    f = frame_block * BLOCK_F + tl.arange(0, BLOCK_F)
-    m = tl.program_id(1) * BLOCK_M + tl.arange(0, BLOCK_M)
-    offsets = (row * n_mels + m[None, :]) * out_frames + f[:, None]
-    needed = tl.zeros([BLOCK_F, BLOCK_M], dtype=tl.int32) + needed
-    mask = (f < out_frames)[:, None] & (m < n_mels)[None, :] & (needed != 0)
-    x = tl.load(OUT + offsets, mask=mask, other=0.0)
-    floored = tl.maximum(x, floor.to(x.dtype), tl.PropagateNan.ALL)
-    tl.store(OUT + offsets, floored, mask=mask)
+    n_tiles = frame_blocks * mel_blocks
+    first = tl.program_id(1) * tiles_per_program
+    for tile in range(first, tl.minimum(first + tiles_per_program, n_tiles)):
+        low = tl.load(TILE_MIN + row.to(tl.int64) * n_tiles + tile)
+        if (low < floor) | (low != low) | (floor != floor):
+            f = (tile // mel_blocks) * BLOCK_F + tl.arange(0, BLOCK_F)
+            m = (tile % mel_blocks) * BLOCK_M + tl.arange(0, BLOCK_M)
+            offsets = (m[None, :] * out_frames + f[:, None]).to(tl.int64)
+            offsets += row.to(tl.int64) * n_mels * out_frames
+            mask = (f < out_frames)[:, None] & (m < n_mels)[None, :]
+            x = tl.load(OUT + offsets, mask=mask, other=0.0)
+            floored = tl.maximum(x, floor.to(x.dtype), tl.PropagateNan.ALL)
+            tl.store(OUT + offsets, floored, mask=mask)
 
 
 @triton.jit
@@ -145,7 +151,7 @@ def mel_power_kernel(
     BLOCK_K: tl.constexpr,
     BLOCK_M: tl.constexpr,
 ):
-    pid = tl.program_id(0).to(tl.int64)
+    pid = tl.program_id(0)
     mel_block = tl.program_id(1)
     row = pid // frame_blocks
     f = (pid % frame_blocks) * BLOCK_F + tl.arange(0, BLOCK_F)
@@ -155,7 +161,7 @@ def mel_power_kernel(
     lo = tl.load(BIN_RANGES + 2 * mel_block)
     hi = tl.load(BIN_RANGES + 2 * mel_block + 1)
     acc = tl.zeros([BLOCK_F, BLOCK_M], dtype=FB.dtype.element_ty)
-    spec_rows = SPEC + (row * n_frames + f[:, None]) * n_freq * 2
+    spec_rows = SPEC + row.to(tl.int64) * n_frames * n_freq * 2 + f[:, None] * (n_freq * 2)
     for k0 in range(lo, hi, BLOCK_K):
         k = k0 + tl.arange(0, BLOCK_K)
         in_bins = k < hi
@@ -197,7 +203,7 @@ def mel_power_backward_kernel(
     BLOCK_K: tl.constexpr,
     BLOCK_M: tl.constexpr,
 ):
-    pid = tl.program_id(0).to(tl.int64)
+    pid = tl.program_id(0)
     bin_block = tl.program_id(1)
     row = pid // frame_blocks
     f = (pid % frame_blocks) * BLOCK_F + tl.arange(0, BLOCK_F)
@@ -211,7 +217,7 @@ def mel_power_backward_kernel(
         m = m0 + tl.arange(0, BLOCK_M)
         in_mels = m < hi
         mask = (f < out_frames)[:, None] & in_mels[None, :]
-        offsets = (row * n_mels + m[None, :]) * out_frames + f[:, None]
+        offsets = row.to(tl.int64) * n_mels * out_frames + (m[None, :] * out_frames + f[:, None])
         g = tl.load(GRAD + offsets, mask=mask, other=0.0).to(grad_powers.dtype)
         if HAS_LOG:  # d/dy of c * log(max(y, amin) + offset): zero where y was clamped
             y = tl.load(MEL + offsets, mask=mask, other=1.0).to(grad_powers.dtype)
@@ -219,7 +225,10 @@ def mel_power_backward_kernel(
         fb_mask = in_bins[None, :] & in_mels[:, None]
         fb_t = tl.load(FB + k[None, :] * n_mels + m[:, None], mask=fb_mask, other=0.0)
         grad_powers += tl.dot(g, fb_t, input_precision="ieee")
-    spec_offsets = ((row * n_frames + f[:, None]) * n_freq + k[None, :]) * 2
+    spec_start = row.to(tl.int64) * n_frames * n_freq * 2
+    SPEC += spec_start
+    GRAD_SPEC += spec_start
+    spec_offsets = (f[:, None] * n_freq + k[None, :]) * 2
     mask = in_frames[:, None] & in_bins[None, :]
     re = tl.load(SPEC + spec_offsets, mask=mask, other=0.0)
     im = tl.load(SPEC + spec_offsets + 1, mask=mask, other=0.0)
@@ -258,6 +267,12 @@ def nonzero_ranges(fb, block):
     return torch.stack((lo, hi), dim=1).to(torch.int32).contiguous()
 
 
+def check_row_size(*sizes):
+    """The kernels index within a row in int32: each row's extent must stay below 2^31."""
+    if max(sizes) >= 2**31:
+        raise ValueError(f"a row of {max(sizes)} elements is too long for the kernels (2^31)")
+
+
 def tile_extrema(rows, n_frames, n_mels, block_f, block_m, like):
     """Empty (rows, tiles) buffers for the tile maxima and minima of a (rows, n_mels,
     n_frames) output tiled (block_f, block_m)."""
@@ -278,10 +293,15 @@ def floor_tiles(out, tile_max, tile_min, floor, block_f, block_m, launch=lambda 
         peaks, group_size, group_rows = tile_max, tile_max.shape[1], 1
     else:  # one peak for the batch: the (rows, tiles) maxima reduced first (NaN kept)
         peaks, group_size, group_rows = tile_max.amax().reshape(1), 1, rows
-    grid = (rows * frame_blocks, triton.cdiv(n_mels, block_m))
+    mel_blocks = triton.cdiv(n_mels, block_m)
+    n_tiles = frame_blocks * mel_blocks
+    # about 4 programs per SM over the batch, each running over its share of a row's tiles
+    chunks = max(1, min(n_tiles, triton.cdiv(4 * sm_count(out.device), rows)))
+    tiles_per_program = triton.cdiv(n_tiles, chunks)
+    grid = (rows, triton.cdiv(n_tiles, tiles_per_program))
     launch(floor_tiles_kernel)[grid](
-        out, tile_min, peaks, out_frames, n_mels, frame_blocks, group_size, group_rows,
-        dynamic_range, BLOCK_F=block_f, BLOCK_M=block_m, BLOCK_P=128,
+        out, tile_min, peaks, out_frames, n_mels, frame_blocks, mel_blocks, tiles_per_program,
+        group_size, group_rows, dynamic_range, BLOCK_F=block_f, BLOCK_M=block_m, BLOCK_P=128,
         num_warps=num_warps(block_f * block_m),
     )  # fmt: skip
     return out
@@ -304,6 +324,7 @@ def mel_power(
     mel = torch.empty_like(out) if save_mel else out.new_empty(0)
     if out.numel() == 0:
         return out, mel
+    check_row_size(n_frames * n_freq * 2, n_mels * n_frames)
     log_multiplier, amin, offset, shift = log or (1.0, 0.0, 0.0, 0.0)
     frame_blocks = triton.cdiv(out_frames, BLOCK_FRAMES)
     tile_max, tile_min = (
@@ -337,6 +358,7 @@ def mel_power_backward(
     grad_spec = torch.empty_like(spec)
     if grad_spec.numel() == 0:
         return grad_spec
+    check_row_size(n_frames * n_freq * 2, n_mels * n_frames)
     log_multiplier, amin, offset, _ = log or (1.0, 0.0, 0.0, 0.0)
     frame_blocks = triton.cdiv(n_frames, BLOCK_FRAMES)
     grid = (rows * frame_blocks, triton.cdiv(n_freq, BLOCK_BINS))
