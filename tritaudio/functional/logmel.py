@@ -73,6 +73,9 @@ def log_mel_spectrogram(
         implementation: on the Triton path, ``"stft"`` (framing kernel, cuFFT, the fused
             power / mel / log kernel) or ``"dft"`` (one kernel from the waveform: the DFT
             as tl.dot against windowed cos / sin bases, only the bins the filters use).
+            Both write the output already trimmed (``drop_last_frame``) and, without a
+            gradient, apply the ``dynamic_range`` floor from per-tile maxima the kernel
+            stores, in one light in-place pass over the tiles below the floor.
         precision: the ``"dft"`` kernel's tl.dot precision for the DFT: ``"ieee"`` (float32,
             the default), ``"tf32x3"`` or ``"tf32"`` (tensor cores, less accurate; the mel
             projection stays IEEE). Float32 error against a float64 reference on speech,
