@@ -48,21 +48,29 @@ def frame_kernel(
     n_fft,
     hop,
     n_frames,
-    blocks_per_frame,
+    frame_blocks,
     MODE: tl.constexpr,
-    BLOCK: tl.constexpr,
+    BLOCK_F: tl.constexpr,
+    BLOCK_J: tl.constexpr,
 ):
-    pid = tl.program_id(0).to(tl.int64)
-    frame_index = pid // blocks_per_frame  # row * n_frames + frame
-    row = frame_index // n_frames
-    frame = frame_index % n_frames
-    j = (pid % blocks_per_frame) * BLOCK + tl.arange(0, BLOCK)
-    in_frame = j < n_fft
-    t, valid = signal_index(frame * hop + j - left, n_time, pad, MODE)
-    x = tl.load(X + row * stride_x_row + t, mask=in_frame & valid, other=0.0)
-    window = tl.load(WINDOW + j, mask=in_frame, other=0.0)
-    frames = x.to(window.dtype) * window
-    tl.store(FRAMES + frame_index * n_fft + j, frames, mask=in_frame)
+    # a tile of BLOCK_F frames of one row, n_fft samples each in steps of BLOCK_J (few or
+    # no masked lanes: frame_step); int32 index math within the row (the launcher checked
+    # its sizes), the row offsets in int64
+    pid = tl.program_id(0)
+    row = pid // frame_blocks
+    f = (pid % frame_blocks) * BLOCK_F + tl.arange(0, BLOCK_F)
+    in_frames = (f < n_frames)[:, None]
+    signal = X + row.to(tl.int64) * stride_x_row
+    frames = FRAMES + row.to(tl.int64) * n_frames * n_fft + f[:, None] * n_fft
+    start = f[:, None] * hop - left
+    for j0 in range(0, n_fft, BLOCK_J):
+        j = j0 + tl.arange(0, BLOCK_J)
+        in_frame = j < n_fft
+        t, valid = signal_index(start + j[None, :], n_time, pad, MODE)
+        x = tl.load(signal + t, mask=in_frames & in_frame[None, :] & valid, other=0.0)
+        window = tl.load(WINDOW + j, mask=in_frame, other=0.0)
+        windowed = x.to(window.dtype) * window[None, :]
+        tl.store(frames + j[None, :], windowed, mask=in_frames & in_frame[None, :])
 
 
 @triton.jit
@@ -101,6 +109,18 @@ def overlap_add_kernel(
     tl.store(OUT + row * out_len + p, acc, mask=in_out)
 
 
+FRAME_BLOCK = 32  # frames per program of frame_kernel
+
+
+def frame_step(n_fft):
+    """frame_kernel's step along a frame: the largest of 64, 32, 16 that leaves at most
+    1/32 of the frame in masked lanes (400 -> 16, 512 -> 64), else 16."""
+    for step in (64, 32):
+        if triton.cdiv(n_fft, step) * step - n_fft <= n_fft // 32:
+            return step
+    return 16
+
+
 def frame(x, window, n_fft, hop, pad, left, mode, launch=lambda kernel: kernel):
     """Windowed frames of each row of ``x`` (rows, n_time), last dim contiguous.
 
@@ -112,11 +132,14 @@ def frame(x, window, n_fft, hop, pad, left, mode, launch=lambda kernel: kernel):
     frames = torch.empty((rows, n_frames, n_fft), dtype=window.dtype, device=x.device)
     if frames.numel() == 0:
         return frames
-    block = block_size(n_fft)
-    blocks_per_frame = triton.cdiv(n_fft, block)
-    launch(frame_kernel)[(rows * n_frames * blocks_per_frame,)](
-        x, window, frames, x.stride(0), n_time, pad, left, n_fft, hop, n_frames,
-        blocks_per_frame, MODE=mode, BLOCK=block, num_warps=num_warps(block),
+    if max(n_frames * n_fft, n_time + 2 * pad + 2 * left) >= 2**31:
+        raise ValueError(f"a row of {n_frames} frames of {n_fft} samples is too long (2^31)")
+    block_j = frame_step(n_fft)
+    frame_blocks = triton.cdiv(n_frames, FRAME_BLOCK)
+    launch(frame_kernel)[(rows * frame_blocks,)](
+        x, window, frames, x.stride(0), n_time, pad, left, n_fft, hop, n_frames, frame_blocks,
+        MODE=mode, BLOCK_F=FRAME_BLOCK, BLOCK_J=block_j,
+        num_warps=num_warps(FRAME_BLOCK * block_j),
     )  # fmt: skip
     return frames
 

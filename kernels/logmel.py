@@ -22,7 +22,14 @@ from tritaudio._common import frame_count
 
 from .framing import signal_index
 from .launch import num_warps
-from .spectral import magnitude_power, power_mode, store_mel_tile
+from .spectral import (
+    check_row_size,
+    floor_tiles,
+    magnitude_power,
+    power_mode,
+    store_mel_tile,
+    tile_extrema,
+)
 
 BLOCK_FRAMES = 64
 BLOCK_TIME = 32
@@ -37,15 +44,17 @@ def log_mel_dft_kernel(
     SIN,  # pointer to -window[j] * sin(2 pi j k / n_fft), (n_fft, n_freq), contiguous
     FB,  # pointer to the filterbank, (n_freq, n_mels), contiguous
     BIN_RANGES,  # pointer to (mel blocks, 2) int32: bins [lo, hi) where a block is non-zero
-    OUT,  # pointer to the output, (rows, n_mels, n_frames), contiguous
+    OUT,  # pointer to the output, (rows, n_mels, out_frames), contiguous
     MEL,  # pointer to y before the log, like OUT (written when SAVE_MEL)
+    TILE_MAX,  # pointer to each tile's maximum, (rows, tiles) (written when HAS_EXTREMA)
+    TILE_MIN,  # pointer to each tile's minimum, like TILE_MAX
     stride_x_row,
     n_time,
     pad,
     left,
     hop,
     n_fft,
-    n_frames,
+    out_frames,
     n_freq,
     n_mels,
     frame_blocks,
@@ -58,6 +67,7 @@ def log_mel_dft_kernel(
     POWER_MODE: tl.constexpr,
     HAS_LOG: tl.constexpr,
     SAVE_MEL: tl.constexpr,
+    HAS_EXTREMA: tl.constexpr,
     PRECISION: tl.constexpr,
     BLOCK_F: tl.constexpr,
     BLOCK_T: tl.constexpr,
@@ -69,7 +79,7 @@ def log_mel_dft_kernel(
     row = pid // frame_blocks
     f = (pid % frame_blocks) * BLOCK_F + tl.arange(0, BLOCK_F)
     m = mel_block * BLOCK_M + tl.arange(0, BLOCK_M)
-    in_frames = f < n_frames
+    in_frames = f < out_frames
     in_mels = m < n_mels
     lo = tl.load(BIN_RANGES + 2 * mel_block)
     hi = tl.load(BIN_RANGES + 2 * mel_block + 1)
@@ -97,8 +107,8 @@ def log_mel_dft_kernel(
         fb = tl.load(FB + k[:, None] * n_mels + m[None, :], mask=fb_mask, other=0.0)
         acc += tl.dot(powers, fb, input_precision="ieee")
     store_mel_tile(
-        OUT, MEL, acc, row, f, m, n_frames, n_mels, log_multiplier, amin, offset, shift,
-        HAS_LOG, SAVE_MEL,
+        OUT, MEL, TILE_MAX, TILE_MIN, acc, row, f, m, out_frames, n_mels, log_multiplier,
+        amin, offset, shift, frame_blocks, HAS_LOG, SAVE_MEL, HAS_EXTREMA,
     )  # fmt: skip
 
 
@@ -117,35 +127,47 @@ def dft_bases(window, n_fft):
 
 def log_mel_dft(
     x, cos, sin, fb, bin_ranges, hop, pad, left, mode, power, log, save_mel, precision,
-    launch=lambda kernel: kernel,
+    drop_last=False, floor=None, launch=lambda kernel: kernel,
 ):  # fmt: skip
     """(log-)mel spectrogram (rows, n_mels, n_frames) of each row of ``x`` (rows, n_time),
     last dim contiguous; ``cos`` / ``sin`` from :func:`dft_bases` set the compute dtype.
-    ``log`` as in spectral.mel_power. Returns (out, y before the log; empty unless
-    ``save_mel``)."""
+    ``log`` as in spectral.mel_power; ``drop_last``: the last frame is not computed
+    (Whisper); ``floor``: None or (dynamic_range, per_example), applied by
+    spectral.floor_tiles from the tile extrema this kernel stores. Returns (out, y before
+    the log; empty unless ``save_mel``)."""
     rows, n_time = x.shape
     n_fft, n_freq = cos.shape
     n_mels = fb.shape[1]
-    n_frames = frame_count(n_time, n_fft, hop, pad, left)
+    n_frames = frame_count(n_time, n_fft, hop, pad, left) - int(bool(drop_last))
+    n_frames = max(n_frames, 0)
     out = torch.empty((rows, n_mels, n_frames), dtype=cos.dtype, device=x.device)
     mel = torch.empty_like(out) if save_mel else out.new_empty(0)
     if out.numel() == 0:
         return out, mel
+    check_row_size(n_mels * n_frames)
     log_multiplier, amin, offset, shift = log or (1.0, 0.0, 0.0, 0.0)
     frame_blocks = triton.cdiv(n_frames, BLOCK_FRAMES)
+    tile_max, tile_min = (
+        tile_extrema(rows, n_frames, n_mels, BLOCK_FRAMES, BLOCK_MELS, out)
+        if floor is not None
+        else (out, out)
+    )
     grid = (rows * frame_blocks, triton.cdiv(n_mels, BLOCK_MELS))
     launch(log_mel_dft_kernel)[grid](
-        x, cos, sin, fb, bin_ranges, out, mel, x.stride(0), n_time, pad, left, hop, n_fft,
-        n_frames, n_freq, n_mels, frame_blocks, power, log_multiplier, amin, offset, shift,
-        MODE=mode, POWER_MODE=power_mode(power), HAS_LOG=int(log is not None),
-        SAVE_MEL=int(save_mel), PRECISION=precision, BLOCK_F=BLOCK_FRAMES, BLOCK_T=BLOCK_TIME,
-        BLOCK_K=BLOCK_BINS, BLOCK_M=BLOCK_MELS, num_warps=num_warps(BLOCK_FRAMES * BLOCK_BINS),
+        x, cos, sin, fb, bin_ranges, out, mel, tile_max, tile_min, x.stride(0), n_time, pad,
+        left, hop, n_fft, n_frames, n_freq, n_mels, frame_blocks, power, log_multiplier, amin,
+        offset, shift, MODE=mode, POWER_MODE=power_mode(power), HAS_LOG=int(log is not None),
+        SAVE_MEL=int(save_mel), HAS_EXTREMA=int(floor is not None), PRECISION=precision,
+        BLOCK_F=BLOCK_FRAMES, BLOCK_T=BLOCK_TIME, BLOCK_K=BLOCK_BINS, BLOCK_M=BLOCK_MELS,
+        num_warps=num_warps(BLOCK_FRAMES * BLOCK_BINS),
     )  # fmt: skip
+    if floor is not None:
+        floor_tiles(out, tile_max, tile_min, floor, BLOCK_FRAMES, BLOCK_MELS, launch)
     return out, mel
 
 
 # The tensor arguments each kernel writes (everything else it only reads); the
 # performance model (benchmarks/model) checks every launch against it.
 WRITES = {
-    "log_mel_dft_kernel": ("OUT", "MEL"),
+    "log_mel_dft_kernel": ("OUT", "MEL", "TILE_MAX", "TILE_MIN"),
 }

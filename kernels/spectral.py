@@ -4,6 +4,13 @@ forward: y[r, m, f] = sum_k |X[r, f, k]|^p * fb[k, m], then optionally
 out = c * log(max(y, amin) + offset) - shift (dB, log10, natural log: c and shift say which).
 The power spectrum is never stored: one read of the STFT, one write of the output.
 
+Whisper's epilogue inside: the output may keep only its first ``out_frames`` frames (the
+dropped last frame is never written), and each program may also store its tile's maximum
+and minimum (after the log) into small (rows, tiles) buffers; floor_tiles then floors the
+output at each example's (or the batch's) peak minus a dynamic range in place, in one light
+pass that reads the tile extrema and touches only the tiles holding a value below the floor
+(no separate read of the whole output, no host sync).
+
 backward: with g[r, m, f] = dL/dout * dout/dy,
 dL/dX[r, f, k] = d|X|^p/dX * sum_m g[r, m, f] * fb[k, m]; optionally (the rfft adjoint
 folded in) times c[k] = 1 at DC and Nyquist, 1/2 elsewhere, so that the gradient of the
@@ -21,7 +28,7 @@ import torch
 import triton
 import triton.language as tl
 
-from .launch import num_warps
+from .launch import num_warps, sm_count
 
 BLOCK_FRAMES = 32
 BLOCK_BINS = 32
@@ -43,18 +50,78 @@ def magnitude_power(re, im, power, POWER_MODE: tl.constexpr):
 
 @triton.jit
 def store_mel_tile(
-    OUT, MEL, y, row, f, m, n_frames, n_mels, log_multiplier, amin, offset, shift,
-    HAS_LOG: tl.constexpr, SAVE_MEL: tl.constexpr,
+    OUT, MEL, TILE_MAX, TILE_MIN, y, row, f, m, out_frames, n_mels, log_multiplier, amin,
+    offset, shift, frame_blocks, HAS_LOG: tl.constexpr, SAVE_MEL: tl.constexpr,
+    HAS_EXTREMA: tl.constexpr,
 ):  # fmt: skip
-    """Store a (frames, bands) tile of y into (rows, n_mels, n_frames) outputs: y itself
-    into MEL when SAVE_MEL, then the log of y (or y) into OUT."""
-    offsets = (row * n_mels + m[None, :]) * n_frames + f[:, None]
-    mask = (f < n_frames)[:, None] & (m < n_mels)[None, :]
+    """Store a (frames, bands) tile of y into (rows, n_mels, out_frames) outputs: y itself
+    into MEL when SAVE_MEL, then the log of y (or y) into OUT; with HAS_EXTREMA the tile's
+    maximum and minimum of what OUT holds (NaN if it holds one) into TILE_MAX / TILE_MIN at
+    (row, tile), tile = program_id(0) % frame_blocks * num_programs(1) + program_id(1)."""
+    # int32 offsets within the row (launchers check the sizes), the row's in int64
+    row_start = row.to(tl.int64) * n_mels * out_frames
+    OUT += row_start
+    MEL += row_start
+    offsets = m[None, :] * out_frames + f[:, None]
+    mask = (f < out_frames)[:, None] & (m < n_mels)[None, :]
     if SAVE_MEL:
         tl.store(MEL + offsets, y, mask=mask)
     if HAS_LOG:  # NaN-propagating max(y, amin): NaN in, NaN out (not the floor)
         y = log_multiplier * tl.log(tl.maximum(y, amin, tl.PropagateNan.ALL) + offset) - shift
     tl.store(OUT + offsets, y, mask=mask)
+    if HAS_EXTREMA:
+        tiles_per_row = frame_blocks * tl.num_programs(1)
+        tile = (tl.program_id(0) % frame_blocks) * tl.num_programs(1) + tl.program_id(1)
+        has_nan = tl.max(tl.where(mask & (y != y), 1, 0)) > 0
+        peak = tl.where(has_nan, float("nan"), tl.max(tl.where(mask, y, float("-inf"))))
+        low = tl.where(has_nan, float("nan"), tl.min(tl.where(mask, y, float("inf"))))
+        tl.store(TILE_MAX + row.to(tl.int64) * tiles_per_row + tile, peak)
+        tl.store(TILE_MIN + row.to(tl.int64) * tiles_per_row + tile, low)
+
+
+@triton.jit
+def floor_tiles_kernel(
+    OUT,  # pointer to the output, (rows, n_mels, out_frames), contiguous, floored in place
+    TILE_MIN,  # pointer to each tile's minimum, (rows, tiles)
+    PEAKS,  # pointer to the maxima a row's peak is taken over: group_size per group
+    out_frames,
+    n_mels,
+    frame_blocks,
+    mel_blocks,
+    tiles_per_program,
+    group_size,
+    group_rows,
+    dynamic_range,
+    BLOCK_F: tl.constexpr,
+    BLOCK_M: tl.constexpr,
+    BLOCK_P: tl.constexpr,
+):
+    # a run of tiles of one row (the producer's tiling): the row's peak once, from its
+    # group's maxima (the row's tile maxima, or the batch's one peak), then each tile is
+    # read and written only if it holds a value below the floor (or a NaN)
+    row = tl.program_id(0)
+    peaks = PEAKS + (row // group_rows) * group_size
+    peak = tl.full([BLOCK_P], float("-inf"), dtype=PEAKS.dtype.element_ty)
+    for p0 in range(0, group_size, BLOCK_P):
+        p = p0 + tl.arange(0, BLOCK_P)
+        value = tl.load(peaks + p, mask=p < group_size, other=float("-inf"))
+        peak = tl.maximum(peak, value, tl.PropagateNan.ALL)
+    has_nan = tl.max(tl.where(peak != peak, 1, 0)) > 0
+    floor = tl.max(tl.where(peak != peak, float("-inf"), peak)) - dynamic_range
+    floor = tl.where(has_nan, float("nan"), floor)
+    n_tiles = frame_blocks * mel_blocks
+    first = tl.program_id(1) * tiles_per_program
+    for tile in range(first, tl.minimum(first + tiles_per_program, n_tiles)):
+        low = tl.load(TILE_MIN + row.to(tl.int64) * n_tiles + tile)
+        if (low < floor) | (low != low) | (floor != floor):
+            f = (tile // mel_blocks) * BLOCK_F + tl.arange(0, BLOCK_F)
+            m = (tile % mel_blocks) * BLOCK_M + tl.arange(0, BLOCK_M)
+            offsets = (m[None, :] * out_frames + f[:, None]).to(tl.int64)
+            offsets += row.to(tl.int64) * n_mels * out_frames
+            mask = (f < out_frames)[:, None] & (m < n_mels)[None, :]
+            x = tl.load(OUT + offsets, mask=mask, other=0.0)
+            floored = tl.maximum(x, floor.to(x.dtype), tl.PropagateNan.ALL)
+            tl.store(OUT + offsets, floored, mask=mask)
 
 
 @triton.jit
@@ -62,9 +129,12 @@ def mel_power_kernel(
     SPEC,  # pointer to the STFT as real pairs, (rows, n_frames, n_freq, 2), contiguous
     FB,  # pointer to the filterbank, (n_freq, n_mels), contiguous
     BIN_RANGES,  # pointer to (mel blocks, 2) int32: bins [lo, hi) where a block is non-zero
-    OUT,  # pointer to the output, (rows, n_mels, n_frames), contiguous
+    OUT,  # pointer to the output, (rows, n_mels, out_frames), contiguous
     MEL,  # pointer to y before the log, like OUT (written when SAVE_MEL)
+    TILE_MAX,  # pointer to each tile's maximum, (rows, tiles) (written when HAS_EXTREMA)
+    TILE_MIN,  # pointer to each tile's minimum, like TILE_MAX
     n_frames,
+    out_frames,
     n_freq,
     n_mels,
     frame_blocks,
@@ -76,21 +146,22 @@ def mel_power_kernel(
     POWER_MODE: tl.constexpr,
     HAS_LOG: tl.constexpr,
     SAVE_MEL: tl.constexpr,
+    HAS_EXTREMA: tl.constexpr,
     BLOCK_F: tl.constexpr,
     BLOCK_K: tl.constexpr,
     BLOCK_M: tl.constexpr,
 ):
-    pid = tl.program_id(0).to(tl.int64)
+    pid = tl.program_id(0)
     mel_block = tl.program_id(1)
     row = pid // frame_blocks
     f = (pid % frame_blocks) * BLOCK_F + tl.arange(0, BLOCK_F)
     m = mel_block * BLOCK_M + tl.arange(0, BLOCK_M)
-    in_frames = f < n_frames
+    in_frames = f < out_frames
     in_mels = m < n_mels
     lo = tl.load(BIN_RANGES + 2 * mel_block)
     hi = tl.load(BIN_RANGES + 2 * mel_block + 1)
     acc = tl.zeros([BLOCK_F, BLOCK_M], dtype=FB.dtype.element_ty)
-    spec_rows = SPEC + (row * n_frames + f[:, None]) * n_freq * 2
+    spec_rows = SPEC + row.to(tl.int64) * n_frames * n_freq * 2 + f[:, None] * (n_freq * 2)
     for k0 in range(lo, hi, BLOCK_K):
         k = k0 + tl.arange(0, BLOCK_K)
         in_bins = k < hi
@@ -102,20 +173,21 @@ def mel_power_kernel(
         fb = tl.load(FB + k[:, None] * n_mels + m[None, :], mask=fb_mask, other=0.0)
         acc += tl.dot(powers, fb, input_precision="ieee")
     store_mel_tile(
-        OUT, MEL, acc, row, f, m, n_frames, n_mels, log_multiplier, amin, offset, shift,
-        HAS_LOG, SAVE_MEL,
+        OUT, MEL, TILE_MAX, TILE_MIN, acc, row, f, m, out_frames, n_mels, log_multiplier,
+        amin, offset, shift, frame_blocks, HAS_LOG, SAVE_MEL, HAS_EXTREMA,
     )  # fmt: skip
 
 
 @triton.jit
 def mel_power_backward_kernel(
-    GRAD,  # pointer to dL/dout, (rows, n_mels, n_frames), contiguous
+    GRAD,  # pointer to dL/dout, (rows, n_mels, out_frames), contiguous (0 beyond)
     MEL,  # pointer to y before the log, like GRAD (read when HAS_LOG)
     SPEC,  # pointer to the STFT as real pairs, (rows, n_frames, n_freq, 2), contiguous
     FB,  # pointer to the filterbank, (n_freq, n_mels), contiguous
     MEL_RANGES,  # pointer to (bin blocks, 2) int32: mel bands [lo, hi) non-zero on a block
     GRAD_SPEC,  # pointer to dL/dX, like SPEC
     n_frames,
+    out_frames,
     n_freq,
     n_mels,
     frame_blocks,
@@ -131,7 +203,7 @@ def mel_power_backward_kernel(
     BLOCK_K: tl.constexpr,
     BLOCK_M: tl.constexpr,
 ):
-    pid = tl.program_id(0).to(tl.int64)
+    pid = tl.program_id(0)
     bin_block = tl.program_id(1)
     row = pid // frame_blocks
     f = (pid % frame_blocks) * BLOCK_F + tl.arange(0, BLOCK_F)
@@ -144,8 +216,8 @@ def mel_power_backward_kernel(
     for m0 in range(lo, hi, BLOCK_M):
         m = m0 + tl.arange(0, BLOCK_M)
         in_mels = m < hi
-        mask = in_frames[:, None] & in_mels[None, :]
-        offsets = (row * n_mels + m[None, :]) * n_frames + f[:, None]
+        mask = (f < out_frames)[:, None] & in_mels[None, :]
+        offsets = row.to(tl.int64) * n_mels * out_frames + (m[None, :] * out_frames + f[:, None])
         g = tl.load(GRAD + offsets, mask=mask, other=0.0).to(grad_powers.dtype)
         if HAS_LOG:  # d/dy of c * log(max(y, amin) + offset): zero where y was clamped
             y = tl.load(MEL + offsets, mask=mask, other=1.0).to(grad_powers.dtype)
@@ -153,7 +225,10 @@ def mel_power_backward_kernel(
         fb_mask = in_bins[None, :] & in_mels[:, None]
         fb_t = tl.load(FB + k[None, :] * n_mels + m[:, None], mask=fb_mask, other=0.0)
         grad_powers += tl.dot(g, fb_t, input_precision="ieee")
-    spec_offsets = ((row * n_frames + f[:, None]) * n_freq + k[None, :]) * 2
+    spec_start = row.to(tl.int64) * n_frames * n_freq * 2
+    SPEC += spec_start
+    GRAD_SPEC += spec_start
+    spec_offsets = (f[:, None] * n_freq + k[None, :]) * 2
     mask = in_frames[:, None] & in_bins[None, :]
     re = tl.load(SPEC + spec_offsets, mask=mask, other=0.0)
     im = tl.load(SPEC + spec_offsets + 1, mask=mask, other=0.0)
@@ -192,34 +267,90 @@ def nonzero_ranges(fb, block):
     return torch.stack((lo, hi), dim=1).to(torch.int32).contiguous()
 
 
-def mel_power(spec, fb, bin_ranges, power, log, save_mel, launch=lambda kernel: kernel):
-    """(log-)mel spectrogram (rows, n_mels, n_frames) of an STFT given as contiguous real
-    pairs (rows, n_frames, n_freq, 2); ``log`` is None or (multiplier, amin, offset, shift)
-    for ``multiplier * ln(max(y, amin) + offset) - shift``. Returns (out, y before the log);
-    y is empty unless ``save_mel``."""
+def check_row_size(*sizes):
+    """The kernels index within a row in int32: each row's extent must stay below 2^31."""
+    if max(sizes) >= 2**31:
+        raise ValueError(f"a row of {max(sizes)} elements is too long for the kernels (2^31)")
+
+
+def tile_extrema(rows, n_frames, n_mels, block_f, block_m, like):
+    """Empty (rows, tiles) buffers for the tile maxima and minima of a (rows, n_mels,
+    n_frames) output tiled (block_f, block_m)."""
+    tiles = triton.cdiv(n_frames, block_f) * triton.cdiv(n_mels, block_m)
+    return like.new_empty((rows, tiles)), like.new_empty((rows, tiles))
+
+
+def floor_tiles(out, tile_max, tile_min, floor, block_f, block_m, launch=lambda kernel: kernel):
+    """``max(out, peak - dynamic_range)`` in place on ``out`` (rows, n_mels, out_frames),
+    ``floor`` = (dynamic_range, per_example): the peak of each row's plane, or of the
+    batch, from the tile extrema its producer stored. Returns ``out``."""
+    dynamic_range, per_example = floor
+    rows, n_mels, out_frames = out.shape
+    if out.numel() == 0:
+        return out
+    frame_blocks = triton.cdiv(out_frames, block_f)
+    if per_example:
+        peaks, group_size, group_rows = tile_max, tile_max.shape[1], 1
+    else:  # one peak for the batch: the (rows, tiles) maxima reduced first (NaN kept)
+        peaks, group_size, group_rows = tile_max.amax().reshape(1), 1, rows
+    mel_blocks = triton.cdiv(n_mels, block_m)
+    n_tiles = frame_blocks * mel_blocks
+    # about 4 programs per SM over the batch, each running over its share of a row's tiles
+    chunks = max(1, min(n_tiles, triton.cdiv(4 * sm_count(out.device), rows)))
+    tiles_per_program = triton.cdiv(n_tiles, chunks)
+    grid = (rows, triton.cdiv(n_tiles, tiles_per_program))
+    launch(floor_tiles_kernel)[grid](
+        out, tile_min, peaks, out_frames, n_mels, frame_blocks, mel_blocks, tiles_per_program,
+        group_size, group_rows, dynamic_range, BLOCK_F=block_f, BLOCK_M=block_m, BLOCK_P=128,
+        num_warps=num_warps(block_f * block_m),
+    )  # fmt: skip
+    return out
+
+
+def mel_power(
+    spec, fb, bin_ranges, power, log, save_mel, out_frames=None, floor=None,
+    launch=lambda kernel: kernel,
+):  # fmt: skip
+    """(log-)mel spectrogram (rows, n_mels, out_frames) of an STFT given as contiguous real
+    pairs (rows, n_frames, n_freq, 2): its first ``out_frames`` frames (None: all);
+    ``log`` is None or (multiplier, amin, offset, shift) for
+    ``multiplier * ln(max(y, amin) + offset) - shift``; ``floor`` None or
+    (dynamic_range, per_example) for :func:`floor_tiles` (a second, light launch).
+    Returns (out, y before the log); y is empty unless ``save_mel``."""
     rows, n_frames, n_freq, _ = spec.shape
+    out_frames = n_frames if out_frames is None else out_frames
     n_mels = fb.shape[1]
-    out = torch.empty((rows, n_mels, n_frames), dtype=spec.dtype, device=spec.device)
+    out = torch.empty((rows, n_mels, out_frames), dtype=spec.dtype, device=spec.device)
     mel = torch.empty_like(out) if save_mel else out.new_empty(0)
     if out.numel() == 0:
         return out, mel
+    check_row_size(n_frames * n_freq * 2, n_mels * n_frames)
     log_multiplier, amin, offset, shift = log or (1.0, 0.0, 0.0, 0.0)
-    frame_blocks = triton.cdiv(n_frames, BLOCK_FRAMES)
+    frame_blocks = triton.cdiv(out_frames, BLOCK_FRAMES)
+    tile_max, tile_min = (
+        tile_extrema(rows, out_frames, n_mels, BLOCK_FRAMES, BLOCK_MELS, out)
+        if floor is not None
+        else (out, out)
+    )
     grid = (rows * frame_blocks, triton.cdiv(n_mels, BLOCK_MELS))
     launch(mel_power_kernel)[grid](
-        spec, fb, bin_ranges, out, mel, n_frames, n_freq, n_mels, frame_blocks, power,
-        log_multiplier, amin, offset, shift, POWER_MODE=power_mode(power),
-        HAS_LOG=int(log is not None), SAVE_MEL=int(save_mel), BLOCK_F=BLOCK_FRAMES,
-        BLOCK_K=BLOCK_BINS, BLOCK_M=BLOCK_MELS, num_warps=num_warps(BLOCK_FRAMES * BLOCK_MELS),
+        spec, fb, bin_ranges, out, mel, tile_max, tile_min, n_frames, out_frames, n_freq,
+        n_mels, frame_blocks, power, log_multiplier, amin, offset, shift,
+        POWER_MODE=power_mode(power), HAS_LOG=int(log is not None), SAVE_MEL=int(save_mel),
+        HAS_EXTREMA=int(floor is not None), BLOCK_F=BLOCK_FRAMES, BLOCK_K=BLOCK_BINS,
+        BLOCK_M=BLOCK_MELS, num_warps=num_warps(BLOCK_FRAMES * BLOCK_MELS),
     )  # fmt: skip
+    if floor is not None:
+        floor_tiles(out, tile_max, tile_min, floor, BLOCK_FRAMES, BLOCK_MELS, launch)
     return out, mel
 
 
 def mel_power_backward(
     grad, mel, spec, fb, mel_ranges, power, log, n_fft=0, launch=lambda kernel: kernel
 ):  # fmt: skip
-    """dL/dspec (like ``spec``) from dL/dout (rows, n_mels, n_frames), contiguous; ``mel``
-    is y before the log (read when ``log`` is not None). With ``n_fft`` > 0, ``spec`` is
+    """dL/dspec (like ``spec``) from dL/dout (rows, n_mels, out_frames), contiguous, with
+    out_frames <= n_frames (the frames beyond get no gradient); ``mel`` is y before the
+    log, like ``grad`` (read when ``log`` is not None). With ``n_fft`` > 0, ``spec`` is
     the rfft of n_fft-sample frames and the result is scaled by the rfft adjoint's bin
     weights (see above)."""
     rows, n_frames, n_freq, _ = spec.shape
@@ -227,12 +358,13 @@ def mel_power_backward(
     grad_spec = torch.empty_like(spec)
     if grad_spec.numel() == 0:
         return grad_spec
+    check_row_size(n_frames * n_freq * 2, n_mels * n_frames)
     log_multiplier, amin, offset, _ = log or (1.0, 0.0, 0.0, 0.0)
     frame_blocks = triton.cdiv(n_frames, BLOCK_FRAMES)
     grid = (rows * frame_blocks, triton.cdiv(n_freq, BLOCK_BINS))
     launch(mel_power_backward_kernel)[grid](
-        grad, grad if log is None else mel, spec, fb, mel_ranges, grad_spec, n_frames, n_freq,
-        n_mels, frame_blocks, power, log_multiplier, amin, offset,
+        grad, grad if log is None else mel, spec, fb, mel_ranges, grad_spec, n_frames,
+        grad.shape[-1], n_freq, n_mels, frame_blocks, power, log_multiplier, amin, offset,
         n_fft // 2 if n_fft > 0 and n_fft % 2 == 0 else -1, POWER_MODE=power_mode(power),
         HAS_LOG=int(log is not None), RFFT_ADJOINT=int(n_fft > 0), BLOCK_F=BLOCK_FRAMES,
         BLOCK_K=BLOCK_BINS, BLOCK_M=BLOCK_MELS, num_warps=num_warps(BLOCK_FRAMES * BLOCK_BINS),
@@ -243,6 +375,7 @@ def mel_power_backward(
 # The tensor arguments each kernel writes (everything else it only reads); the
 # performance model (benchmarks/model) checks every launch against it.
 WRITES = {
-    "mel_power_kernel": ("OUT", "MEL"),
+    "mel_power_kernel": ("OUT", "MEL", "TILE_MAX", "TILE_MIN"),
+    "floor_tiles_kernel": ("OUT",),
     "mel_power_backward_kernel": ("GRAD_SPEC",),
 }

@@ -113,9 +113,17 @@ def launches():
         bin_ranges = spectral.nonzero_ranges(fb, spectral.BLOCK_MELS)
         mel_ranges = spectral.nonzero_ranges(fb.t(), spectral.BLOCK_BINS)
         mel = torch.zeros(3, 80, 31, dtype=compute)
+        ramp = torch.linspace(0.0, 1.0, spec.numel(), dtype=compute).reshape(spec.shape)
+        ones = torch.ones_like(fb)
+        ones_ranges = spectral.nonzero_ranges(ones, spectral.BLOCK_MELS)
         for power in (2.0, 1.0, 0.5):
             for log in (None, (4.3, 1e-10, 0.0, 0.0)):
                 yield spectral.mel_power, (spec, fb, bin_ranges, power, log, log is not None)
+                if log is not None:  # Whisper's epilogue: trimmed, tile extrema, the floor
+                    for per_example in (True, False):  # (values that leave tiles to floor)
+                        yield spectral.mel_power, (
+                            ramp, ones, ones_ranges, power, log, False, 30, (0.5, per_example)
+                        )  # fmt: skip
                 yield spectral.mel_power_backward, (mel, mel, spec, fb, mel_ranges, power, log)
                 # with the rfft adjoint's bin weights (even and odd n_fft)
                 for n_fft in (400, 401):
@@ -129,6 +137,10 @@ def launches():
                 yield logmel.log_mel_dft, (
                     x, cos, sin, fb, bin_ranges, 160, 0, 200, mode, 2.0, (0.1, 1e-10, 0.0, -1.0),
                     precision == "ieee", precision,
+                )  # fmt: skip
+                yield logmel.log_mel_dft, (
+                    x, cos, sin, fb, bin_ranges, 160, 0, 200, mode, 2.0, (0.1, 1e-10, 0.0, -1.0),
+                    False, precision, True, (2.0, True),
                 )  # fmt: skip
         complex_dtype = torch.complex128 if compute == torch.float64 else torch.complex64
         stft = torch.zeros(3, 31, 201, dtype=complex_dtype).transpose(1, 2)  # bins contiguous

@@ -230,3 +230,63 @@ def test_nan_in_nan_out(backend, device, implementation, dynamic_range):
     assert torch.equal(torch.isnan(out), torch.isnan(expected))
     whisper = T.LogMelSpectrogram.whisper(implementation=implementation).to(device)
     assert torch.isnan(whisper(x[1].to(device))).all()  # the per-clip peak is NaN too
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_gradcheck_whisper_epilogue(device, implementation):
+    # the dropped last frame and the floor inside the kernels; the peak's share of the
+    # floor's gradient as torch.maximum / amax give it (per clip and per batch)
+    module = T.LogMelSpectrogram(
+        8000, n_fft=32, hop_length=8, n_mels=6, dynamic_range=3.0, drop_last_frame=True,
+        log=F.LogScale(0.25, 1e-10, 0.0, -1.0), implementation=implementation,
+    ).to(device, torch.float64)  # fmt: skip
+    x = torch.randn(2, 96, dtype=torch.float64, device=device)
+    x[1, 40:] *= 1e-3  # values below the floor
+    x.requires_grad_()
+    with tritaudio.use_backend("triton"):
+        for per_example in (True, False):
+            module.per_example = per_example
+            assert module(x).shape == (2, 6, 12)
+            assert torch.autograd.gradcheck(module, (x,), fast_mode=True)
+
+
+def test_floor_tiles_reads_only_tiles_below_the_floor():
+    from tritaudio.kernels import spectral
+
+    out = torch.arange(2 * 40 * 70, dtype=torch.float32).reshape(2, 40, 70) / 1000
+    tile_max, tile_min = spectral.tile_extrema(2, 70, 40, 32, 32, out)
+    tiles = out.new_zeros(2, 2 * 32, 3 * 32).fill_(float("nan"))
+    tiles[:, :40, :70] = out
+    blocks = tiles.reshape(2, 2, 32, 3, 32).permute(0, 3, 1, 2, 4).reshape(2, 6, -1)
+    tile_max.copy_(blocks.nan_to_num(-1e9).amax(-1))
+    tile_min.copy_(blocks.nan_to_num(1e9).amin(-1))
+    tile_min[0, 0] = 1e9  # claims no value below the floor: that tile is left alone
+    expected = torch.maximum(out, out.amax(dim=(1, 2), keepdim=True) - 1.0)
+    expected[0, :32, :32] = out[0, :32, :32]
+    floored = spectral.floor_tiles(out.clone(), tile_max, tile_min, (1.0, True), 32, 32)
+    assert torch.equal(floored, expected)
+    batch = spectral.floor_tiles(out.clone(), tile_max, tile_min, (1.0, False), 32, 32)
+    expected = torch.maximum(out, out.amax() - 1.0)
+    expected[0, :32, :32] = out[0, :32, :32]
+    assert torch.equal(batch, expected)
+
+
+@pytest.mark.parametrize("per_example", [1, 0])
+def test_gradcheck_fused_floor_op(device, per_example):
+    # the ops' own floor backward (the functional form floors in torch when differentiating)
+    from tritaudio import _ops
+
+    frames = torch.randn(2, 9, 16, dtype=torch.float64, device=device)
+    frames[1, 4:] *= 1e-3
+    frames.requires_grad_()
+    fb = F.melscale_fbanks(9, 0.0, 4000.0, 5, 8000).to(device, torch.float64)
+
+    def floored(frames):
+        spec = torch.view_as_real(torch.fft.rfft(frames.detach()))
+        log = (0.25 / torch.log(torch.tensor(10.0)).item(), 1e-10, 0.0, -1.0)
+        return _ops.mel_power(spec, fb, 2.0, 1, *log, 1, frames, 8, 1.0, per_example)[0]
+
+    with tritaudio.use_backend("triton"):
+        out = floored(frames)
+        assert out.shape == (2, 5, 8) and (out == out.amin()).sum() > 1  # floored values
+        assert torch.autograd.gradcheck(floored, (frames,), fast_mode=True)

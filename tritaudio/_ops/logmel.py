@@ -6,6 +6,7 @@ from torch.library import triton_op, wrap_triton
 from tritaudio._cache import cached_table
 from tritaudio._ops.spectral import (
     bin_ranges,
+    floor_gradient,
     frame,
     frame_adjoint,
     frames_gradient,
@@ -32,18 +33,24 @@ def log_mel_dft(
     shift: float,
     save_mel: int,
     precision: str,
+    drop_last: int = 0,
+    dynamic_range: float = -1.0,
+    per_example: int = 1,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(log-)mel spectrogram (rows, n_mels, frames) of (rows, time) ``x`` in one kernel, the
     DFT as tl.dot against windowed bases; ``window`` (n_fft,) and ``fb`` (n_fft // 2 + 1,
     n_mels) in the compute dtype. Also returns the projection before the log when
-    ``save_mel``, else an empty tensor."""
+    ``save_mel``, else an empty tensor. ``drop_last``, ``dynamic_range``, ``per_example``:
+    Whisper's epilogue in the kernel, as ``out_frames`` / ``dynamic_range`` /
+    ``per_example`` of :func:`tritaudio._ops.spectral.mel_power`."""
     n_fft = window.shape[0]
     build = lambda: logmel.dft_bases(window, n_fft)
     cos, sin = cached_table("dft_bases", (window,), (n_fft,), build)
     log = (log_multiplier, amin, offset, shift) if has_log else None
+    floor = (dynamic_range, bool(per_example)) if has_log and dynamic_range >= 0 else None
     return logmel.log_mel_dft(
         x, cos, sin, fb, bin_ranges(fb), hop, pad, left, mode, power, log, bool(save_mel),
-        precision, launch=wrap_triton,
+        precision, bool(drop_last), floor, launch=wrap_triton,
     )  # fmt: skip
 
 
@@ -59,17 +66,23 @@ def _log_mel_dft_grad(ctx, grad, grad_mel):
     # the framing kernel and cuFFT, then the fused backward (the rfft adjoint's bin weights
     # folded in), one inverse real FFT and the framing's adjoint.
     x, window, fb, mel = ctx.saved_tensors
-    hop, pad, left, mode, power, has_log, log_multiplier, amin, offset, *_ = ctx.params
+    hop, pad, left, mode, power, has_log, log_multiplier, amin, offset, shift = ctx.params[:10]
+    drop_last, dynamic_range, per_example = ctx.params[-3:]
     n_fft = window.shape[0]
     spec = torch.view_as_real(torch.fft.rfft(frame(x, window, n_fft, hop, pad, left, mode)))
     if has_log and mel.numel() == 0:  # called without save_mel: recompute the projection
-        mel, _ = mel_power(spec, fb, power, 0, 1.0, 0.0, 0.0, 0.0, 0)
+        out_frames = spec.shape[1] - 1 if drop_last else -1
+        mel, _ = mel_power(spec, fb, power, 0, 1.0, 0.0, 0.0, 0.0, 0, None, out_frames)
+    if has_log and dynamic_range >= 0:
+        grad = floor_gradient(
+            grad, mel, log_multiplier, amin, offset, shift, dynamic_range, per_example
+        )
     grad_spec = mel_power_backward(
         grad.contiguous(), mel, spec, fb, power, has_log, log_multiplier, amin, offset, n_fft
     )
     grad_frames = frames_gradient(grad_spec, n_fft)
     grad_x = frame_adjoint(grad_frames, window, hop, x.shape[1], pad, left, mode)
-    return (grad_x.to(ctx.x_dtype),) + (None,) * 14
+    return (grad_x.to(ctx.x_dtype),) + (None,) * 17
 
 
 log_mel_dft.register_autograd(_log_mel_dft_grad, setup_context=_log_mel_dft_setup)

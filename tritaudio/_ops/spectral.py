@@ -114,6 +114,9 @@ def mel_power(
     shift: float,
     save_mel: int,
     frames: torch.Tensor | None = None,
+    out_frames: int = -1,
+    dynamic_range: float = -1.0,
+    per_example: int = 1,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(log-)mel spectrogram (rows, n_mels, frames) from contiguous STFT pairs (rows, frames,
     freq, 2) and a contiguous filterbank (freq, n_mels) of the same dtype; also returns the
@@ -121,11 +124,18 @@ def mel_power(
 
     ``frames``: the (rows, frames, n_fft) frames ``spec`` is the rfft of, when given: the
     gradient then goes to them (the rfft's adjoint folded into this op's backward, one
-    inverse real FFT) and not to ``spec`` (pass ``rfft(frames.detach())``)."""
+    inverse real FFT) and not to ``spec`` (pass ``rfft(frames.detach())``).
+
+    ``out_frames`` >= 0: only the first ``out_frames`` frames are computed and returned
+    (Whisper's dropped last frame). ``dynamic_range`` >= 0 (with a log): the output floored
+    at its peak minus ``dynamic_range``, the peak of each row (``per_example``) or of the
+    batch, from tile maxima the kernel stores (one more light launch, no host sync)."""
     log = (log_multiplier, amin, offset, shift) if has_log else None
+    floor = (dynamic_range, bool(per_example)) if has_log and dynamic_range >= 0 else None
     return spectral.mel_power(
-        spec, fb, bin_ranges(fb), power, log, bool(save_mel), launch=wrap_triton
-    )
+        spec, fb, bin_ranges(fb), power, log, bool(save_mel),
+        None if out_frames < 0 else out_frames, floor, launch=wrap_triton,
+    )  # fmt: skip
 
 
 @triton_op("tritaudio::mel_power_backward", mutates_args={})
@@ -165,23 +175,43 @@ def frames_gradient(grad_spec_weighted, n_fft):
     return torch.fft.irfft(spectrum, n=n_fft, norm="forward")
 
 
+def floor_gradient(grad, mel, log_multiplier, amin, offset, shift, dynamic_range, per_example):
+    """dL/d(the log before the floor) from dL/d(the floored output): the log recomputed
+    from the saved projection ``mel``, then autograd through the torch floor (its ties and
+    the peak's share as torch.maximum / amax give them)."""
+    create_graph = torch.is_grad_enabled()
+    with torch.enable_grad():
+        logged = log_multiplier * torch.log(torch.clamp(mel.detach(), min=amin) + offset) - shift
+        logged = logged.detach().requires_grad_()
+        out = _reference.dynamic_range_floor(logged, dynamic_range, bool(per_example))
+        (grad_logged,) = torch.autograd.grad(out, logged, grad, create_graph=create_graph)
+    return grad_logged
+
+
 def _mel_power_setup(ctx, inputs, output):
-    spec, fb, *params, frames = inputs
+    spec, fb, *params, frames, out_frames, dynamic_range, per_example = inputs
     ctx.save_for_backward(spec, fb, output[1], frames)
     ctx.params = params[:-1]
+    ctx.epilogue = out_frames, dynamic_range, per_example
 
 
 def _mel_power_grad(ctx, grad, grad_mel):
     # The projection before the log is saved for the backward only: no gradient reaches it.
     spec, fb, mel, frames = ctx.saved_tensors
-    power, has_log, log_multiplier, amin, offset, _ = ctx.params
+    power, has_log, log_multiplier, amin, offset, shift = ctx.params
+    out_frames, dynamic_range, per_example = ctx.epilogue
     if has_log and mel.numel() == 0:  # called without save_mel: recompute the projection
-        mel, _ = mel_power(spec, fb, power, 0, 1.0, 0.0, 0.0, 0.0, 0)
+        mel, _ = mel_power(spec, fb, power, 0, 1.0, 0.0, 0.0, 0.0, 0, None, out_frames)
+    if has_log and dynamic_range >= 0:
+        grad = floor_gradient(
+            grad, mel, log_multiplier, amin, offset, shift, dynamic_range, per_example
+        )
+    nones = (None,) * 12
     if frames is None:
         grad_spec = mel_power_backward(
             grad.contiguous(), mel, spec, fb, power, has_log, log_multiplier, amin, offset
         )
-        return grad_spec, None, None, None, None, None, None, None, None, None
+        return (grad_spec, *nones)
     n_fft = frames.shape[-1]
     if torch.is_grad_enabled():  # a double backward: spec as a function of the frames
         spec = torch.view_as_real(torch.fft.rfft(frames))
@@ -189,7 +219,7 @@ def _mel_power_grad(ctx, grad, grad_mel):
         grad.contiguous(), mel, spec, fb, power, has_log, log_multiplier, amin, offset, n_fft
     )
     grad_frames = frames_gradient(grad_spec, n_fft)
-    return None, None, None, None, None, None, None, None, None, grad_frames
+    return (None,) * 9 + (grad_frames, None, None, None)
 
 
 def _mel_power_backward_setup(ctx, inputs, output):
@@ -206,7 +236,7 @@ def _mel_power_backward_grad(ctx, grad_grad_spec):
     log = _reference.LogScale(log_multiplier, amin, offset, 0.0, math.e) if has_log else None
     with torch.enable_grad():
         grad, spec = grad.detach().requires_grad_(), spec.detach().requires_grad_()
-        out = _reference.mel_power(spec, fb, power, log)
+        out = _reference.mel_power(spec, fb, power, log)[..., : grad.shape[-1]]
         (grad_spec,) = torch.autograd.grad(out, spec, grad, create_graph=True)
         if n_fft > 0:
             grad_spec = grad_spec * rfft_adjoint_weights(n_fft, spec.shape[-2], spec)

@@ -11,6 +11,7 @@ from tritaudio.functional.spectral import (
     LogScale,
     _check_filterbank,
     _check_spectrogram_args,
+    _frames,
     _full_window,
     _normalized_filterbank,
     mel_spectrogram,
@@ -72,6 +73,9 @@ def log_mel_spectrogram(
         implementation: on the Triton path, ``"stft"`` (framing kernel, cuFFT, the fused
             power / mel / log kernel) or ``"dft"`` (one kernel from the waveform: the DFT
             as tl.dot against windowed cos / sin bases, only the bins the filters use).
+            Both write the output already trimmed (``drop_last_frame``) and, without a
+            gradient, apply the ``dynamic_range`` floor from per-tile maxima the kernel
+            stores, in one light in-place pass over the tiles below the floor.
         precision: the ``"dft"`` kernel's tl.dot precision for the DFT: ``"ieee"`` (float32,
             the default), ``"tf32x3"`` or ``"tf32"`` (tensor cores, less accurate; the mel
             projection stays IEEE). Float32 error against a float64 reference on speech,
@@ -84,19 +88,36 @@ def log_mel_spectrogram(
     _check_log_mel_options(log, dynamic_range, implementation, precision)
     if power is None:
         raise ValueError("log_mel_spectrogram needs a real power (> 0), got None")
-    if implementation == "dft" and backend_for(waveform) == "triton" and waveform.numel():
+    if backend_for(waveform) == "triton" and waveform.numel():
+        # Whisper's epilogue in the kernels: the last frame never written, the floor from
+        # per-tile maxima in one light in-place pass (no read of the whole output)
         _check_spectrogram_args(
             waveform, pad, window, n_fft, hop_length, win_length, power, center, pad_mode
         )
-        out = _log_mel_dft(
+        _check_filterbank(fb, n_fft)
+        # With a gradient, the floor stays a torch op on the trimmed output (its autograd
+        # needs the values before the floor, which the kernel's in-place floor overwrites:
+        # recomputing them costs more than the two torch ops)
+        fused_floor = dynamic_range is not None and not (
+            torch.is_grad_enabled() and waveform.requires_grad
+        )
+        epilogue = (
+            int(drop_last_frame),
+            float(dynamic_range) if fused_floor else -1.0,
+            int(per_example),
+        )
+        run = _log_mel_dft if implementation == "dft" else _log_mel_stft
+        out = run(
             waveform, fb, pad, window, n_fft, hop_length, power, normalized, center, pad_mode,
-            log, precision,
+            log, precision, epilogue,
         )  # fmt: skip
-    else:
-        out = mel_spectrogram(
-            waveform, fb, pad, window, n_fft, hop_length, win_length, power, normalized, center,
-            pad_mode, log,
-        )  # fmt: skip
+        if dynamic_range is not None and not fused_floor:
+            out = _reference.dynamic_range_floor(out, dynamic_range, per_example)
+        return out
+    out = mel_spectrogram(
+        waveform, fb, pad, window, n_fft, hop_length, win_length, power, normalized, center,
+        pad_mode, log,
+    )  # fmt: skip
     if drop_last_frame:
         out = out[..., :-1]
     if dynamic_range is not None:
@@ -104,13 +125,34 @@ def log_mel_spectrogram(
     return out
 
 
+def _log_mel_stft(
+    waveform, fb, pad, window, n_fft, hop_length, power, normalized, center, pad_mode, log,
+    precision, epilogue,
+):  # fmt: skip
+    """The ``stft`` implementation on the Triton path: framing kernel, cuFFT, the fused
+    power / mel / log kernel with the epilogue (as functional.mel_spectrogram, whose
+    gradient route it shares)."""
+    from tritaudio import _ops
+
+    drop_last, dynamic_range, per_example = epilogue
+    frames = _frames(waveform, pad, window, n_fft, hop_length, center, pad_mode)
+    spec = torch.view_as_real(torch.fft.rfft(frames.detach()))
+    fb = _normalized_filterbank(fb, window, n_fft, power, normalized, spec.dtype)
+    differentiable = torch.is_grad_enabled() and frames.requires_grad
+    out_frames = max(spec.shape[1] - 1, 0) if drop_last else -1
+    out, _ = _ops.mel_power(
+        spec, fb, float(power), 1, *log.natural(), int(differentiable),
+        frames if differentiable else None, out_frames, dynamic_range, per_example,
+    )  # fmt: skip
+    return out.to(waveform.dtype).reshape(*waveform.shape[:-1], *out.shape[-2:])
+
+
 def _log_mel_dft(
     waveform, fb, pad, window, n_fft, hop_length, power, normalized, center, pad_mode, log,
-    precision,
+    precision, epilogue,
 ):  # fmt: skip
     from tritaudio import _ops
 
-    _check_filterbank(fb, n_fft)
     compute = compute_dtype(waveform)
     fb = _normalized_filterbank(fb, window, n_fft, power, normalized, compute)
     full_window = _full_window(window, n_fft, compute)
@@ -120,5 +162,6 @@ def _log_mel_dft(
     out, _ = _ops.log_mel_dft(
         rows, full_window, fb, hop_length, pad, left, PAD_MODES[pad_mode], float(power), 1,
         *log.natural(), int(save_mel), "ieee" if compute == torch.float64 else precision,
+        *epilogue,
     )  # fmt: skip
     return out.to(waveform.dtype).reshape(*waveform.shape[:-1], *out.shape[-2:])
