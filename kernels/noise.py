@@ -81,42 +81,161 @@ def scale_rows(x, factor, launch=lambda kernel: kernel):
     return y
 
 
+# Philox-4x32-10 (Salmon et al. 2011; the same words as tl.randint4x for the same key and
+# counter), written out so that the zero words of the counter (c1 = c2 = c3 = 0) cost
+# nothing: the first round is one multiply (both halves) and an xor, the second one less.
+PHILOX_A = tl.constexpr(0xD2511F53)
+PHILOX_B = tl.constexpr(0xCD9E8D57)
+PHILOX_KEY_A = tl.constexpr(0x9E3779B9)
+PHILOX_KEY_B = tl.constexpr(0xBB67AE85)
+
+
+@triton.jit
+def _philox(key, counter):
+    # the four 32-bit words of Philox-4x32-10 at (counter, 0, 0, 0), key the int64 ``key``
+    k0 = (key & 0xFFFFFFFF).to(tl.uint32)
+    k1 = ((key >> 32) & 0xFFFFFFFF).to(tl.uint32)
+    c = counter.to(tl.uint32, bitcast=True)  # an int32 counter
+    # round 1 (c1 = c2 = c3 = 0): c0 = k0 (a scalar), c1 = 0
+    c2 = tl.math.umulhi(c, PHILOX_A) ^ k1
+    c3 = tl.mul(c, PHILOX_A, sanitize_overflow=False)
+    s0 = k0
+    k0 = tl.add(k0, PHILOX_KEY_A, sanitize_overflow=False)
+    k1 = tl.add(k1, PHILOX_KEY_B, sanitize_overflow=False)
+    # round 2 (c0 a scalar, c1 = 0)
+    c0 = tl.math.umulhi(c2, PHILOX_B) ^ k0
+    c1 = tl.mul(c2, PHILOX_B, sanitize_overflow=False)
+    c2 = c3 ^ (tl.math.umulhi(s0, PHILOX_A) ^ k1)
+    s3 = tl.mul(s0, PHILOX_A, sanitize_overflow=False)
+    k0 = tl.add(k0, PHILOX_KEY_A, sanitize_overflow=False)
+    k1 = tl.add(k1, PHILOX_KEY_B, sanitize_overflow=False)
+    # round 3 (c3 a scalar)
+    _c0 = c0
+    c0 = tl.math.umulhi(c2, PHILOX_B) ^ c1 ^ k0
+    c1 = tl.mul(c2, PHILOX_B, sanitize_overflow=False)
+    c2 = tl.math.umulhi(_c0, PHILOX_A) ^ (s3 ^ k1)
+    c3 = tl.mul(_c0, PHILOX_A, sanitize_overflow=False)
+    for _ in tl.static_range(7):  # rounds 4 .. 10
+        k0 = tl.add(k0, PHILOX_KEY_A, sanitize_overflow=False)
+        k1 = tl.add(k1, PHILOX_KEY_B, sanitize_overflow=False)
+        _c0, _c2 = c0, c2
+        c0 = tl.math.umulhi(_c2, PHILOX_B) ^ c1 ^ k0
+        c2 = tl.math.umulhi(_c0, PHILOX_A) ^ c3 ^ k1
+        c1 = tl.mul(_c2, PHILOX_B, sanitize_overflow=False)
+        c3 = tl.mul(_c0, PHILOX_A, sanitize_overflow=False)
+    return c0, c1, c2, c3
+
+
+@triton.jit
+def _to_float(word):
+    # a Philox word as a float in [1, 2**32] (odd, so never 0): the uniform is it * 2**-32
+    return (word | 1).to(tl.float32)
+
+
+@triton.jit
+def _minus_two_log(f, EXPONENT: tl.constexpr, SUMMED: tl.constexpr):
+    # -2 ln(f * 2**-EXPONENT) for a positive normal float f, without libdevice: the
+    # exponent from the bits, ln of the mantissa m in [1, 2) by a polynomial in m - 1:
+    # degree 8 (max error 4e-7, float32 rounding included), or where only a sum of many is
+    # wanted (SUMMED) degree 7 (2.2e-6)
+    bits = f.to(tl.int32, bitcast=True)
+    exponent = (bits >> 23).to(tl.float32)
+    t = (bits & 0x7FFFFF | 0x3F800000).to(tl.float32, bitcast=True) - 1.0
+    if SUMMED:
+        p = tl.fma(t, -0.02805323153734207, 0.13153816759586334)
+        p = tl.fma(t, p, -0.29621025919914246)
+        p = tl.fma(t, p, 0.46834492683410645)
+        p = tl.fma(t, p, -0.6615749001502991)
+        p = tl.fma(t, p, 0.9996508359909058)
+        p = tl.fma(t, p, -1.999994158744812)
+    else:
+        p = tl.fma(t, 0.016932489350438118, -0.08731694519519806)
+        p = tl.fma(t, p, 0.21359558403491974)
+        p = tl.fma(t, p, -0.3531945049762726)
+        p = tl.fma(t, p, 0.4890664219856262)
+        p = tl.fma(t, p, -0.6653047800064087)
+        p = tl.fma(t, p, 0.9999271035194397)
+        p = tl.fma(t, p, -1.9999990463256836)
+    ln2 = 0.6931471805599453
+    return tl.fma(t, p, tl.fma(exponent, -2.0 * ln2, 2.0 * ln2 * (127 + EXPONENT)))
+
+
+@triton.jit
+def _box_muller(radius_word, angle_word):
+    # Both normals of a Box-Muller pair: r = sqrt(-2 ln u1), angle pi * v for v uniform in
+    # [-1/2, 1/2) (bits 0-30 of the angle word) and the cosine's sign from bit 31: the
+    # angle is uniform on the circle. sin / cos by polynomials (max error 2.2e-7).
+    r = tl.sqrt(_minus_two_log(_to_float(radius_word), 32, False))
+    v = (angle_word << 1).to(tl.int32, bitcast=True).to(tl.float32) * 2.3283064365386963e-10
+    z = v * v
+    s = tl.fma(z, 0.0778886079788208, -0.5983952879905701)
+    s = tl.fma(z, s, 2.5500919818878174)
+    s = tl.fma(z, s, -5.167710781097412)
+    s = tl.fma(z, s, 3.1415927410125732) * v
+    c = tl.fma(z, 0.22049111127853394, -1.3322376012802124)
+    c = tl.fma(z, c, 4.0584611892700195)
+    c = tl.fma(z, c, -4.934794902801514)
+    c = tl.fma(z, c, 0.9999999403953552)
+    sign = (angle_word & 0x80000000).to(tl.int32, bitcast=True)
+    c = (c.to(tl.int32, bitcast=True) ^ sign).to(tl.float32, bitcast=True)
+    return r * c, r * s
+
+
 @triton.jit
 def _white_noise(key, start, BLOCK: tl.constexpr):
     # BLOCK normals for samples start .. start + BLOCK - 1 (start a multiple of 4): one
-    # Philox call per 4 samples, all four of its outputs, both normals of each pair.
-    groups = (start // 4).to(tl.int32) + tl.arange(0, BLOCK // 4)
-    n0, n1, n2, n3 = tl.randn4x(key, groups)
+    # Philox call per 4 samples (counter t // 4), all four of its words, both normals of
+    # each pair.
+    groups = (start >> 2).to(tl.int32) + tl.arange(0, BLOCK // 4)
+    w0, w1, w2, w3 = _philox(key, groups)
+    n0, n1 = _box_muller(w0, w1)
+    n2, n3 = _box_muller(w2, w3)
     return tl.reshape(tl.join(tl.join(n0, n1), tl.join(n2, n3)), (BLOCK,))
 
 
 @triton.jit
-def _noise_block(
-    N, SEED, row, stride_n_row, start, cols, mask, GENERATE: tl.constexpr, BLOCK: tl.constexpr
-):
-    # The noise of one block of a row: loaded, or white noise regenerated from the seed so
-    # that every pass (and the backward) sees the same samples without storing them.
-    if GENERATE:
-        key = tl.load(SEED).to(tl.int64) + row
-        noise = tl.where(mask, _white_noise(key, start, BLOCK), 0.0)
-    else:
-        noise = tl.load(N + row * stride_n_row + cols, mask=mask, other=0.0)
-    return noise
+def _white_energy(key, start, counted, BLOCK: tl.constexpr):
+    # the squares of the first ``counted`` samples of _white_noise(key, start, BLOCK),
+    # summed per 8 samples (BLOCK // 8 values), mostly without the angles: a pair's
+    # n1^2 + n2^2 is r^2 = -2 ln u1, and the four pairs of two Philox calls give
+    # -2 ln(u1 u3 u1' u3'), one logarithm per 8 samples (equal to the squares' sum to ~1e-6
+    # relative). The 8 samples that ``counted`` cuts, if any, are summed from their normals.
+    pairs = tl.arange(0, BLOCK // 8)
+    groups = (start >> 2).to(tl.int32) + tl.arange(0, BLOCK // 4)
+    w0, _, w2, _ = _philox(key, groups)
+    a0, b0 = tl.split(tl.reshape(_to_float(w0), (BLOCK // 8, 2)))
+    a2, b2 = tl.split(tl.reshape(_to_float(w2), (BLOCK // 8, 2)))
+    product = (a0 * a2) * (b0 * b2 * 5.421010862427522e-20)  # in [2**-64, 2**64]
+    energy = _minus_two_log(product, 64, True)
+    if counted < BLOCK:
+        full = counted >> 3
+        energy = tl.where(pairs < full, energy, 0.0)
+        if (counted & 7) != 0:
+            n = _white_noise(key, start + 8 * full, 16)
+            n = tl.where(tl.arange(0, 16) < (counted & 7), n, 0.0)
+            energy = tl.where(pairs == 0, energy + tl.sum(n * n, axis=0), energy)
+    return energy
 
 
 @triton.jit
 def _row_length(LENGTHS, row, stride_lengths, n_time, HAS_LENGTHS: tl.constexpr):
     # Samples counted in the energies: torchaudio counts t < lengths[row] (any value).
-    # Floating-point lengths count ceil(length) samples, NaN none.
+    # Floating-point lengths count ceil(length) samples, NaN none; in [0, n_time].
     if HAS_LENGTHS:
         length = tl.load(LENGTHS + row * stride_lengths)
         if LENGTHS.dtype.element_ty.is_floating():
-            length = tl.minimum(tl.maximum(length.to(tl.float64), -1.0), 4.0e18)
+            length = tl.minimum(tl.maximum(length.to(tl.float64), 0.0), 4.0e18)
             length = tl.where(length == length, tl.ceil(length), 0.0)
-        length = length.to(tl.int64)
+        length = tl.minimum(tl.maximum(length.to(tl.int64), 0), n_time)
     else:
         length = n_time
     return length
+
+
+@triton.jit
+def _in_block(bound, start, BLOCK: tl.constexpr):
+    # how many of the block's samples start .. start + BLOCK - 1 lie below ``bound``, int32
+    return tl.minimum(tl.maximum(bound - start, 0), BLOCK).to(tl.int32)
 
 
 @triton.jit
@@ -164,20 +283,62 @@ def energies_kernel(
 ):
     # partials[0, row, b] = sum of w^2 and partials[1, row, b] = sum of n^2 over block b
     # of the row, counting samples t < lengths[row]. Reduced over b in a fixed order by the
-    # next kernel: results do not depend on scheduling (no atomics).
-    pid = tl.program_id(0).to(tl.int64)
-    row = pid // blocks_per_row
-    block = pid % blocks_per_row
-    start = block * BLOCK
-    cols = start + tl.arange(0, BLOCK)
+    # next kernel: results do not depend on scheduling (no atomics). Grid (rows, blocks):
+    # scalar index math in int64, the block's indices in int32.
+    row = tl.program_id(0).to(tl.int64)
+    block = tl.program_id(1)
+    start = block.to(tl.int64) * BLOCK
+    offsets = tl.arange(0, BLOCK)
     length = _row_length(LENGTHS, row, stride_lengths, n_time, HAS_LENGTHS)
-    mask = (cols < n_time) & (cols < length)
+    counted = _in_block(length, start, BLOCK)
     acc_dtype = PARTIALS.dtype.element_ty
-    w = tl.load(W + row * stride_w_row + cols, mask=mask, other=0.0).to(acc_dtype)
-    n = _noise_block(N, SEED, row, stride_n_row, start, cols, mask, GENERATE, BLOCK)
-    n = n.to(acc_dtype)
-    tl.store(PARTIALS + row * blocks_per_row + block, tl.sum(w * w, axis=0))
-    tl.store(PARTIALS + (n_rows + row) * blocks_per_row + block, tl.sum(n * n, axis=0))
+    if GENERATE:
+        if counted == BLOCK:
+            # a block wholly counted (all but a row's last): 4 steps of BLOCK // 4 samples (8
+            # per thread each), fewer live registers, sums accumulated per lane and reduced
+            # across the block once at the end; no masks
+            SUB: tl.constexpr = BLOCK // 4
+            lanes = tl.arange(0, SUB)
+            acc_w = tl.zeros((SUB,), dtype=acc_dtype)
+            acc_n = tl.zeros((SUB // 8,), dtype=tl.float32)
+            for first in tl.static_range(0, BLOCK, SUB):
+                step = tl.load(W + (row * stride_w_row + start + first) + lanes).to(acc_dtype)
+                step_key = tl.load(SEED).to(tl.int64) + row
+                acc_w += step * step
+                acc_n += _white_energy(step_key, start + first, SUB, SUB)
+            energy_signal = tl.sum(acc_w, axis=0)
+            energy_noise = tl.sum(acc_n, axis=0).to(acc_dtype)
+        else:
+            mask = offsets < counted
+            w = tl.load(W + (row * stride_w_row + start) + offsets, mask=mask, other=0.0)
+            w = w.to(acc_dtype)
+            key = tl.load(SEED).to(tl.int64) + row
+            energy_signal = tl.sum(w * w, axis=0)
+            energy_noise = tl.sum(_white_energy(key, start, counted, BLOCK), axis=0).to(acc_dtype)
+    else:
+        mask = offsets < counted
+        w = tl.load(W + (row * stride_w_row + start) + offsets, mask=mask, other=0.0)
+        w = w.to(acc_dtype)
+        n = tl.load(N + (row * stride_n_row + start) + offsets, mask=mask, other=0.0)
+        n = n.to(acc_dtype)
+        energy_signal = tl.sum(w * w, axis=0)
+        energy_noise = tl.sum(n * n, axis=0)
+    tl.store(PARTIALS + row * blocks_per_row + block, energy_signal)
+    tl.store(PARTIALS + (n_rows + row) * blocks_per_row + block, energy_noise)
+
+
+@triton.jit
+def _noise_block(N, SEED, row, stride_n_row, start, mask, GENERATE: tl.constexpr,
+                 BLOCK: tl.constexpr):  # fmt: skip
+    # The noise of one block of a row: loaded (0 where masked), or white noise regenerated
+    # from the seed so that every pass (and the backward) sees the same samples without
+    # storing them (finite everywhere: masked lanes are the caller's to drop).
+    if GENERATE:
+        noise = _white_noise(tl.load(SEED).to(tl.int64) + row, start, BLOCK)
+    else:
+        offsets = tl.arange(0, BLOCK)
+        noise = tl.load(N + (row * stride_n_row + start) + offsets, mask=mask, other=0.0)
+    return noise
 
 
 @triton.jit
@@ -199,16 +360,15 @@ def add_scaled_noise_kernel(
     BLOCK_P: tl.constexpr,
 ):
     # y = w + scale[row] * n, the scale computed here from the row's partials
-    pid = tl.program_id(0).to(tl.int64)
-    row = pid // blocks_per_row
-    start = (pid % blocks_per_row) * BLOCK
-    cols = start + tl.arange(0, BLOCK)
-    mask = cols < n_time
+    row = tl.program_id(0).to(tl.int64)
+    start = tl.program_id(1).to(tl.int64) * BLOCK
+    offsets = tl.arange(0, BLOCK)
+    mask = offsets < _in_block(n_time, start, BLOCK)
     scale, _, _ = _noise_scale(PARTIALS, SNR, row, stride_snr, n_rows, blocks_per_row, BLOCK_P)
-    w = tl.load(W + row * stride_w_row + cols, mask=mask, other=0.0).to(scale.dtype)
-    n = _noise_block(N, SEED, row, stride_n_row, start, cols, mask, GENERATE, BLOCK)
-    y = w + scale * n.to(scale.dtype)
-    tl.store(Y + row * n_time + cols, y.to(Y.dtype.element_ty), mask=mask)
+    w = tl.load(W + (row * stride_w_row + start) + offsets, mask=mask, other=0.0)
+    n = _noise_block(N, SEED, row, stride_n_row, start, mask, GENERATE, BLOCK)
+    y = w.to(scale.dtype) + scale * n.to(scale.dtype)
+    tl.store(Y + (row * n_time + start) + offsets, y.to(Y.dtype.element_ty), mask=mask)
 
 
 @triton.jit
@@ -226,15 +386,15 @@ def dot_kernel(
 ):
     # partials[row, b] = sum of g * n over block b of the row (all samples: the noise is
     # added over the whole row, only its energy is measured over the first length samples)
-    pid = tl.program_id(0).to(tl.int64)
-    row = pid // blocks_per_row
-    start = (pid % blocks_per_row) * BLOCK
-    cols = start + tl.arange(0, BLOCK)
-    mask = cols < n_time
+    row = tl.program_id(0).to(tl.int64)
+    block = tl.program_id(1)
+    start = block.to(tl.int64) * BLOCK
+    offsets = tl.arange(0, BLOCK)
+    mask = offsets < _in_block(n_time, start, BLOCK)
     acc_dtype = PARTIALS.dtype.element_ty
-    g = tl.load(G + row * stride_g_row + cols, mask=mask, other=0.0).to(acc_dtype)
-    n = _noise_block(N, SEED, row, stride_n_row, start, cols, mask, GENERATE, BLOCK)
-    tl.store(PARTIALS + pid, tl.sum(g * n.to(acc_dtype), axis=0))
+    g = tl.load(G + (row * stride_g_row + start) + offsets, mask=mask, other=0.0).to(acc_dtype)
+    n = _noise_block(N, SEED, row, stride_n_row, start, mask, GENERATE, BLOCK)
+    tl.store(PARTIALS + row * blocks_per_row + block, tl.sum(g * n.to(acc_dtype), axis=0))
 
 
 @triton.jit
@@ -267,31 +427,57 @@ def add_noise_backward_kernel(
     #   gw = g + (d * scale / Es) * w * counted,   gn = scale * g - (d * scale / En) * n * counted,
     #   gsnr = -ln(10) / 20 * d * scale,
     # counted marking t < lengths[row]. Generated noise has no gradient: GN is not written.
-    pid = tl.program_id(0).to(tl.int64)
-    row = pid // blocks_per_row
-    block = pid % blocks_per_row
-    start = block * BLOCK
-    cols = start + tl.arange(0, BLOCK)
-    mask = cols < n_time
+    row = tl.program_id(0).to(tl.int64)
+    block = tl.program_id(1)
+    start = block.to(tl.int64) * BLOCK
+    offsets = tl.arange(0, BLOCK)
+    mask = offsets < _in_block(n_time, start, BLOCK)
     scale, signal, noise = _noise_scale(
         PARTIALS, SNR, row, stride_snr, n_rows, blocks_per_row, BLOCK_P
     )
     dot = _row_sum(DOTS + row * blocks_per_row, blocks_per_row, BLOCK_P)
     if block == 0:
         tl.store(GSNR + row, -0.11512925464970229 * dot * scale)
-    counted = cols < _row_length(LENGTHS, row, stride_lengths, n_time, HAS_LENGTHS)
+    length = _row_length(LENGTHS, row, stride_lengths, n_time, HAS_LENGTHS)
+    counted = offsets < _in_block(length, start, BLOCK)
     coeff_w = tl.where(counted, dot * scale / signal, 0.0)
-    g = tl.load(G + row * stride_g_row + cols, mask=mask, other=0.0).to(scale.dtype)
-    w = tl.load(W + row * stride_w_row + cols, mask=mask, other=0.0).to(scale.dtype)
-    tl.store(GW + row * n_time + cols, (g + coeff_w * w).to(GW.dtype.element_ty), mask=mask)
+    g = tl.load(G + (row * stride_g_row + start) + offsets, mask=mask, other=0.0)
+    g = g.to(scale.dtype)
+    w = tl.load(W + (row * stride_w_row + start) + offsets, mask=mask, other=0.0)
+    gw = g + coeff_w * w.to(scale.dtype)
+    out = (row * n_time + start) + offsets
+    tl.store(GW + out, gw.to(GW.dtype.element_ty), mask=mask)
     if not GENERATE:
         coeff_n = tl.where(counted, dot * scale / noise, 0.0)
-        n = tl.load(N + row * stride_n_row + cols, mask=mask, other=0.0).to(scale.dtype)
-        gn = scale * g - coeff_n * n
-        tl.store(GN + row * n_time + cols, gn.to(GN.dtype.element_ty), mask=mask)
+        n = tl.load(N + (row * stride_n_row + start) + offsets, mask=mask, other=0.0)
+        gn = scale * g - coeff_n * n.to(scale.dtype)
+        tl.store(GN + out, gn.to(GN.dtype.element_ty), mask=mask)
 
 
 BLOCK_P = 64  # partial sums reduced per step by the second kernel of each pair
+# White noise costs ~30-40 instructions per sample (Philox, Box-Muller): blocks of 4096 to
+# 16384 samples, 32 per thread, keep the per-program and reduction overheads small beside it.
+GENERATE_BLOCKS = (4096, 16384)
+MAX_GRID_Y = 65535  # the limit of grid dim 1 (blocks per row)
+
+
+def _layout(rows, n_time, device, generate):
+    """(BLOCK, blocks_per_row, grid (rows, blocks_per_row), num_warps) of every add_noise
+    kernel; the forward's partials are laid out by it, and the backward uses the same."""
+    if generate:
+        block, blocks_per_row, _ = row_blocks(
+            rows, n_time, device, max_block=GENERATE_BLOCKS[1], min_block=GENERATE_BLOCKS[0]
+        )
+    else:
+        block, blocks_per_row, _ = row_blocks(rows, n_time, device)
+    while blocks_per_row > MAX_GRID_Y:  # very long rows: bigger blocks
+        block *= 2
+        blocks_per_row = triton.cdiv(n_time, block)
+    if generate:  # 32 samples per thread, at least 128 per block (16 per step)
+        block = max(block, 128)
+        blocks_per_row = triton.cdiv(n_time, block)
+    warps = min(max(block // 1024, 1), 16) if generate else num_warps(block)
+    return block, blocks_per_row, (rows, blocks_per_row), warps
 
 
 def _noise_args(w, n, seed):
@@ -320,13 +506,12 @@ def add_noise(w, n, snr, lengths, seed=None, launch=lambda kernel: kernel):
     rows, n_time = w.shape
     compute_dtype = compute_dtype_of(w)
     y = torch.empty((rows, n_time), dtype=w.dtype, device=w.device)
-    block, blocks_per_row, grid = row_blocks(rows, n_time, w.device)
+    block, blocks_per_row, grid, warps = _layout(rows, n_time, w.device, n is None)
     partials = torch.empty(2, rows, blocks_per_row, dtype=compute_dtype, device=w.device)
     if y.numel() == 0:
         return y, partials
     noise, stride_n_row, seed, generate = _noise_args(w, n, seed)
     lengths, stride_lengths, has_lengths = _lengths_args(w, lengths)
-    warps = num_warps(block)
     launch(energies_kernel)[grid](
         w, noise, seed, lengths, partials, w.stride(0), stride_n_row, stride_lengths, rows,
         n_time, blocks_per_row, GENERATE=generate, HAS_LENGTHS=has_lengths, BLOCK=block,
@@ -350,12 +535,11 @@ def add_noise_backward(g, w, n, snr, lengths, partials, seed=None, launch=lambda
     if grad_w.numel() == 0:
         return grad_w, grad_n, torch.zeros(rows, dtype=compute_dtype, device=w.device)
     grad_snr = torch.empty(rows, dtype=compute_dtype, device=w.device)  # written by block 0
-    block, blocks_per_row, grid = row_blocks(rows, n_time, w.device)
+    block, blocks_per_row, grid, warps = _layout(rows, n_time, w.device, n is None)
     assert partials.shape[-1] == blocks_per_row, "partials from another launch layout"
     dots = torch.empty(rows, blocks_per_row, dtype=compute_dtype, device=w.device)
     noise, stride_n_row, seed, generate = _noise_args(w, n, seed)
     lengths, stride_lengths, has_lengths = _lengths_args(w, lengths)
-    warps = num_warps(block)
     launch(dot_kernel)[grid](
         g, noise, seed, dots, g.stride(0), stride_n_row, n_time, blocks_per_row,
         GENERATE=generate, BLOCK=block, num_warps=warps,

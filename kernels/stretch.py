@@ -28,15 +28,13 @@ def _c(value, like):
 
 @triton.jit
 def _atan(x):
-    # atan(x) for x >= 0, Cephes' atan (rational approximation after reducing x to
-    # [0, 0.66]): float64-accurate.
-    big = x > _c(2.414213562373095, x)
-    mid = (x > _c(0.66, x)) & (x <= _c(2.414213562373095, x))
-    reduced = tl.where(big, -1.0 / tl.where(big, x, 1.0), tl.where(mid, (x - 1.0) / (x + 1.0), x))
-    offset = tl.where(big, _c(1.5707963267948966, x), tl.where(mid, _c(0.7853981633974483, x), 0.0))
-    more_bits = tl.where(
-        big, _c(6.123233995736766e-17, x), tl.where(mid, _c(3.061616997868383e-17, x), 0.0)
-    )
+    # atan(x) for 0 <= x <= 1 (what atan2 asks for), Cephes' atan (rational approximation
+    # after reducing x > 0.66 to (x - 1) / (x + 1)): float64-accurate. Cephes' third range
+    # (x > tan(3 pi / 8)) never occurs here, so it is left out (one division less).
+    mid = x > _c(0.66, x)
+    reduced = tl.where(mid, (x - 1.0) / (x + 1.0), x)
+    offset = tl.where(mid, _c(0.7853981633974483, x), 0.0)
+    more_bits = tl.where(mid, _c(3.061616997868383e-17, x), 0.0)
     z = reduced * reduced
     p = _c(-8.750608600031904e-1, x) * z - _c(1.6157537187333652e1, x)
     p = (p * z - _c(7.500855792314705e1, x)) * z - _c(1.2288666844901362e2, x)
@@ -100,10 +98,10 @@ def phase_vocoder_kernel(
     #   phase[t] = angle X[0] + sum_{u < t} advance[u]
     pid = tl.program_id(0).to(tl.int64)
     row = pid // bin_blocks
-    bins = (pid % bin_blocks) * BLOCK_B + tl.arange(0, BLOCK_B)
+    bins = (pid % bin_blocks).to(tl.int32) * BLOCK_B + tl.arange(0, BLOCK_B)
     bin_mask = bins < n_bins
-    x_bins = X + row * stride_x_row + bins.to(tl.int64)[:, None] * stride_x_bin
-    y_bins = Y + row * stride_y_row + bins.to(tl.int64)[:, None] * stride_y_bin
+    x_bins = X + row * stride_x_row + (bins * stride_x_bin)[:, None]
+    y_bins = Y + row * stride_y_row + (bins * stride_y_bin)[:, None]
     expected = tl.load(ADVANCE + bins * stride_advance, mask=bin_mask, other=0.0)[:, None]
     acc_dtype = expected.dtype
     first_re = tl.load(x_bins, mask=bin_mask[:, None], other=0.0).to(acc_dtype)
@@ -117,7 +115,7 @@ def phase_vocoder_kernel(
         step = tl.load(STEPS + t, mask=t_mask, other=0.0).to(acc_dtype)
         floor = tl.floor(step)
         alpha = (step - floor)[None, :]
-        before_t = floor.to(tl.int64)[None, :]
+        before_t = floor.to(tl.int32)[None, :]  # offsets in a row: int32 (checked)
         after_t = before_t + 1
         mask = bin_mask[:, None] & t_mask[None, :]
         before_mask = mask & (before_t < n_frames)
@@ -141,7 +139,7 @@ def phase_vocoder_kernel(
         )
         cos = tl.cos(phase.to(tl.float64)).to(acc_dtype)
         sin = tl.sin(phase.to(tl.float64)).to(acc_dtype)
-        out = y_bins + t.to(tl.int64)[None, :] * stride_y_frame
+        out = y_bins + t[None, :] * stride_y_frame
         out_dtype = Y.dtype.element_ty
         tl.store(out, (magnitude * cos).to(out_dtype), mask=mask)
         tl.store(out + 1, (magnitude * sin).to(out_dtype), mask=mask)
@@ -169,6 +167,9 @@ def phase_vocoder(spec, steps, advance, launch=lambda kernel: kernel):
     if out.numel() == 0:
         return out
     x, y = torch.view_as_real(spec), torch.view_as_real(out)
+    for t, frames in ((x, n_frames), (y, n_out)):  # the kernel's offsets in a row are int32
+        if t.stride(1) * n_bins + t.stride(2) * (frames + 1) >= 2**31:
+            raise ValueError(f"phase_vocoder: {n_bins} bins x {frames} frames is too large")
     block_b = _bin_block(rows, n_bins, spec.device)
     bin_blocks = triton.cdiv(n_bins, block_b)
     launch(phase_vocoder_kernel)[(rows * bin_blocks,)](

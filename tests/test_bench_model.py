@@ -121,7 +121,6 @@ def test_undeclared_write_is_reported():
 
 
 def _first_launch_per_kernel():
-    from tritaudio.kernels.launch import row_blocks
 
     """tests/compile_kernels.py's launches, float32, one per kernel and feature flags."""
     import compile_kernels
@@ -138,7 +137,9 @@ def _first_launch_per_kernel():
         args = tuple(a[:, :700] if isinstance(a, torch.Tensor) and a.dim() == 2
                      and a.shape == (3, 5000) else a for a in args)  # fmt: skip
         if launcher.__name__ == "add_noise_backward":  # its partials follow the row's blocks
-            blocks = row_blocks(3, 700, "cpu")[1]
+            from tritaudio.kernels.noise import _layout
+
+            blocks = _layout(3, 700, "cpu", args[2] is None)[1]  # white noise: args[2] None
             args = (*args[:5], args[5].new_zeros(2, 3, blocks), *args[6:])
         yield launcher, args
 

@@ -21,17 +21,8 @@ from trace_host_sync import CASES
 import tritaudio.functional as F
 import tritaudio.transforms as T
 
-ENVELOPE = "spectral: the inverse STFT checks the window envelope on the host (branch spectral)"
 SPEED = "resample: Speed / SpeedPerturbation set an attribute Dynamo cannot trace (resample)"
 STILL_SYNCING = {
-    "F.griffinlim": ENVELOPE,
-    "F.inverse_spectrogram": ENVELOPE,
-    "F.pitch_shift": ENVELOPE,
-    "F.time_stretch": ENVELOPE,
-    "T.GriffinLim": ENVELOPE,
-    "T.InverseSpectrogram": ENVELOPE,
-    "T.PitchShift": ENVELOPE,
-    "T.TimeStretchWaveform": ENVELOPE,
     "T.Speed": SPEED,
     "T.SpeedPerturbation": SPEED,
 }

@@ -245,7 +245,7 @@ def griffinlim(
         angles = torch.rand(specgram.shape, dtype=complex_dtype, device=specgram.device)
     else:
         angles = torch.full(specgram.shape, 1, dtype=complex_dtype, device=specgram.device)
-    previous = torch.tensor(0.0, dtype=specgram.dtype, device=specgram.device)
+    previous = specgram.new_zeros(())  # a fill, not a host-to-device copy
     for _ in range(n_iter):
         rebuilt = stft(istft(specgram * angles))
         angles = rebuilt

@@ -315,10 +315,15 @@ def _check_inverse_length(n_frames, length, n_fft, hop_length, center):
         )
 
 
+NOLA_MESSAGE = "the window's overlap-add is zero somewhere (NOLA fails): the signal cannot be "
+
+
 def _window_envelope(full_window, hop_length, n_frames, start, end):
     """The overlap-added squared window over output samples [start, end) of the inverse
     STFT, and whether it is non-zero there (NOLA): built once per key, the check a host
-    sync at build time only."""
+    read at build time only (then cached with the envelope: later calls read nothing).
+    While tracing (torch.compile), where nothing is cached and no host read can be traced,
+    the check is a device-side assert instead."""
     from tritaudio import _ops
 
     def build():
@@ -327,6 +332,12 @@ def _window_envelope(full_window, hop_length, n_frames, start, end):
         ones = full_window.new_ones(1, 1, 1).expand(1, n_frames, n_fft)  # read in place
         squared = full_window.pow(2)
         envelope = _ops.overlap_add(ones, squared, hop_length, full_len)[0, start:end]
+        if torch.compiler.is_compiling():
+            if envelope.numel():
+                torch._assert_async(
+                    envelope.abs().min() >= 1e-11, NOLA_MESSAGE + "recovered with this window"
+                )
+            return envelope.contiguous(), True
         recoverable = not (envelope.numel() and bool(envelope.abs().min() < 1e-11))
         return envelope.contiguous(), recoverable
 
@@ -361,8 +372,7 @@ def _inverse_stft_triton(
     signal = signal[:, start:end]
     if not recoverable:
         raise ValueError(
-            "the window's overlap-add is zero somewhere (NOLA fails): the signal cannot be "
-            f"recovered with this window, n_fft={n_fft}, hop_length={hop_length}"
+            NOLA_MESSAGE + f"recovered with this window, n_fft={n_fft}, hop_length={hop_length}"
         )
     signal = signal / envelope
     if length is not None and signal.shape[-1] < length + 2 * pad:

@@ -4,6 +4,7 @@ and AdditiveNoise (beyond torchaudio: random SNRs, in-kernel white and colored n
 
 import math
 
+import numpy
 import torch
 
 from tritaudio import _reference
@@ -265,15 +266,23 @@ class AdditiveNoise(torch.nn.Module):
         is read back (white noise takes its seed as a tensor)."""
         low, high = self.snr_range
         draw = lambda *shape: torch.rand(shape, generator=self.generator, dtype=torch.float64)
+        if self.noise is None and self.color == "white":
+            # the same draws in two torch ops (one rand of 2 x rows gives the two of rows),
+            # the arithmetic on 2 x rows host numbers in numpy: few host dispatches per call
+            uniform = draw(2 * rows).numpy()
+            drawn = low + (high - low) * uniform[:rows]
+            snr = numpy.where(uniform[rows:] < self.p, drawn, math.inf)
+            seed = torch.randint(2**31 - 1 - max(rows, 1), (1,), generator=self.generator)
+            # the kernels read the seed where it lies: with the SNRs, on the device
+            values = torch.from_numpy(numpy.append(snr, seed.numpy().astype(numpy.float64)))
+            snr, seed = _to_device(values, device).split(rows)
+            return snr, seed, None
         snr = low + (high - low) * draw(rows)
         snr = torch.where(draw(rows) < self.p, snr, math.inf)
         if self.noise is None:
             seed = torch.randint(2**31 - 1 - max(rows, 1), (1,), generator=self.generator)
-            if self.color != "white":  # seeds the device generator that shapes the noise
-                return _to_device(snr, device), int(seed), None
-            # the kernels read the seed where it lies: with the SNRs, on the device
-            snr, seed = _to_device(torch.cat([snr, seed.double()]), device).split(rows)
-            return snr, seed, None
+            # seeds the device generator that shapes the colored noise
+            return _to_device(snr, device), int(seed), None
         clips, clip_time = self.noise.shape
         clip = torch.randint(clips, (rows,), generator=self.generator)
         offset = torch.randint(clip_time, (rows,), generator=self.generator)
