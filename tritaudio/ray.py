@@ -128,7 +128,7 @@ class FeatureExtractor:
             waveform = torch.as_tensor(np.asarray(value, dtype=np.float32))
             waveform = waveform[None] if waveform.ndim == 1 else waveform
             rate = int(rate)
-        if not torch.isfinite(waveform).all():
+        if not cli_features.all_finite(waveform):
             raise ValueError("it holds NaN or infinite samples")
         if not self.keep_channels and waveform.shape[0] != 1:
             waveform = waveform.mean(0, keepdim=True)
