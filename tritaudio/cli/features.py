@@ -536,6 +536,7 @@ def run_features(args):
     if args.manifest:
         manifest = outputs.Manifest(args.manifest, args.shard_index, args.num_shards)
     job = parallel.Job(rank) if rank is not None else None
+    parallel.keep_freed_memory()
     try:
         with parallel.torch_threads(threads):
             _run(args, device, todo, report, groups, manifest)
