@@ -29,6 +29,7 @@ from tritaudio.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
     UsageError,
+    all_finite,
     non_negative_int,
     positive_int,
 )
@@ -364,15 +365,6 @@ def collect_jobs(inputs, out_dir, suffix, unreadable=None):
             if known != str(file) and Path(known).absolute() != file.absolute():
                 raise _usage(f"{known} and {file} would both be written to {output}")
     return [Job(source, output) for output, source in jobs.items()]
-
-
-def all_finite(tensor):
-    """Whether every element is finite, from the minimum and the maximum (NaN propagates to
-    both): one pass without a mask, ~15x less time than ``torch.isfinite(t).all()``."""
-    if tensor.numel() == 0:
-        return True
-    low, high = torch.aminmax(tensor)
-    return bool(torch.isfinite(low) and torch.isfinite(high))
 
 
 def decode(job, keep_channels):
