@@ -33,7 +33,7 @@ import torch
 import tritaudio.cli.features as cli_features
 import tritaudio.cli.outputs as outputs
 import tritaudio.cli.parallel as parallel
-from tritaudio.cli.common import EXIT_FAILED, EXIT_OK, UsageError, device_for
+from tritaudio.cli.common import EXIT_FAILED, EXIT_OK, UsageError, all_finite, device_for
 
 # The audio column, when none is named: read_binary_files' "bytes", decoded arrays
 # (a "sample_rate" column beside them) or HF-style {"array", "sampling_rate"}, then paths.
@@ -128,7 +128,7 @@ class FeatureExtractor:
             waveform = torch.as_tensor(np.asarray(value, dtype=np.float32))
             waveform = waveform[None] if waveform.ndim == 1 else waveform
             rate = int(rate)
-        if not torch.isfinite(waveform).all():
+        if not all_finite(waveform):
             raise ValueError("it holds NaN or infinite samples")
         if not self.keep_channels and waveform.shape[0] != 1:
             waveform = waveform.mean(0, keepdim=True)

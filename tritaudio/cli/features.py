@@ -29,6 +29,7 @@ from tritaudio.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
     UsageError,
+    all_finite,
     non_negative_int,
     positive_int,
 )
@@ -374,7 +375,7 @@ def decode(job, keep_channels):
         waveform, rate = tritaudio.load(job.source)
     except Exception as err:  # any reason a file cannot be read is reported, not raised
         return job, err
-    if not torch.isfinite(waveform).all():  # a float file can hold NaN or infinity
+    if not all_finite(waveform):  # a float file can hold NaN or infinity
         return job, ValueError("it holds NaN or infinite samples")
     if not keep_channels and waveform.shape[0] != 1:
         waveform = waveform.mean(0, keepdim=True)
@@ -527,6 +528,7 @@ def run_features(args):
     if args.manifest:
         manifest = outputs.Manifest(args.manifest, args.shard_index, args.num_shards)
     job = parallel.Job(rank) if rank is not None else None
+    parallel.keep_freed_memory()
     try:
         with parallel.torch_threads(threads):
             _run(args, device, todo, report, groups, manifest)
@@ -570,7 +572,7 @@ def computed(clips, extractor_for, batch_size, device, report):
     """(clip, features) of decoded clips, in batches; what fails is ``report.fail``-ed."""
     for batch in _batches(clips, extractor_for, batch_size, report):
         for clip, features in _compute(batch, extractor_for, device, report):
-            if not torch.isfinite(features).all():  # e.g. samples too loud
+            if not all_finite(features):  # e.g. samples too loud
                 report.fail(clip.job.source, "its features are not finite")
                 continue
             yield clip, features

@@ -114,6 +114,34 @@ def batch_size_for(device, given):
     return 1 if device.type == "cpu" else 32
 
 
+# glibc's mallopt parameters
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+
+
+def keep_freed_memory(mmap_below=64 << 20, trim_above=256 << 20):
+    """Make glibc's malloc reuse freed blocks instead of returning them to the OS.
+
+    Per clip the CPU pipeline allocates and frees ~7 MB in blocks of 0.3 to 1.6 MB (the
+    samples, the padded signal, the complex STFT, the power, the mel bands). glibc serves
+    such blocks with mmap until its adaptive threshold has grown past them, and it does not
+    always grow: a run then takes ~1,000 page faults per clip (the fresh pages zeroed by
+    the kernel), and its log-mel costs 4.2 ms instead of 2.1 ms per 10 s clip (measured on a
+    2-core CPU, torch on one thread; which of the two a process gets varies from run to
+    run). With fixed thresholds the blocks come from the heap and stay there: 0 faults per
+    clip once warm, in every run. Outputs do not change. Only where glibc is the C library
+    (elsewhere nothing happens); returns whether the thresholds were set."""
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc (musl, macOS, Windows)
+        return False
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    return bool(mallopt(_M_MMAP_THRESHOLD, mmap_below)) and bool(
+        mallopt(_M_TRIM_THRESHOLD, trim_above)
+    )
+
+
 @contextlib.contextmanager
 def torch_threads(count):
     """torch's intra-op threads set to ``count`` for the block (None: unchanged)."""
