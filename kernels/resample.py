@@ -37,6 +37,15 @@ MIN_BLOCK = 128
 WAVES = 4
 DEFAULT_SMS = 132  # H100 / H200, when not on CUDA (the interpreter, compile checks)
 INT32_LIMIT = 2**31 - 1
+# The tensor-core kernel (float32 tables): windows of at most MAX_DOT_K inputs, tiles of
+# M pairs with M * K <= DOT_TILE (registers), up to MAX_DOT_TILES tiles per program (one
+# weight block built per program), groups at most 5 % empty; 3xTF32 keeps float32 accuracy.
+MAX_DOT_K = 256
+MAX_DOT_M = 64
+DOT_TILE = 8192
+MAX_DOT_TILES = 8
+MAX_GROUP_WASTE = 1.05
+DOT_PRECISION = "tf32x3"
 
 _sm_counts = {}
 
@@ -185,6 +194,120 @@ def polyphase_kernel(
     tl.store(y_ptrs, acc.to(Y.dtype.element_ty), mask=row_mask[:, None] & out_mask[None, :])
 
 
+@triton.jit
+def polyphase_dot_kernel(
+    X,  # pointer to the input, (rows, n_in), last dim contiguous
+    TAPS_TABLE,  # pointer to the (out_rate, n_taps) float32 taps, strided
+    Y,  # pointer to the output, (rows, n_out), contiguous
+    stride_x_row,
+    stride_phase,
+    stride_tap,
+    n_in,
+    n_out,
+    in_rate,
+    out_rate,
+    width,
+    n_taps,
+    n_rows,
+    n_super,  # super-blocks per row
+    super_in,  # inputs of a super-block: c * in_rate
+    super_out,  # phases (outputs) of a super-block: c * out_rate
+    n_groups,  # groups of G phases per super-block
+    PRECISION: tl.constexpr,
+    M: tl.constexpr,
+    G: tl.constexpr,
+    K: tl.constexpr,
+    TILES: tl.constexpr,
+):
+    # Program: one group of G consecutive super-phases, TILES tiles of M (row, super-block)
+    # pairs. Its (K, G) weights are built once from the compact table: column i is phase
+    # s = group * G + i, whose window starts offset[i] inputs after the group's.
+    pid = tl.program_id(0)
+    group = pid % n_groups
+    chunk = pid // n_groups
+    s = group * G + tl.arange(0, G)
+    s_ok = s < super_out
+    s_start = (s * in_rate) // out_rate  # floor(s * in / out): the window of s, less width
+    g_start = (group * G * in_rate) // out_rate
+    phase = s % out_rate
+    kk = tl.arange(0, K)
+    tap = kk[:, None] - (s_start - g_start)[None, :]
+    w_ok = (tap >= 0) & (tap < n_taps) & s_ok[None, :]
+    weights = tl.load(
+        TAPS_TABLE + phase[None, :] * stride_phase + tap * stride_tap, mask=w_ok, other=0.0
+    )
+    pairs = n_rows * n_super
+    for t in tl.static_range(TILES):
+        mi = (chunk * TILES + t) * M + tl.arange(0, M)
+        m_ok = mi < pairs
+        row = tl.minimum(mi // n_super, n_rows - 1)
+        sb = mi - (mi // n_super) * n_super
+        k = (sb * super_in + (g_start - width))[:, None] + kk[None, :]
+        a_ok = (k >= 0) & (k < n_in) & m_ok[:, None]
+        x_row = X + row.to(tl.int64) * stride_x_row
+        a = tl.load(x_row[:, None] + k, mask=a_ok, other=0.0).to(tl.float32)
+        y = tl.dot(a, weights, input_precision=PRECISION)
+        n = (sb * super_out)[:, None] + s[None, :]
+        y_ok = m_ok[:, None] & s_ok[None, :] & (n < n_out)
+        y_row = Y + row.to(tl.int64) * n_out
+        tl.store(y_row[:, None] + n, y.to(Y.dtype.element_ty), mask=y_ok)
+
+
+def _dot_cost(group, k, m):
+    """Warp-instructions per output of the dot kernel, roughly: the 3xTF32 products and the
+    splitting of both operands, the gathered input loads and their index math."""
+    return k / 292 + 4 * (k / group + k / m) / 32 + 8 * k / (32 * group)
+
+
+def _super_blocks(out_rate, group):
+    """Periods per super-block: the fewest whose phases fill groups of ``group`` to within
+    5 % (else the best fill)."""
+    best, best_waste = 1, math.inf
+    for c in range(1, group + 1):
+        waste = triton.cdiv(c * out_rate, group) * group / (c * out_rate)
+        if waste <= MAX_GROUP_WASTE:
+            return c
+        if waste < best_waste:
+            best, best_waste = c, waste
+    return best
+
+
+def dot_plan(rows, n_in, n_out, in_rate, out_rate, width, n_taps, sms):
+    """How :func:`polyphase_dot_kernel` tiles this filter, or None when it does not apply
+    (windows wider than MAX_DOT_K, or index math beyond int32): ``(c, G, K, M, TILES,
+    super-blocks per row, groups, programs)``.
+
+    A super-block is ``c`` periods, ``c * in_rate`` inputs and ``c * out_rate`` phases;
+    its phases are cut into groups of G whose windows all lie in K (a power of two)
+    inputs, so that the outputs of one group for M (row, super-block) pairs are one
+    ``(M, K) @ (K, G)`` product. G is the width with the fewest modelled instructions
+    per output."""
+    best = None
+    for group in (16, 32, 64):
+        k = max(16, triton.next_power_of_2(n_taps + triton.cdiv((group - 1) * in_rate, out_rate)))
+        if k > MAX_DOT_K:
+            continue
+        m = min(MAX_DOT_M, max(16, DOT_TILE // k))
+        c = _super_blocks(out_rate, group)
+        n_groups = triton.cdiv(c * out_rate, group)
+        cost = _dot_cost(group, k, m) * n_groups * group / (c * out_rate)
+        if best is None or cost < best[0]:
+            best = (cost, c, group, k, m, n_groups)
+    if best is None:
+        return None
+    _, c, group, k, m, n_groups = best
+    n_super = triton.cdiv(n_out, c * out_rate)
+    pairs = rows * n_super
+    if max(n_groups * group * in_rate, n_super * c * (in_rate + out_rate) + k, pairs + m) > INT32_LIMIT:
+        return None
+    m = min(m, max(16, triton.next_power_of_2(pairs)))
+    m_tiles = triton.cdiv(pairs, m)
+    tiles = 1
+    while tiles < MAX_DOT_TILES and n_groups * triton.cdiv(m_tiles, 2 * tiles) >= WAVES * sms:
+        tiles *= 2
+    return c, group, k, m, tiles, n_super, n_groups, n_groups * triton.cdiv(m_tiles, tiles)
+
+
 def filter_constants(spec_args):
     """The on-the-fly taps' scalar arguments, as Python floats (float32 in the kernel):
     (lpw, t_scale = base / (orig * new), gain = base / orig, beta, 1 / i0e(beta))."""
@@ -213,6 +336,15 @@ def _run(x, n_out, in_rate, out_rate, table, spec_args, launch):
         n_taps = 2 * width + 2
     else:
         taps, first = table
+        plan = dot_plan(rows, n_in, n_out, in_rate, out_rate, width, n_taps, sm_count(x.device))
+        if taps.dtype == torch.float32 and plan is not None:
+            c, group, k, m, tiles, n_super, n_groups, programs = plan
+            launch(polyphase_dot_kernel)[(programs,)](
+                x, taps, y, x.stride(0), taps.stride(0), taps.stride(1), n_in, n_out, in_rate,
+                out_rate, width, n_taps, rows, n_super, c * in_rate, c * out_rate, n_groups,
+                PRECISION=DOT_PRECISION, M=m, G=group, K=k, TILES=tiles, num_warps=4,
+            )  # fmt: skip
+            return y
     tile_rows, block, blocks_per_row, warps = tile(rows, n_out, sm_count(x.device))
     grid = (triton.cdiv(rows, tile_rows) * blocks_per_row,)
     launch(polyphase_kernel)[grid](
@@ -247,4 +379,4 @@ def resample_backward(
 
 # The tensor arguments each kernel writes (everything else it only reads); the
 # performance model (benchmarks/model) checks every launch against it.
-WRITES = {"polyphase_kernel": ("Y",)}
+WRITES = {"polyphase_kernel": ("Y",), "polyphase_dot_kernel": ("Y",)}
