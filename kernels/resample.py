@@ -42,9 +42,10 @@ INT32_LIMIT = 2**31 - 1
 # weight block built per program), groups at most 5 % empty; 3xTF32 keeps float32 accuracy.
 MAX_DOT_K = 256
 MAX_DOT_M = 64
-DOT_TILE = 8192
+DOT_TILE = 16384
 MAX_DOT_TILES = 8
 MAX_GROUP_WASTE = 1.05
+MAX_GRID_Y = 65535  # CUDA's limit on the grid's second and third axes
 DOT_PRECISION = "tf32x3"
 
 _sm_counts = {}
@@ -219,63 +220,89 @@ def polyphase_dot_kernel(
     K: tl.constexpr,
     TILES: tl.constexpr,
 ):
-    # Program: one group of G consecutive super-phases, TILES tiles of M (row, super-block)
-    # pairs. Its (K, G) weights are built once from the compact table: column i is phase
-    # s = group * G + i, whose window starts offset[i] inputs after the group's.
-    pid = tl.program_id(0)
-    group = pid % n_groups
-    chunk = pid // n_groups
+    # Program (group, chunk, row): one group of G consecutive super-phases, TILES tiles
+    # of M consecutive super-blocks of one row. Its (K, G) weights are built once from
+    # the compact table: column i is phase s = group * G + i, whose window starts
+    # offset[i] inputs after the group's. Columns past the super-block (s >= super_out,
+    # the last group's) are computed, never stored. Groups are the fastest grid axis:
+    # neighbouring programs share their inputs in L2.
+    group = tl.program_id(0)
+    chunk = tl.program_id(1).to(tl.int64)  # (scalar tile math in int64: no overflow)
+    row = tl.program_id(2).to(tl.int64)
     s = group * G + tl.arange(0, G)
     s_ok = s < super_out
     s_start = (s * in_rate) // out_rate  # floor(s * in / out): the window of s, less width
     g_start = (group * G * in_rate) // out_rate
-    phase = s % out_rate
+    offset = s_start - g_start
     kk = tl.arange(0, K)
-    tap = kk[:, None] - (s_start - g_start)[None, :]
-    w_ok = (tap >= 0) & (tap < n_taps) & s_ok[None, :]
-    weights = tl.load(
-        TAPS_TABLE + phase[None, :] * stride_phase + tap * stride_tap, mask=w_ok, other=0.0
-    )
-    pairs = n_rows * n_super
+    kk_wide = kk.to(tl.int64)
+    # (2-D index math only in int64 pointers and compares: no int32 products per element)
+    w_ok = (kk[:, None] >= offset[None, :]) & (kk[:, None] < (offset + n_taps)[None, :])
+    w_ptrs = (TAPS_TABLE + (s % out_rate) * stride_phase - offset * stride_tap)[None, :]
+    weights = tl.load(w_ptrs + (kk_wide * stride_tap)[:, None], mask=w_ok, other=0.0)
+    first_input = (g_start - width).to(tl.int64)  # of the group's window, in its super-block
+    g_first = (group * G).to(tl.int64)
+    m_range = tl.arange(0, M)
+    s_wide = s.to(tl.int64)
+    a_steps = m_range * super_in
+    y_steps = m_range * super_out
+    x_row = X + row * stride_x_row + first_input
+    y_row = Y + row * n_out + g_first
     for t in tl.static_range(TILES):
-        mi = (chunk * TILES + t) * M + tl.arange(0, M)
-        m_ok = mi < pairs
-        row = tl.minimum(mi // n_super, n_rows - 1)
-        sb = mi - (mi // n_super) * n_super
-        k = (sb * super_in + (g_start - width))[:, None] + kk[None, :]
-        a_ok = (k >= 0) & (k < n_in) & m_ok[:, None]
-        x_row = X + row.to(tl.int64) * stride_x_row
-        a = tl.load(x_row[:, None] + k, mask=a_ok, other=0.0).to(tl.float32)
-        y = tl.dot(a, weights, input_precision=PRECISION)
-        n = (sb * super_out)[:, None] + s[None, :]
-        y_ok = m_ok[:, None] & s_ok[None, :] & (n < n_out)
-        y_row = Y + row.to(tl.int64) * n_out
-        tl.store(y_row[:, None] + n, y.to(Y.dtype.element_ty), mask=y_ok)
+        sb0 = (chunk * TILES + t) * M
+        x_tile = x_row + sb0 * super_in
+        y_tile = y_row + sb0 * super_out
+        # every window and output of the tile inside the signal: no masks
+        interior = (sb0 * super_in + first_input >= 0) & (sb0 + M <= n_super)
+        interior = interior & ((sb0 + M - 1) * super_in + first_input + K <= n_in)
+        interior = interior & ((sb0 + M - 1) * super_out + g_first + G <= n_out)
+        a_ptrs = (x_tile + a_steps)[:, None] + kk_wide[None, :]
+        y_ptrs = (y_tile + y_steps)[:, None] + (s_wide - g_first)[None, :]
+        if interior:
+            a = tl.load(a_ptrs, mask=(kk < K)[None, :], other=0.0)  # (all true)
+            y = tl.dot(a.to(tl.float32), weights, input_precision=PRECISION)
+            tl.store(y_ptrs, y.to(Y.dtype.element_ty), mask=s_ok[None, :])
+        else:
+            sb = sb0 + m_range
+            start = sb * super_in + first_input
+            low = tl.where(sb < n_super, -start, K)  # the window's taps inside the signal
+            high = n_in - start
+            a_ok = (kk[None, :] >= low[:, None]) & (kk[None, :] < high[:, None])
+            a = tl.load(a_ptrs, mask=a_ok, other=0.0)
+            y = tl.dot(a.to(tl.float32), weights, input_precision=PRECISION)
+            y_count = n_out - sb * super_out - g_first
+            y_count = tl.where(sb < n_super, tl.minimum(y_count, super_out - g_first), 0)
+            y_ok = tl.arange(0, G)[None, :] < y_count[:, None]
+            tl.store(y_ptrs, y.to(Y.dtype.element_ty), mask=y_ok)
 
 
 def _dot_cost(group, k, m):
-    """Warp-instructions per output of the dot kernel, roughly: the 3xTF32 products and the
-    splitting of both operands, the gathered input loads and their index math."""
-    return k / 292 + 4 * (k / group + k / m) / 32 + 8 * k / (32 * group)
+    """Warp-instructions per output of the dot kernel, roughly: the 3xTF32 products, per
+    input of a window its load, address and splitting, per weight (once a tile) its
+    gather and splitting, per output its store."""
+    return k / 292 + (7 * k / group + 10 * k / m + 3) / 32
 
 
 def _super_blocks(out_rate, group):
     """Periods per super-block: the fewest whose phases fill groups of ``group`` to within
-    5 % (else the best fill)."""
+    5 % (else the best fill), a multiple of 4 outputs where one is (aligned stores)."""
     best, best_waste = 1, math.inf
-    for c in range(1, group + 1):
-        waste = triton.cdiv(c * out_rate, group) * group / (c * out_rate)
-        if waste <= MAX_GROUP_WASTE:
-            return c
-        if waste < best_waste:
-            best, best_waste = c, waste
+    for aligned in (True, False):  # super-blocks of a multiple of 4 outputs first
+        for c in range(1, group + 1):
+            if aligned and (c * out_rate) % 4:
+                continue
+            waste = triton.cdiv(c * out_rate, group) * group / (c * out_rate)
+            if waste <= MAX_GROUP_WASTE:
+                return c
+            if waste < best_waste:
+                best, best_waste = c, waste
     return best
 
 
 def dot_plan(rows, n_in, n_out, in_rate, out_rate, width, n_taps, sms):
     """How :func:`polyphase_dot_kernel` tiles this filter, or None when it does not apply
     (windows wider than MAX_DOT_K, or index math beyond int32): ``(c, G, K, M, TILES,
-    super-blocks per row, groups, programs)``.
+    super-blocks per row, groups, grid)``; the grid is (group, chunk of TILES tiles, row).
 
     A super-block is ``c`` periods, ``c * in_rate`` inputs and ``c * out_rate`` phases;
     its phases are cut into groups of G whose windows all lie in K (a power of two)
@@ -297,15 +324,21 @@ def dot_plan(rows, n_in, n_out, in_rate, out_rate, width, n_taps, sms):
         return None
     _, c, group, k, m, n_groups = best
     n_super = triton.cdiv(n_out, c * out_rate)
-    pairs = rows * n_super
-    if max(n_groups * group * in_rate, n_super * c * (in_rate + out_rate) + k, pairs + m) > INT32_LIMIT:
+    m = min(m, max(16, triton.next_power_of_2(n_super)))
+    reach = (n_super + m) * c * (in_rate + out_rate) + k  # the tiles' last input and output
+    if max(n_groups * group * in_rate, reach) > INT32_LIMIT or rows > MAX_GRID_Y:
         return None
-    m = min(m, max(16, triton.next_power_of_2(pairs)))
-    m_tiles = triton.cdiv(pairs, m)
+    m_tiles = triton.cdiv(n_super, m)  # per row
     tiles = 1
-    while tiles < MAX_DOT_TILES and n_groups * triton.cdiv(m_tiles, 2 * tiles) >= WAVES * sms:
+    while (
+        tiles < MAX_DOT_TILES
+        and 2 * tiles <= m_tiles
+        and n_groups * rows * triton.cdiv(m_tiles, 2 * tiles) >= WAVES * sms
+    ) or (triton.cdiv(m_tiles, tiles) > MAX_GRID_Y and tiles <= MAX_DOT_TILES):
         tiles *= 2
-    return c, group, k, m, tiles, n_super, n_groups, n_groups * triton.cdiv(m_tiles, tiles)
+    if tiles > MAX_DOT_TILES:
+        return None
+    return c, group, k, m, tiles, n_super, n_groups, (n_groups, triton.cdiv(m_tiles, tiles), rows)
 
 
 def filter_constants(spec_args):
@@ -339,10 +372,11 @@ def _run(x, n_out, in_rate, out_rate, table, spec_args, launch):
         plan = dot_plan(rows, n_in, n_out, in_rate, out_rate, width, n_taps, sm_count(x.device))
         if taps.dtype == torch.float32 and plan is not None:
             c, group, k, m, tiles, n_super, n_groups, programs = plan
-            launch(polyphase_dot_kernel)[(programs,)](
+            launch(polyphase_dot_kernel)[programs](
                 x, taps, y, x.stride(0), taps.stride(0), taps.stride(1), n_in, n_out, in_rate,
                 out_rate, width, n_taps, rows, n_super, c * in_rate, c * out_rate, n_groups,
-                PRECISION=DOT_PRECISION, M=m, G=group, K=k, TILES=tiles, num_warps=4,
+                PRECISION=DOT_PRECISION, M=m, G=group, K=k, TILES=tiles,
+                num_warps=4 if m * k <= DOT_TILE // 2 else 8,
             )  # fmt: skip
             return y
     tile_rows, block, blocks_per_row, warps = tile(rows, n_out, sm_count(x.device))
