@@ -41,7 +41,7 @@ INT32_LIMIT = 2**31 - 1
 # M pairs with M * K <= DOT_TILE (registers), up to MAX_DOT_TILES tiles per program (one
 # weight block built per program), groups at most 5 % empty; 3xTF32 keeps float32 accuracy.
 MAX_DOT_K = 256
-MAX_DOT_M = 64
+MAX_DOT_M = 128
 DOT_TILE = 16384
 MAX_DOT_TILES = 8
 MAX_GROUP_WASTE = 1.05
@@ -324,17 +324,18 @@ def dot_plan(rows, n_in, n_out, in_rate, out_rate, width, n_taps, sms):
         return None
     _, c, group, k, m, n_groups = best
     n_super = triton.cdiv(n_out, c * out_rate)
-    m = min(m, max(16, triton.next_power_of_2(n_super)))
     reach = (n_super + m) * c * (in_rate + out_rate) + k  # the tiles' last input and output
     if max(n_groups * group * in_rate, reach) > INT32_LIMIT or rows > MAX_GRID_Y:
         return None
     m_tiles = triton.cdiv(n_super, m)  # per row
+    # tiles per program: the most (one weight block each) that keep WAVES programs per SM
+    # and pad the row's tiles by at most an eighth
     tiles = 1
-    while (
-        tiles < MAX_DOT_TILES
-        and 2 * tiles <= m_tiles
-        and n_groups * rows * triton.cdiv(m_tiles, 2 * tiles) >= WAVES * sms
-    ) or (triton.cdiv(m_tiles, tiles) > MAX_GRID_Y and tiles <= MAX_DOT_TILES):
+    for more in (2, 4, 8):
+        padded = triton.cdiv(m_tiles, more) * more
+        if n_groups * rows * (padded // more) >= WAVES * sms and padded * 8 <= m_tiles * 9:
+            tiles = more
+    while triton.cdiv(m_tiles, tiles) > MAX_GRID_Y:
         tiles *= 2
     if tiles > MAX_DOT_TILES:
         return None
