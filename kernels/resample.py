@@ -339,7 +339,9 @@ def dot_plan(rows, n_in, n_out, in_rate, out_rate, width, n_taps, sms):
         tiles *= 2
     if tiles > MAX_DOT_TILES:
         return None
-    return c, group, k, m, tiles, n_super, n_groups, (n_groups, triton.cdiv(m_tiles, tiles), rows)
+    # (a signal shorter than a super-block leaves the later groups without outputs)
+    active = min(n_groups, triton.cdiv(n_out, group))
+    return c, group, k, m, tiles, n_super, n_groups, (active, triton.cdiv(m_tiles, tiles), rows)
 
 
 def filter_constants(spec_args):
