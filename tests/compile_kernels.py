@@ -19,6 +19,7 @@ from tritaudio._reference.kaldi import FrameOptions
 from tritaudio.functional.resample import ResampleFilter, resample_tables
 from tritaudio.kernels import (
     alignment,
+    analysis,
     filtering,
     framing,
     kaldi,
@@ -149,6 +150,7 @@ def launches():
                 yield resample.resample, (x, forward, *spec)
                 yield resample.resample_backward, (x, 13781, backward, *spec)
     yield from alignment_launches()
+    yield from analysis_launches()
 
 
 def alignment_launches():
@@ -195,6 +197,19 @@ def kaldi_launches(x, lengths, compute):
         yield kaldi.kaldi_frames_backward, (
             grad_frames, grad_energy.to(compute), x, lengths, counts, frame_noise, window, options
         )  # fmt: skip
+
+
+def analysis_launches():
+    """The batched vad's noise-floor and trigger kernels (float32 only, as vad computes)."""
+    magnitudes = torch.zeros(6, 20, 762)
+    table, window = torch.zeros(20), torch.zeros(762)
+    out = torch.zeros(6, 20, 1024)
+    yield analysis.vad_noise_floor, (
+        magnitudes, table, table, window, out, 6, 6, 0.6, 0.007, 0.4, 0.99, 1.35
+    )  # fmt: skip
+    measure, frames = torch.zeros(3, 2, 20), torch.full((3,), 20, dtype=torch.int64)
+    t_star, to_flush = torch.zeros(3, dtype=torch.int32), torch.zeros(3, dtype=torch.int32)
+    yield analysis.vad_trigger, (measure, measure, frames, t_star, to_flush, 20, 5, 0.8, 7.0)
 
 
 def main():

@@ -275,6 +275,88 @@ def test_vad_bad_input():
         F.vad(torch.zeros(8000, dtype=torch.int32), 16000)
 
 
+def _clips_and_batch(clips, n_time, channels=None):
+    """The clips padded with noise to n_time (what lies past a length must not matter)."""
+    g = torch.Generator().manual_seed(1)
+    rows = []
+    for clip in clips:
+        pad = torch.randn(*clip.shape[:-1], n_time - clip.shape[-1], generator=g)
+        rows.append(torch.cat([clip, pad], dim=-1))
+    lengths = torch.tensor([clip.shape[-1] for clip in clips])
+    return torch.stack(rows), lengths
+
+
+def _assert_batch_is_vad_per_clip(clips, out, lengths, start, **kwargs):
+    for b, clip in enumerate(clips):
+        expected = F.vad(clip, 16000, **kwargs)
+        n = int(lengths[b])
+        assert n == expected.shape[-1], f"clip {b}: length {n} != {expected.shape[-1]}"
+        assert torch.equal(out[b, ..., :n], expected), f"clip {b}"
+        assert torch.equal(clip[..., int(start[b]) : int(start[b]) + n], expected), f"clip {b}"
+        assert not out[b, ..., n:].any(), f"clip {b}: padding"
+
+
+def test_vad_batch_is_vad_per_clip(backend):
+    x = fixture("vad_input")[0]  # 0.75 s of low noise, then speech
+    # the fixture; one starting with voice; all silence; a shorter one
+    clips = [x, x[12000:], torch.zeros(30000), x[6000:22000]]
+    batch, lengths = _clips_and_batch(clips, x.shape[-1])
+    out, kept, start = F.vad_batch(batch, 16000, lengths)
+    assert out.shape == batch.shape and kept.dtype == start.dtype == torch.int64
+    assert torch.equal(out[0, : kept[0]], fixture("vad_speech")[0])  # torchaudio's
+    assert kept[2] == 0 and kept[1] > 0 and start[0] > start[1] > 0
+    _assert_batch_is_vad_per_clip(clips, out, kept, start)
+
+
+def test_vad_batch_channels_and_options(backend):
+    x = fixture("vad_input")[0, 8000:20000]
+    stereo = torch.stack([0.5 * x, x.flip(0)])  # channels trigger at different positions
+    clips = [stereo, stereo[:, 5000:], stereo[:, :1000]]  # the last: shorter than pre-trigger
+    batch, lengths = _clips_and_batch(clips, x.shape[-1])
+    options = dict(trigger_level=5.0, pre_trigger_time=0.1, allowed_gap=0.1, search_time=0.5)
+    out, kept, start = T.VadBatch(16000, **options)(batch, lengths)
+    assert out.shape == batch.shape and kept[2] == 1000
+    _assert_batch_is_vad_per_clip(clips, out, kept, start, **options)
+
+
+def test_vad_batch_edges_and_nan():
+    x = fixture("vad_input")[0, 8000:24000]
+    nan = x.clone()
+    nan[100] = math.nan  # every measurement from the first position on measures 0
+    out, kept, start = F.vad_batch(torch.stack([x, nan]), 16000)
+    assert kept[0] > 0 and kept[1] == 0 == F.vad(nan, 16000).shape[-1]
+    nan_kept = F.vad_batch(nan[None], 16000, pre_trigger_time=0.1)[0]
+    assert nan_kept[0, 100].isnan() and nan_kept[0, 1600:].eq(0).all()  # kept NaN passes
+    for shape in ((0, 4000), (3, 0), (2, 0, 4000)):
+        out, kept, start = F.vad_batch(torch.zeros(shape), 16000)
+        assert out.shape == shape and kept.shape == start.shape == (shape[0],)
+        assert not kept.any()
+    out, kept, _ = F.vad_batch(x.double()[None], 16000)  # the input's dtype, as vad
+    assert out.dtype == torch.float64 and torch.equal(out[0, : kept[0]], F.vad(x.double(), 16000))
+    view = torch.zeros(2, 8000)[:, ::2]  # non-contiguous
+    assert F.vad_batch(view, 16000)[0].shape == (2, 4000)
+    # no measurement position (shorter than a measurement): torchaudio keeps the pre-trigger
+    assert F.vad_batch(x[None, :1000], 16000)[1].tolist() == [0] == [F.vad(x[:1000], 16000).numel()]
+
+
+def test_vad_batch_bad_input():
+    x = torch.zeros(2, 4000)
+    with pytest.raises(ValueError, match="waveforms"):
+        F.vad_batch(torch.zeros(4000), 16000)
+    with pytest.raises(TypeError, match="waveforms"):
+        F.vad_batch(x.to(torch.int16), 16000)
+    with pytest.raises(TypeError, match="lengths"):
+        F.vad_batch(x, 16000, torch.tensor([1.0, 2.0]))
+    with pytest.raises(ValueError, match="lengths"):
+        F.vad_batch(x, 16000, torch.tensor([1, 2, 3]))
+    with pytest.raises(ValueError, match="lengths"):
+        F.vad_batch(x, 16000, torch.tensor([1, 4001]))
+    with pytest.raises(ValueError, match="measure_freq"):
+        F.vad_batch(x, 16000, measure_freq=-1.0)
+    with pytest.raises(TypeError, match="trigger_level"):
+        F.vad_batch(x, 16000, trigger_level="7")
+
+
 # --- InverseMelScale --------------------------------------------------------------------
 
 

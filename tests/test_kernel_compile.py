@@ -31,5 +31,6 @@ def test_every_kernel_compiles_for_hopper_and_ampere():
     kernels += ["iir_chunks_kernel", "iir_carry_kernel", "conv_rows_kernel"]
     kernels += ["lag_products_kernel", "iir_carry_scan_kernel"]
     kernels += ["kaldi_frames_kernel", "kaldi_frames_backward_kernel"]
+    kernels += ["vad_noise_floor_kernel", "vad_trigger_kernel"]
     for kernel in kernels:
         assert f"compiled {kernel}" in result.stdout

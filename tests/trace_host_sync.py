@@ -192,6 +192,17 @@ CASES = {
     **{f"T.{k}": v for k, v in TRANSFORMS.items()},
 }
 
+# the batched vad (its lengths check is a device-side assert on the Triton path)
+CASES |= {
+    "F.vad_batch": (lambda x: F.vad_batch(x, 16000)[0], signal(2, 12000, grad=False)),
+    "F.vad_batch lengths": (
+        lambda x, n: F.vad_batch(x, 16000, n, pre_trigger_time=0.1),
+        signal(2, 2, 12000, grad=False),
+        torch.tensor([12000, 5000]),
+    ),
+    "T.VadBatch": (T.VadBatch(16000), signal(2, 12000, grad=False)),
+}
+
 
 def main(names):
     _pretend_a_gpu()

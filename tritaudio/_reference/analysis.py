@@ -284,7 +284,7 @@ def _vad_measures(x, positions, s, state, noise_reduction_amount):
     magnitudes = torch.fft.rfft(frames, n=dft_len)[..., start:end].abs()
     up = torch.tensor(s["noise_up_mult"], device=device)
     down = torch.tensor(s["noise_down_mult"], device=device)
-    lifted = []
+    floors = []
     for p in range(len(positions)):
         boot = state["boot_count"]
         mult = boot / (1.0 + boot) if boot >= 0 else s["smooth_mult"]
@@ -295,12 +295,13 @@ def _vad_measures(x, positions, s, state, noise_reduction_amount):
         else:
             noise_mult = torch.where(power > state["noise"], up, down)
             state["noise"] = state["noise"] * noise_mult + power * (1 - noise_mult)
-        floor = power - noise_reduction_amount * state["noise"]
-        lifted.append(torch.sqrt(torch.maximum(torch.zeros_like(floor), floor)))
+        floors.append(power - noise_reduction_amount * state["noise"])
         if boot >= 0:
             state["boot_count"] = -1 if boot == s["boot_count_max"] else boot + 1
     buffer = x.new_zeros(x.shape[0], len(positions), dft_len >> 1, dtype=torch.float32)
-    buffer[..., start:end] = torch.stack(lifted, dim=1) * state["cepstrum_window"]
+    floor = torch.stack(floors, dim=1)  # the square roots once per block (same values)
+    lifted = torch.sqrt(torch.maximum(torch.zeros_like(floor), floor))
+    buffer[..., start:end] = lifted * state["cepstrum_window"]
     cepstrum = torch.fft.rfft(buffer)[..., cep_start:cep_end].abs().pow(2).sum(-1)
     return cepstrum.cpu().double()
 
@@ -372,3 +373,188 @@ def _flush_count(measures, index, level, s):
             j_zero = j
         k = (k + n - 1) % n
     return min(n - 1, j_zero)
+
+
+# --- vad_batch: torchaudio's vad for each clip of a batch, in stages ----------------------
+# (spectra, smoothed/noise spectra, cepstral measures, trigger, gather). The spectra and
+# the cepstra are batched FFTs over every measurement position of every clip; the two
+# sequential recurrences (the spectrum / noise-floor tracker per bin, whose up/down switch
+# is data-dependent, and the trigger's running mean) walk the positions: here a loop over
+# positions vectorised over the batch, in the Triton path one kernel each.
+
+
+def vad_frame_counts(lengths, s):
+    """Measurement positions torchaudio visits in a clip of ``lengths`` samples:
+    ``len(range(measure_len, length, period))``, as an int64 tensor."""
+    span = lengths - s["measure_len"] + s["period"] - 1
+    return torch.div(span, s["period"], rounding_mode="floor").clamp(min=0)
+
+
+def vad_coefficients(n_frames, s, device):
+    """Per position, the spectrum smoothing multiplier and its complement as torchaudio
+    rounds them to float32 (``t / (1 + t)`` while booting, then the smoothing constant;
+    the complement taken in float64 first). Plain device ops: no host-to-device copy."""
+    t = torch.arange(n_frames, dtype=torch.float64, device=device)
+    boot_max = s["boot_count_max"]
+    booting = t <= boot_max if boot_max >= 0 else torch.ones_like(t, dtype=torch.bool)
+    mult = torch.where(booting, t / (1.0 + t), s["smooth_mult"])
+    return mult.to(torch.float32), (1.0 - mult).to(torch.float32), booting
+
+
+def vad_spectra(x, n_frames, s):
+    """Band magnitudes of the windowed measurement frames of ``x`` (rows, time):
+    ``(rows, n_frames, band)`` float32 (frame t ends at sample measure_len + t * period)."""
+    measure_len, dft_len = s["measure_len"], s["dft_len"]
+    start, end = s["spectrum_band"]
+    window = _hann_scaled(measure_len, x.device)
+    if n_frames == 0:
+        return x.new_zeros(x.shape[0], 0, end - start, dtype=torch.float32)
+    frames = x.unfold(-1, measure_len, s["period"])[:, :n_frames]
+    frames = (frames * window).to(torch.float32)
+    return torch.fft.rfft(frames, n=dft_len)[..., start:end].abs()
+
+
+def vad_noise_floor(magnitudes, mult, keep, booting, s, noise_reduction_amount):
+    """The smoothed spectrum and adaptive noise estimate per bin, position by position
+    (torchaudio's float32 operations in its order), written as the noise-reduced,
+    cepstrum-windowed band into a zeroed ``(rows, n_frames, dft_len // 2)`` buffer."""
+    rows, n_frames, n_bins = magnitudes.shape
+    start, end = s["spectrum_band"]
+    device = magnitudes.device
+    up, down = _f32(s["noise_up_mult"], device), _f32(s["noise_down_mult"], device)
+    reduction = _f32(noise_reduction_amount, device)
+    floor = torch.empty_like(magnitudes)
+    spectrum = magnitudes.new_zeros(rows, n_bins)
+    noise = magnitudes.new_zeros(rows, n_bins)
+    for t in range(n_frames):
+        spectrum = spectrum * mult[t] + magnitudes[:, t] * keep[t]
+        power = spectrum**2
+        noise_mult = torch.where(power > noise, up, down)
+        noise = torch.where(booting[t], power, noise * noise_mult + power * (1 - noise_mult))
+        floor[:, t] = power - reduction * noise
+    # the square roots once, after the loop (elementwise: the same values)
+    lifted = torch.sqrt(torch.maximum(magnitudes.new_zeros(()), floor))
+    buffer = magnitudes.new_zeros(rows, n_frames, s["dft_len"] >> 1)
+    buffer[..., start:end] = lifted * _hann_scaled(end - start, device)
+    return buffer
+
+
+def _f32(value, device):
+    return torch.tensor(value, dtype=torch.float32).to(device)
+
+
+def vad_measures(buffer, s):
+    """torchaudio's measurement per position from the cepstrum of ``buffer``: the float32
+    values its ring buffer holds and the float32 increment of its running mean,
+    ``(rows, n_frames)`` each (the log and the clamp in float64, as in torchaudio)."""
+    cep_start, cep_end = s["cepstrum_band"]
+    if buffer.numel() == 0:  # (MKL's FFT rejects an empty batch)
+        empty = buffer.new_zeros(buffer.shape[:-1])
+        return empty, empty
+    power = torch.fft.rfft(buffer)[..., cep_start:cep_end].abs().pow(2).sum(-1)
+    power = power.to(torch.float64)
+    # a NaN power (from NaN input) fails "> 0" and measures 0, as in torchaudio
+    level_db = torch.where(power > 0, torch.log(power / (cep_end - cep_start)), -math.inf)
+    measure = torch.clamp_min(21 + level_db, 0.0)
+    increment = measure * (1.0 - s["trigger_mult"])
+    return measure.to(torch.float32), increment.to(torch.float32)
+
+
+def _flush_counts(window, level, s):
+    """:func:`_flush_count` for each row of ``window`` (..., n): the measures at the
+    trigger position and back from it, newest first (zeros before the clip)."""
+    n = window.shape[-1]
+    j_trigger = torch.full(window.shape[:-1], n, dtype=torch.int64, device=window.device)
+    j_zero = j_trigger.clone()
+    for j in range(n):  # the search window (search_time * measure_freq), not the clip
+        value = window[..., j]
+        take = (value >= level) & (j <= j_trigger + s["gap_len"])
+        zero = ~take & (value == 0) & (j_trigger >= j_zero)
+        j_trigger = torch.where(take, j, j_trigger)
+        j_zero = torch.where(take | zero, j, j_zero)
+    return j_zero.clamp(max=n - 1)
+
+
+def vad_trim(measure, increment, frames, lengths, trigger_level, s):
+    """Per clip, torchaudio's trim: ``(start, length)`` int64 ``(batch,)`` from the
+    measures ``(batch, channels, n_frames)``, the positions and samples per clip."""
+    batch, channels, n_frames = measure.shape
+    device = measure.device
+    level = _f32(trigger_level, device)
+    decay = _f32(s["trigger_mult"], device)
+    mean = measure.new_zeros(batch, channels)
+    hits = torch.zeros(batch, channels, n_frames, dtype=torch.bool, device=device)
+    for t in range(n_frames):
+        mean = mean * decay + increment[..., t]
+        hits[..., t] = mean >= level
+    inside = torch.arange(n_frames, device=device) < frames[:, None]
+    any_hit = hits.any(1) & inside  # (batch, n_frames)
+    return _trim_from_hits(measure, hits, any_hit, frames, lengths, level, s)
+
+
+def _trim_from_hits(measure, hits, any_hit, frames, lengths, level, s):
+    batch, channels, n_frames = measure.shape
+    device = measure.device
+    n = s["measures_len"]
+    triggered = any_hit.any(-1)
+    t_star = any_hit.to(torch.int8).argmax(-1) if n_frames else frames.new_zeros(batch)
+    if channels and n_frames:
+        at_trigger = hits.gather(2, t_star[:, None, None].expand(batch, channels, 1))[..., 0]
+        c_star = at_trigger.to(torch.int8).argmax(-1)
+        back = t_star[:, None] - torch.arange(n, device=device)  # (batch, n)
+        window = measure.gather(2, back.clamp(min=0)[:, None, :].expand(batch, channels, n))
+        window = torch.where(back[:, None, :] >= 0, window, 0.0)
+        counts = _flush_counts(window, level, s)
+        counts = torch.where(torch.arange(channels, device=device) >= c_star[:, None], counts, 0)
+        to_flush = counts.amax(-1)
+    else:
+        to_flush = frames.new_zeros(batch)
+    return trim_window(triggered, t_star, to_flush, frames, lengths, s)
+
+
+def trim_window(triggered, t_star, to_flush, frames, lengths, s):
+    """torchaudio's kept span ``[start, start + length)`` from the trigger position, the
+    measures flushed back and the clip's positions and samples (int64 tensors)."""
+    measure_len, period, samples_len = s["measure_len"], s["period"], s["samples_len"]
+    pre = s["fixed_pre_trigger"]
+    flushed = (s["measures_len"] - to_flush) * period
+    start_triggered = (measure_len + t_star * period - samples_len + flushed).clamp(min=0)
+    last = torch.where(frames > 0, measure_len + (frames - 1) * period, 0)
+    start_quiet = (last - samples_len).clamp(min=0)
+    short = lengths < pre
+    start = torch.where(triggered, start_triggered, torch.where(short, start_quiet, 0))
+    length = torch.where(triggered | short, lengths - start, pre)
+    return start, length
+
+
+def gather_trimmed(x, start, length):
+    """``x`` (batch, channels, time) shifted left by ``start`` per clip, zero past
+    ``length``: the trimmed clips, padded to the input's time."""
+    n_time = x.shape[-1]
+    i = torch.arange(n_time, device=x.device)
+    index = (start[:, None] + i).clamp(max=max(n_time - 1, 0))
+    out = x.gather(2, index[:, None, :].expand(x.shape))
+    return torch.where((i < length[:, None])[:, None, :], out, 0)
+
+
+def vad_batch(x, lengths, trigger_level, noise_reduction_amount, settings,
+              noise_floor=vad_noise_floor, trim=vad_trim):  # fmt: skip
+    """torchaudio.functional.vad on each clip of ``x`` (batch, channels, time), clip b
+    being ``x[b, :, :lengths[b]]``: (trimmed (batch, channels, time), lengths, starts).
+    ``noise_floor`` and ``trim`` are the two sequential stages (the Triton path passes
+    its kernels)."""
+    s = settings
+    batch, channels, n_time = x.shape
+    n_frames = len(range(s["measure_len"], n_time, s["period"]))
+    frames = vad_frame_counts(lengths, s)
+    mult, keep, booting = vad_coefficients(n_frames, s, x.device)
+    # the trim point is a selection: measured without autograd; the output is x's samples
+    rows = x.detach().reshape(batch * channels, n_time)
+    magnitudes = vad_spectra(rows, n_frames, s)
+    buffer = noise_floor(magnitudes, mult, keep, booting, s, noise_reduction_amount)
+    measure, increment = vad_measures(buffer, s)
+    shape = (batch, channels, n_frames)
+    start, length = trim(
+        measure.reshape(shape), increment.reshape(shape), frames, lengths, trigger_level, s
+    )
+    return gather_trimmed(x, start, length), length, start

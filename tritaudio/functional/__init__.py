@@ -153,3 +153,7 @@ __all__ = [
 from tritaudio.functional.resample import resample_batch
 
 __all__ += ["resample_batch"]
+
+from tritaudio.functional.analysis import vad_batch  # noqa: E402
+
+__all__ += ["vad_batch"]

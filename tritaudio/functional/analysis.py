@@ -1,8 +1,9 @@
 """Analysis functions with torchaudio.functional's names: pitch, spectral centroid, sliding
-CMN, voice activity, loudness, mu-law companding, edit and Frechet distances.
+CMN, voice activity, loudness, mu-law companding, edit and Frechet distances; beyond
+torchaudio, ``vad_batch`` (vad per clip of a batch, on the device).
 
 These are plain torch (on any device); ``spectral_centroid`` runs tritaudio's spectrogram,
-so it takes the Triton path there.
+so it takes the Triton path there, and ``vad_batch`` runs two Triton kernels there.
 """
 
 import math
@@ -245,6 +246,27 @@ def loudness(waveform: torch.Tensor, sample_rate: int) -> torch.Tensor:
     return _reference.loudness(waveform, sample_rate)
 
 
+def _vad_settings(sample_rate, trigger_time, search_time, allowed_gap, pre_trigger_time,
+                  boot_time, noise_up_time, noise_down_time, measure_freq, measure_duration,
+                  measure_smooth_time, hp_filter_freq, lp_filter_freq, hp_lifter_freq,
+                  lp_lifter_freq):  # fmt: skip
+    _check_positive("sample_rate", sample_rate)
+    for name, value in (
+        ("trigger_time", trigger_time), ("search_time", search_time),
+        ("noise_up_time", noise_up_time), ("noise_down_time", noise_down_time),
+        ("measure_freq", measure_freq), ("measure_smooth_time", measure_smooth_time),
+        ("hp_lifter_freq", hp_lifter_freq), ("lp_lifter_freq", lp_lifter_freq),
+    ):  # fmt: skip
+        _check_positive(name, value)
+    if measure_duration is not None:
+        _check_positive("measure_duration", measure_duration)
+    return _reference.vad_settings(
+        sample_rate, trigger_time, search_time, allowed_gap, pre_trigger_time, boot_time,
+        noise_up_time, noise_down_time, measure_freq, measure_duration, measure_smooth_time,
+        hp_filter_freq, lp_filter_freq, hp_lifter_freq, lp_lifter_freq,
+    )  # fmt: skip
+
+
 def vad(
     waveform: torch.Tensor,
     sample_rate: int,
@@ -288,22 +310,126 @@ def vad(
             "dims are treated as channels of one recording (as torchaudio does)",
             stacklevel=2,
         )
-    _check_positive("sample_rate", sample_rate)
-    for name, value in (
-        ("trigger_time", trigger_time), ("search_time", search_time),
-        ("noise_up_time", noise_up_time), ("noise_down_time", noise_down_time),
-        ("measure_freq", measure_freq), ("measure_smooth_time", measure_smooth_time),
-        ("hp_lifter_freq", hp_lifter_freq), ("lp_lifter_freq", lp_lifter_freq),
-    ):  # fmt: skip
-        _check_positive(name, value)
-    if measure_duration is not None:
-        _check_positive("measure_duration", measure_duration)
-    settings = _reference.vad_settings(
+    settings = _vad_settings(
         sample_rate, trigger_time, search_time, allowed_gap, pre_trigger_time, boot_time,
         noise_up_time, noise_down_time, measure_freq, measure_duration, measure_smooth_time,
         hp_filter_freq, lp_filter_freq, hp_lifter_freq, lp_lifter_freq,
     )  # fmt: skip
     return _reference.vad(waveform, trigger_level, noise_reduction_amount, settings)
+
+
+def vad_batch(
+    waveforms: torch.Tensor,
+    sample_rate: int,
+    lengths: torch.Tensor | None = None,
+    trigger_level: float = 7.0,
+    trigger_time: float = 0.25,
+    search_time: float = 1.0,
+    allowed_gap: float = 0.25,
+    pre_trigger_time: float = 0.0,
+    boot_time: float = 0.35,
+    noise_up_time: float = 0.1,
+    noise_down_time: float = 0.01,
+    noise_reduction_amount: float = 1.35,
+    measure_freq: float = 20.0,
+    measure_duration: float | None = None,
+    measure_smooth_time: float = 0.4,
+    hp_filter_freq: float = 50.0,
+    lp_filter_freq: float = 6000.0,
+    hp_lifter_freq: float = 150.0,
+    lp_lifter_freq: float = 2000.0,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`vad` on each clip of a batch, on the device (beyond torchaudio, whose vad
+    takes one recording).
+
+    Clip ``b`` is ``waveforms[b, ..., :lengths[b]]``; its trim point is exactly
+    :func:`vad`'s (torchaudio's) on that clip alone. Every measurement position of every
+    clip goes through batched FFTs; the two sequential recurrences over positions (the
+    per-bin noise tracker, whose rise/fall switch depends on the data, and the trigger's
+    running mean with sox's search back) are one Triton kernel each on the Triton path, a
+    loop over positions vectorised over the batch on the torch path. No host
+    synchronisation on the Triton path: the output keeps the input's time length. (On
+    CUDA, cuFFT and fused multiply-adds round differently from torchaudio on the CPU: a
+    trim point can differ only where a measure is within float32 rounding of the level.)
+
+    Args:
+        waveforms: ``(batch, time)`` or ``(batch, channels, time)``, real floating point;
+            the channels of a clip are one recording, trimmed at the earliest activity in
+            any of them (as :func:`vad`).
+        sample_rate: Hz.
+        lengths: ``(batch,)`` integer samples per clip, in ``[0, time]``; default ``time``.
+            Samples past a clip's length are never read into its result.
+        trigger_level, ..., lp_lifter_freq: :func:`vad`'s (torchaudio's) arguments.
+
+    Returns:
+        ``(trimmed, lengths, start)``: ``trimmed`` has ``waveforms``' shape, clip ``b``'s
+        kept samples ``waveforms[b, ..., start[b] : start[b] + lengths[b]]`` moved to the
+        front and zeros after them (``vad(clip)`` is ``trimmed[b, ..., :lengths[b]]``);
+        ``lengths`` and ``start`` are int64 ``(batch,)`` on the input's device. A clip that
+        never triggers keeps its first ``pre_trigger_time`` (torchaudio's rule), so an
+        all-silent clip has length 0 by default. NaN: a NaN sample makes every measurement
+        from its position on measure 0 (torchaudio's NaN comparisons), so activity after
+        it is not detected; kept NaN samples are passed through.
+
+    Shape:
+        ``(batch, [channels,] time)`` -> (the same, ``(batch,)``, ``(batch,)``).
+    """
+    from tritaudio._backend import backend_for
+
+    _check_tensor(waveforms, "waveforms")
+    if waveforms.dim() not in (2, 3):
+        raise ValueError(
+            "waveforms must be (batch, time) or (batch, channels, time), got shape "
+            f"{tuple(waveforms.shape)}"
+        )
+    for name, value in (
+        ("trigger_level", trigger_level), ("noise_reduction_amount", noise_reduction_amount)
+    ):  # fmt: skip
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name} must be a number, got {value!r}")
+    settings = _vad_settings(
+        sample_rate, trigger_time, search_time, allowed_gap, pre_trigger_time, boot_time,
+        noise_up_time, noise_down_time, measure_freq, measure_duration, measure_smooth_time,
+        hp_filter_freq, lp_filter_freq, hp_lifter_freq, lp_lifter_freq,
+    )  # fmt: skip
+    x = waveforms if waveforms.dim() == 3 else waveforms[:, None]
+    batch, n_time = x.shape[0], x.shape[-1]
+    triton_path = backend_for(x) == "triton"
+    lengths = _vad_lengths(lengths, batch, n_time, x.device, triton_path)
+    if x.numel() == 0:  # no samples: nothing triggers (torchaudio's pre-trigger rule)
+        never = torch.zeros(batch, dtype=torch.bool, device=x.device)
+        zero = torch.zeros(batch, dtype=torch.int64, device=x.device)
+        start, kept = _reference.trim_window(never, zero, zero, zero, lengths, settings)
+        return waveforms.clone(), kept, start
+    stages = {}
+    if triton_path:
+        from tritaudio._ops import analysis as ops
+
+        stages = dict(noise_floor=ops.vad_noise_floor, trim=ops.vad_trim)
+    trimmed, kept, start = _reference.vad_batch(
+        x, lengths, trigger_level, noise_reduction_amount, settings, **stages
+    )
+    return trimmed.reshape(waveforms.shape), kept, start
+
+
+def _vad_lengths(lengths, batch, n_time, device, triton_path):
+    if lengths is None:
+        return torch.full((batch,), n_time, dtype=torch.int64, device=device)
+    if not isinstance(lengths, torch.Tensor):
+        raise TypeError(f"lengths must be a torch.Tensor, got {type(lengths).__name__}")
+    if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
+        raise TypeError(f"lengths must be an integer tensor, got {lengths.dtype}")
+    if lengths.shape != (batch,):
+        raise ValueError(f"lengths must be (batch={batch},), got shape {tuple(lengths.shape)}")
+    if lengths.device != device:
+        raise ValueError(f"lengths must be on waveforms' device {device}, got {lengths.device}")
+    inside = ((lengths >= 0) & (lengths <= n_time)).all()
+    message = f"lengths must be in [0, {n_time}]"
+    if triton_path:
+        torch._assert_async(inside, message)  # no host synchronisation
+    elif not bool(inside):
+        raise ValueError(message)
+    return lengths.to(torch.int64)
 
 
 def edit_distance(seq1: Sequence, seq2: Sequence) -> int:

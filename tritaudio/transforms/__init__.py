@@ -84,3 +84,7 @@ __all__ = [
     "Vad",
     "Vol",
 ]
+
+from tritaudio.transforms.analysis import VadBatch
+
+__all__ += ["VadBatch"]

@@ -1,5 +1,5 @@
 """Analysis modules with torchaudio.transforms' names: SpectralCentroid, SlidingWindowCmn,
-Vad, Loudness, MuLawEncoding, MuLawDecoding, InverseMelScale."""
+Vad, VadBatch (beyond torchaudio), Loudness, MuLawEncoding, MuLawDecoding, InverseMelScale."""
 
 import torch
 
@@ -126,6 +126,32 @@ class Vad(torch.nn.Module):
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         return F.vad(
             waveform, self.sample_rate, self.trigger_level, self.trigger_time,
+            self.search_time, self.allowed_gap, self.pre_trigger_time, self.boot_time,
+            self.noise_up_time, self.noise_down_time, self.noise_reduction_amount,
+            self.measure_freq, self.measure_duration, self.measure_smooth_time,
+            self.hp_filter_freq, self.lp_filter_freq, self.hp_lifter_freq, self.lp_lifter_freq,
+        )  # fmt: skip
+
+
+class VadBatch(Vad):
+    """:class:`Vad` on each clip of a batch, on the device (beyond torchaudio); the
+    module form of :func:`tritaudio.functional.vad_batch`.
+
+    Args:
+        sample_rate, trigger_level, ... lp_lifter_freq: :class:`Vad`'s (torchaudio's).
+
+    Shape:
+        ``waveforms`` ``(batch, time)`` or ``(batch, channels, time)``, optional
+        ``lengths`` ``(batch,)`` -> ``(trimmed, lengths, start)``: the trimmed clips at the
+        front of a tensor of ``waveforms``' shape, zero-padded, and per clip the kept
+        length and the start of the kept samples in the input (int64 ``(batch,)``).
+    """
+
+    def forward(
+        self, waveforms: torch.Tensor, lengths: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return F.vad_batch(
+            waveforms, self.sample_rate, lengths, self.trigger_level, self.trigger_time,
             self.search_time, self.allowed_gap, self.pre_trigger_time, self.boot_time,
             self.noise_up_time, self.noise_down_time, self.noise_reduction_amount,
             self.measure_freq, self.measure_duration, self.measure_smooth_time,
