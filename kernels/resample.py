@@ -16,6 +16,15 @@ table would exceed MAX_TABLE_TAPS (coprime rates such as 9999991 -> 10000019 Hz)
 taps computed on the fly (sin, cos, divide per tap; int64 index math), so memory stays
 bounded for any rates. No host synchronisation or host-to-device copy: the filter's
 constants are scalar arguments.
+
+float32 tables go to ``polyphase_dot_kernel`` instead (tensor cores, 3xTF32, so float32
+accuracy): ``c`` periods make a super-block of ``c * in_rate`` inputs and ``c * out_rate``
+phases; groups of G consecutive phases have windows inside K inputs (powers of two, K at
+most MAX_DOT_K), so one group's outputs for M super-blocks of a row are one
+``(M, K) @ (K, G)`` product: the M windows are K contiguous inputs each (coalesced), the
+(K, G) weights a banded block built once per program from the compact table (no extra
+memory). ``dot_plan`` picks G, K, M and c, or declines (windows too wide, index math past
+int32, grids too large), when the FMA kernel above runs.
 """
 
 import math
