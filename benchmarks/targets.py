@@ -56,6 +56,8 @@ NOISE_SIZE = Size(64, 10, 16000)
 PITCH_SIZE = Size(16, 4, 16000)
 KALDI_FBANK = ("fbank (utterances of mixed lengths)",)
 KALDI_SIZE = Size(64, 20, 16000)
+LFILTER_CASES = ("lfilter order 2", "lfilter order 8")
+FILTER_SIZE = Size(32, 10, 16000)
 
 TARGETS = [
     *(
@@ -128,6 +130,15 @@ TARGETS = [
     # per-utterance fbank in a loop.
     Target(20, "Kaldi fbank of 64 utterances (2-20 s) >= 20x torchaudio's loop", SPEEDUP, 20.0,
            "kaldi", KALDI_FBANK, FORWARD, KALDI_SIZE),
+    # Issue 19: lfilter's recurrence as a chunked scan, against torchaudio's loop over samples.
+    *(
+        Target(19, f"lfilter (order 2 and 8) {goal}", kind, threshold, "filtering",
+               LFILTER_CASES, FORWARD, FILTER_SIZE)
+        for goal, kind, threshold in (
+            (">= 20x torchaudio", SPEEDUP, 20.0),
+            ("within 2x of the bandwidth floor", BANDWIDTH_FLOOR, 2.0),
+        )
+    ),
     Target(8, "`tritaudio features` throughput in audio-hours/s (1000 x 10 s clips)",
            THROUGHPUT, None, "cli", ("features",), FORWARD, Size(1000, 10, 16000)),
 ]  # fmt: skip

@@ -1,24 +1,25 @@
 """Filtering kernels: an IIR filter (lfilter) as a chunked linear recurrence, a direct
 convolution, and the lag products that the gradients of both reduce to.
 
-lfilter. With coefficients normalised by a0, each row is filtered by
+lfilter. With coefficients normalised by a0 (in the kernels), each row is filtered by
     u[t] = sum_{k < n_b} b[k] x[t - k]                  (FIR part)
     y[t] = u[t] - sum_{1 <= k <= order} a[k] y[t - k]   (IIR part)
 The IIR part is a linear recurrence on the state s_t = (y[t-1], ..., y[t-order]), whose
-transition is the companion matrix C of a. Time is cut into chunks of ``chunk`` samples
-and solved as a chunked scan, each pass parallel over rows and chunks:
-  1. every chunk runs the recurrence from a zero state (the FIR part fused in) and keeps
-     only its final state (iir_chunks_kernel, STORE_Y = 0);
-  2. the true state at each chunk's end is s_c = P s_{c-1} + local_c with P = C^chunk:
-     for order <= 2 (every biquad) a tl.associative_scan over blocks of chunks of the
-     pairs (P, local_c), composed as (M2 M1, M2 v1 + v2), with the last state of each
-     block carried into the next (iir_carry_scan_kernel); for higher orders (N^2 + N
-     values per pair) a sequential loop over chunks per row (iir_carry_kernel);
-  3. every chunk runs again from its true initial state and writes y (STORE_Y = 1).
-Each lane holds one chunk: the order-N recurrence costs O(N) per sample, where an
-associative scan over companion-form pairs would carry N^2 + N values per element and
-O(N^3) work per combine. REVERSE runs the same recurrence backwards in time: the adjoint
-(the gradient with respect to the input) and filtfilt's second pass, without a flip.
+transition is the companion matrix C of a. Time is cut into chunks of ``chunk`` samples,
+one per lane, the true state at each chunk's end being s_c = P s_{c-1} + local_c with
+P = C^chunk (computed in the kernels by repeated squaring in float64):
+  * orders <= 8: one launch (kernels/filtering_scan.py), a chained scan with decoupled
+    look-back over tiles of LANES chunks: pass 1 from zero states, the tiles' states
+    combined (order <= 2: a tl.associative_scan of the 2 x 2 affine maps over the lanes),
+    pass 2 from the true states, the clamp fused (CLAMP = 1); the past inputs and outputs
+    in registers: per sample one load, n_b + order FMAs, one store;
+  * higher orders: three launches: every chunk from a zero state keeping only its final
+    state (iir_chunks_ring_kernel, STORE_Y = 0), a sequential loop over chunks per row
+    (iir_carry_kernel), every chunk again from its true state storing y (STORE_Y = 1).
+The order-N recurrence costs O(N) per sample, where an associative scan over
+companion-form pairs would carry N^2 + N values per element and O(N^3) work per combine.
+REVERSE runs the same recurrence backwards in time: the adjoint (the gradient with respect
+to the input) and filtfilt's second pass, without a flip.
 
 conv_rows: y[r, n] = sum_k w[r % w_rows, k] x[r, n + shift + tap_step * k] (zero outside
 the row), the direct convolution (tap_step -1) or correlation (+1) behind convolve, the
@@ -32,15 +33,21 @@ import torch
 import triton
 import triton.language as tl
 
+from .filtering_scan import (
+    _clamped,
+    _companion_power,
+    _time_index,
+    iir_single_pass_kernel,
+    iir_single_pass_wide_kernel,
+)
 from .launch import block_size, num_warps
 
 MAX_CHUNK = 1024
 LANES = 32  # chunks per program of the recurrence: one per thread of one warp
-CARRY_ROWS = 16
+MAX_REGISTER_ORDER = 8  # orders up to this run with their state in registers
 LAG_BLOCK = 16
 TAP_BLOCK = 16
 MAX_SPLITS = 64
-SCAN_BLOCK = 1024  # chunks per associative scan of the carry pass (order <= 2)
 
 
 def chunk_length(n_time, order):
@@ -51,18 +58,10 @@ def chunk_length(n_time, order):
 
 
 @triton.jit
-def _time_index(t, n_time, REVERSE: tl.constexpr):
-    # the memory index of logical time t (reversed: t = 0 is the row's last sample)
-    if REVERSE:
-        return n_time - 1 - t
-    return t
-
-
-@triton.jit
-def iir_chunks_kernel(
+def iir_chunks_ring_kernel(
     X,  # pointer to the input, (rows, time), last dim contiguous
-    A,  # pointer to the normalised denominators, (filters, order + 1), contiguous
-    B,  # pointer to the normalised numerators, (filters, n_b), contiguous
+    A,  # pointer to the denominators, (filters, order + 1), contiguous
+    B,  # pointer to the numerators, (filters, n_b), contiguous
     STATES,  # pointer to the chunks' final states, (rows, n_chunks, ORDER_BLOCK)
     Y,  # pointer to the output, (rows, time), contiguous
     stride_x_row,
@@ -75,12 +74,14 @@ def iir_chunks_kernel(
     programs_per_row,
     REVERSE: tl.constexpr,
     STORE_Y: tl.constexpr,
+    CLAMP: tl.constexpr,
     LANES: tl.constexpr,
     ORDER_BLOCK: tl.constexpr,
     TAPS_BLOCK: tl.constexpr,
 ):
-    # One lane per chunk. The past outputs live in a ring: y at local step j sits at slot
-    # j % order, so step j weighs slot p with a[(j - p) mod order] (0 read as order).
+    # Orders above MAX_REGISTER_ORDER. One lane per chunk. The past outputs live in a ring:
+    # y at local step j sits at slot j % order, so step j weighs slot p with
+    # a[(j - p) mod order] (0 read as order).
     # STORE_Y = 0: start from zero, store the final state s[m] = y[chunk - 1 - m].
     # STORE_Y = 1: start from the state that STATES holds for the chunk before, store y.
     pid = tl.program_id(0)
@@ -91,7 +92,8 @@ def iir_chunks_kernel(
     slots = tl.arange(0, ORDER_BLOCK)
     slot_ok = slots < order
     taps = tl.arange(0, TAPS_BLOCK)
-    b = tl.load(B + filt * n_b + taps, mask=taps < n_b, other=0.0)
+    a0 = tl.load(A + filt * (order + 1))  # the coefficients are normalised by a0 here
+    b = tl.load(B + filt * n_b + taps, mask=taps < n_b, other=0.0) / a0
     acc_dtype = b.dtype
     x_row = X + row.to(tl.int64) * stride_x_row
     y_row = Y + row.to(tl.int64) * n_time
@@ -111,12 +113,13 @@ def iir_chunks_kernel(
         u = tl.sum(x.to(acc_dtype) * b[None, :], axis=1)
         k = (j - slots + order) % order
         k = tl.where(k == 0, order, k)
-        a = tl.load(A + filt * (order + 1) + k, mask=slot_ok, other=0.0)
+        a = tl.load(A + filt * (order + 1) + k, mask=slot_ok, other=0.0) / a0
         y = u - tl.sum(history * a[None, :], axis=1)
         history = tl.where(slots[None, :] == j % order, y[:, None], history)
         if STORE_Y:
             y_ok = lane_ok & (t < n_time)
-            tl.store(y_row + _time_index(t, n_time, REVERSE), y.to(Y.dtype.element_ty), mask=y_ok)
+            out = _clamped(y, CLAMP).to(Y.dtype.element_ty)
+            tl.store(y_row + _time_index(t, n_time, REVERSE), out, mask=y_ok)
     if not STORE_Y:
         m = ((chunk - 1 - slots) % order + order) % order
         tl.store(
@@ -127,73 +130,25 @@ def iir_chunks_kernel(
 @triton.jit
 def iir_carry_kernel(
     STATES,  # pointer to the chunks' states, (rows, n_chunks, ORDER_BLOCK), in place
-    POWER,  # pointer to C^chunk per filter, (filters, ORDER_BLOCK, ORDER_BLOCK), zero-padded
-    n_rows,
+    A,  # pointer to the denominators, (filters, order + 1), contiguous
     n_filters,
+    order,
     n_chunks,
-    ROWS: tl.constexpr,
+    log2_chunk,
     ORDER_BLOCK: tl.constexpr,
 ):
-    # s_c = P s_{c-1} + local_c over the chunks of ROWS rows: local states become true ones.
-    rows = tl.program_id(0) * ROWS + tl.arange(0, ROWS)
-    row_ok = rows < n_rows
-    filt = rows % n_filters
+    # s_c = P s_{c-1} + local_c over the chunks of one row, P = C^chunk: local states
+    # become true ones.
+    row = tl.program_id(0)
+    power = _companion_power(A, row % n_filters, order, log2_chunk, ORDER_BLOCK)
+    power = power.to(STATES.dtype.element_ty)
     i = tl.arange(0, ORDER_BLOCK)
-    power_ptrs = POWER + filt[:, None, None] * (ORDER_BLOCK * ORDER_BLOCK)
-    power = tl.load(power_ptrs + i[None, :, None] * ORDER_BLOCK + i[None, None, :])
-    state_ptrs = STATES + rows.to(tl.int64)[:, None] * n_chunks * ORDER_BLOCK + i[None, :]
-    state = tl.zeros([ROWS, ORDER_BLOCK], dtype=power.dtype)
+    state_ptrs = STATES + row.to(tl.int64) * n_chunks * ORDER_BLOCK + i
+    state = tl.zeros([ORDER_BLOCK], dtype=power.dtype)
     for c in range(0, n_chunks - 1):
         ptrs = state_ptrs + c * ORDER_BLOCK
-        local = tl.load(ptrs, mask=row_ok[:, None], other=0.0)
-        state = tl.sum(power * state[:, None, :], axis=2) + local
-        tl.store(ptrs, state, mask=row_ok[:, None])
-
-
-@triton.jit
-def _compose(a00, a01, a10, a11, a0, a1, b00, b01, b10, b11, b0, b1):
-    # (M_b, v_b) after (M_a, v_a): the affine map x -> M_b (M_a x + v_a) + v_b, 2 x 2
-    m00 = b00 * a00 + b01 * a10
-    m01 = b00 * a01 + b01 * a11
-    m10 = b10 * a00 + b11 * a10
-    m11 = b10 * a01 + b11 * a11
-    return m00, m01, m10, m11, b00 * a0 + b01 * a1 + b0, b10 * a0 + b11 * a1 + b1
-
-
-@triton.jit
-def iir_carry_scan_kernel(
-    STATES,  # pointer to the chunks' states, (rows, n_chunks, 2), in place
-    POWER,  # pointer to C^chunk per filter, (filters, 2, 2), zero-padded for order 1
-    n_filters,
-    n_chunks,
-    BLOCK: tl.constexpr,
-):
-    # s_c = P s_{c-1} + local_c for order <= 2: an inclusive scan of (P, local_c) over
-    # BLOCK chunks at a time, then the state the block before ended with, carried in.
-    row = tl.program_id(0)
-    power = POWER + (row % n_filters) * 4
-    p00, p01 = tl.load(power), tl.load(power + 1)
-    p10, p11 = tl.load(power + 2), tl.load(power + 3)
-    offsets = tl.arange(0, BLOCK)
-    row_states = STATES + row.to(tl.int64) * n_chunks * 2
-    carry0 = tl.zeros([], dtype=p00.dtype)
-    carry1 = tl.zeros([], dtype=p00.dtype)
-    for c0 in range(0, n_chunks - 1, BLOCK):
-        c = c0 + offsets
-        ok = c < n_chunks - 1
-        v0 = tl.load(row_states + 2 * c, mask=ok, other=0.0)
-        v1 = tl.load(row_states + 2 * c + 1, mask=ok, other=0.0)
-        ones = tl.full([BLOCK], 1.0, dtype=p00.dtype)
-        m00, m01, m10, m11, v0, v1 = tl.associative_scan(
-            (p00 * ones, p01 * ones, p10 * ones, p11 * ones, v0, v1), 0, _compose
-        )
-        s0 = m00 * carry0 + m01 * carry1 + v0
-        s1 = m10 * carry0 + m11 * carry1 + v1
-        tl.store(row_states + 2 * c, s0, mask=ok)
-        tl.store(row_states + 2 * c + 1, s1, mask=ok)
-        last = offsets == tl.minimum(n_chunks - 2 - c0, BLOCK - 1)
-        carry0 = tl.sum(tl.where(last, s0, 0.0), axis=0)
-        carry1 = tl.sum(tl.where(last, s1, 0.0), axis=0)
+        state = tl.sum(power * state[None, :], axis=1) + tl.load(ptrs)
+        tl.store(ptrs, state)
 
 
 @triton.jit
@@ -284,60 +239,62 @@ def _check_int32(*tensors):
             )
 
 
-def companion_power(a, chunk, order_block):
-    """C^chunk for each filter, (filters, order_block, order_block) zero-padded, in a's
-    dtype: C maps the state (y[t-1], ..., y[t-order]) one step on (zero input). Computed
-    in float64 by repeated squaring (a few tiny matmuls, on the coefficients' device)."""
-    filters, n = a.shape
-    order = n - 1
-    companion = torch.zeros(filters, order, order, dtype=torch.float64, device=a.device)
-    companion[:, 0, :] = -a[:, 1:].double()
-    companion[:, 1:, :-1] += torch.eye(order - 1, dtype=torch.float64, device=a.device)
-    power = torch.linalg.matrix_power(companion, chunk)
-    padded = torch.zeros(filters, order_block, order_block, dtype=a.dtype, device=a.device)
-    padded[:, :order, :order] = power
-    return padded
-
-
-def lfilter(x, a, b, reverse=0, launch=lambda kernel: kernel, scan_block=SCAN_BLOCK):
+def lfilter(x, a, b, reverse=0, clamp=0, launch=lambda kernel: kernel, lanes=LANES):
     """Filter each row of a 2-D ``x`` (last dim contiguous); row r uses filter r % filters
-    of the normalised ``a`` (filters, order + 1), a[:, 0] = 1 (not read), order >= 1, and
-    ``b`` (filters, n_b), both contiguous in the compute dtype. ``reverse``: run backwards
-    in time. ``scan_block``: chunks per scan of the carry pass (a power of two; tests make
-    it small to cross blocks). Returns ``(rows, time)`` of x's dtype."""
+    of ``a`` (filters, order + 1), order >= 1, a0 != 0, and ``b`` (filters, n_b), n_b <=
+    order + 1, both contiguous in the compute dtype, normalised by a0 in the kernels.
+    ``reverse``: run backwards in time; ``clamp``: clamp the output to [-1, 1] (the
+    recurrence runs on the unclamped values). ``lanes``: chunks per program (a power of
+    two; tests make it small to cross many tiles). Returns ``(rows, time)`` of x's dtype."""
     rows, n_time = x.shape
     filters, n_a = a.shape
     order, n_b = n_a - 1, b.shape[1]
+    if n_b > order + 1:
+        raise ValueError(f"b has {n_b} taps, more than order + 1 = {order + 1}")
     y = torch.empty((rows, n_time), dtype=x.dtype, device=x.device)
     if y.numel() == 0:
         return y
     _check_int32(x, y)
     chunk = chunk_length(n_time, order)
     n_chunks = triton.cdiv(n_time, chunk)
+    log2_chunk = chunk.bit_length() - 1  # chunk is a power of two
+    programs_per_row = triton.cdiv(n_chunks, lanes)
+    n_tiles = rows * programs_per_row
+    grid = (n_tiles,)
+    if order <= 2:
+        tiles = torch.empty(n_tiles, 4, dtype=a.dtype, device=x.device)
+        flags = torch.zeros(n_tiles + 1, dtype=torch.int32, device=x.device)
+        launch(iir_single_pass_kernel)[grid](
+            x, a, b, tiles, flags, y, x.stride(0), n_time, filters, order, n_b, chunk,
+            n_chunks, programs_per_row, n_tiles, log2_chunk, REVERSE=int(reverse),
+            CLAMP=int(clamp), LANES=lanes, num_warps=1,
+        )  # fmt: skip
+        return y
     order_block = max(triton.next_power_of_2(order), 2)
-    taps_block = max(triton.next_power_of_2(n_b), 2)
+    if order <= MAX_REGISTER_ORDER:
+        tiles = torch.empty(n_tiles, 2, order_block, dtype=a.dtype, device=x.device)
+        flags = torch.zeros(n_tiles + 1, dtype=torch.int32, device=x.device)
+        launch(iir_single_pass_wide_kernel)[grid](
+            x, a, b, tiles, flags, y, x.stride(0), n_time, filters, order, n_b, chunk,
+            n_chunks, programs_per_row, n_tiles, log2_chunk, lanes.bit_length() - 1,
+            REVERSE=int(reverse), CLAMP=int(clamp), LANES=lanes, ORDER_BLOCK=order_block,
+            num_warps=1,
+        )  # fmt: skip
+        return y
+    constants = dict(REVERSE=int(reverse), LANES=lanes, ORDER_BLOCK=order_block, num_warps=1,
+                     TAPS_BLOCK=max(triton.next_power_of_2(n_b), 2))  # fmt: skip
+    kernel = iir_chunks_ring_kernel
     # zero-filled: the padding slots beyond the order are read (times zero) by the carry
     states = torch.zeros(rows, n_chunks, order_block, dtype=a.dtype, device=x.device)
-    programs_per_row = triton.cdiv(n_chunks, LANES)
-    grid = (rows * programs_per_row,)
     args = (x, a, b, states, y, x.stride(0), n_time, filters, order, n_b, chunk, n_chunks,
             programs_per_row)  # fmt: skip
-    constants = dict(REVERSE=int(reverse), LANES=LANES, ORDER_BLOCK=order_block,
-                     TAPS_BLOCK=taps_block, num_warps=1)  # fmt: skip
     if n_chunks > 1:
-        launch(iir_chunks_kernel)[grid](*args, STORE_Y=0, **constants)
-        power = companion_power(a, chunk, order_block)
-        if order <= 2:
-            block = min(triton.next_power_of_2(n_chunks - 1), scan_block)
-            launch(iir_carry_scan_kernel)[(rows,)](
-                states, power, filters, n_chunks, BLOCK=block, num_warps=num_warps(block * 4)
-            )
-        else:
-            launch(iir_carry_kernel)[(triton.cdiv(rows, CARRY_ROWS),)](
-                states, power, rows, filters, n_chunks, ROWS=CARRY_ROWS,
-                ORDER_BLOCK=order_block, num_warps=1,
-            )  # fmt: skip
-    launch(iir_chunks_kernel)[grid](*args, STORE_Y=1, **constants)
+        launch(kernel)[grid](*args, STORE_Y=0, CLAMP=0, **constants)
+        launch(iir_carry_kernel)[(rows,)](
+            states, a, filters, order, n_chunks, log2_chunk, ORDER_BLOCK=order_block,
+            num_warps=1,
+        )  # fmt: skip
+    launch(kernel)[grid](*args, STORE_Y=1, CLAMP=int(clamp), **constants)
     return y
 
 
@@ -386,9 +343,8 @@ def lag_products(p, q, n_lags, shift, step, compute_dtype, launch=lambda kernel:
 # The tensor arguments each kernel writes (everything else it only reads); the
 # performance model (benchmarks/model) checks every launch against it.
 WRITES = {
-    "iir_chunks_kernel": ("STATES", "Y"),
+    "iir_chunks_ring_kernel": ("STATES", "Y"),
     "iir_carry_kernel": ("STATES",),
-    "iir_carry_scan_kernel": ("STATES",),
     "conv_rows_kernel": ("Y",),
     "lag_products_kernel": ("OUT",),
 }

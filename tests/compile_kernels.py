@@ -135,11 +135,11 @@ def launches():
         steps, advance = torch.arange(0, 31, 1.26, dtype=compute), torch.zeros(201, dtype=compute)
         for layout in (stft, stft.contiguous()):
             yield stretch.phase_vocoder, (layout, steps, advance)
-        for order in (1, 2, 8):
+        for order in (1, 2, 4, 8, 12):
             a = torch.zeros(2, order + 1, dtype=compute)
             a[:, 0] = 1.0
-            for reverse in (0, 1):
-                yield filtering.lfilter, (x.reshape(6, 2500), a, a.clone(), reverse)
+            for reverse, clamp in ((0, 0), (1, 1)):
+                yield filtering.lfilter, (x.reshape(6, 2500), a, a.clone(), reverse, clamp)
         yield filtering.conv_rows, (x, torch.zeros(3, 21, dtype=dtype), 5020, 0, -1)
         yield filtering.lag_products, (x, x, 9, 0, 1, compute)
         yield from kaldi_launches(x, lengths, compute)

@@ -28,8 +28,8 @@ def test_every_kernel_compiles_for_hopper_and_ampere():
     kernels += ["phase_vocoder_kernel"]
     kernels += ["forced_align_kernel", "rnnt_log_probs_kernel", "rnnt_alpha_beta_kernel"]
     kernels += ["rnnt_gradient_kernel"]
-    kernels += ["iir_chunks_kernel", "iir_carry_kernel", "conv_rows_kernel"]
-    kernels += ["lag_products_kernel", "iir_carry_scan_kernel"]
+    kernels += ["iir_single_pass_kernel", "iir_single_pass_wide_kernel", "conv_rows_kernel"]
+    kernels += ["lag_products_kernel", "iir_chunks_ring_kernel", "iir_carry_kernel"]
     kernels += ["kaldi_frames_kernel", "kaldi_frames_backward_kernel"]
     kernels += ["vad_noise_floor_kernel", "vad_trigger_kernel"]
     for kernel in kernels:

@@ -60,3 +60,28 @@ ISSUE_PER_CLOCK = 4  # warp-instructions per clock per SM
 # 9.0 table).
 SM90 = dict(registers=65536, max_warps=64, max_blocks=32, shared=233472,
             register_granularity=256)  # fmt: skip
+
+# torchaudio's compiled IIR loop on CUDA (``_lfilter_core_loop``, iir_cuda.cu in
+# pytorch/audio: one thread per (batch x channel) row, 256-thread blocks, stepping through
+# the row's samples in order with an inner loop over the order), for the modelled
+# stand-in of benchmarks/model/baselines.py: per sample, one load latency (the loads of
+# step i wait for the store of step i - 1: the input, coefficient and output accessors are
+# not restrict, so they may alias) then a chain of ``order`` dependent FMAs (a0 -= a[j] *
+# out[i + j], in order: no reassociation), the store issued at the end.
+TORCHAUDIO_IIR = dict(
+    fma_latency=4,  # cycles
+    reload_latency=30,  # cycles
+    sources=dict(
+        fma_latency="4 cycles: the dependent FP32 arithmetic latency of Volta, Ampere and "
+        "Hopper in published microbenchmarks (e.g. the table of GPU features in "
+        "Ultrasonics Sonochemistry 99, 106546 (2023), Table 3: 4 cycles on V100 / A100 / "
+        "H100); assumed for the H200",
+        reload_latency="assumed: an L1 hit (~30 cycles on Hopper in published "
+        "microbenchmarks; L2 ~200, HBM ~400-800): the row's 128-byte line stays in L1 while "
+        "the thread steps through it. If the reload were served from L2 (~200 cycles) "
+        "torchaudio would be ~4-6x slower than modelled: this choice is the one that favours "
+        "torchaudio. Not counted either: its loads and stores are uncoalesced (the 32 rows "
+        "of a warp are a row length apart), 32 L1 wavefronts per instruction, so the "
+        "modelled time is a lower bound",
+    ),
+)

@@ -128,6 +128,9 @@ class Event:
     census: dict = dataclasses.field(default_factory=dict)  # class -> warp-instr / program
     dot_flops: dict = dataclasses.field(default_factory=dict)  # precision -> FLOPs / program
     undeclared_writes: list = dataclasses.field(default_factory=list)
+    # modelled stand-ins (benchmarks/model/baselines.py): the longest dependent chain of
+    # one thread, in cycles (a kernel whose few threads each step through a row in order)
+    chain_cycles: float = 0.0
 
     def as_dict(self):
         return dataclasses.asdict(self)
@@ -409,6 +412,13 @@ def declared_writes(kernel_fn):
 
 # --- the recorder -----------------------------------------------------------------------
 
+_ACTIVE = []  # the recorders inside whose ``with`` the code runs, innermost last
+
+
+def active_recorder():
+    """The innermost active :class:`Recorder`, or None."""
+    return _ACTIVE[-1] if _ACTIVE else None
+
 
 class Recorder(TorchDispatchMode):
     """Records every aten op and Triton launch of the code run inside ``with recorder:``.
@@ -644,10 +654,12 @@ class Recorder(TorchDispatchMode):
             self._patch = original
             self._depth = 0
         self._depth += 1
+        _ACTIVE.append(self)
         return super().__enter__()
 
     def __exit__(self, *exc):
         result = super().__exit__(*exc)
+        _ACTIVE.pop()
         self._depth -= 1
         if self._depth == 0 and self._patch is not None:
             from triton.runtime.interpreter import InterpretedFunction
@@ -655,6 +667,12 @@ class Recorder(TorchDispatchMode):
             InterpretedFunction.run = self._patch
             self._patch = None
         return result
+
+    def record_modelled(self, name, read, write, chain_cycles):
+        """A kernel that cannot run here, modelled: its traffic and its dependent chain
+        (see benchmarks/model/baselines.py)."""
+        self.events.append(Event("aten", name, read=read, write=write,
+                                 chain_cycles=chain_cycles))  # fmt: skip
 
     # summaries
     def launches(self):

@@ -5,7 +5,9 @@ per call: the kernels' sum, plus a cost per host synchronisation and per pageabl
 host-to-device copy. aten ops are one kernel each (cuFFT / cuDNN / cuBLAS FLOPs at
 ``LIBRARY_EFFICIENCY`` of the peak); Triton launches take their census (warp-instructions
 per program x programs, at 4 per clock per SM, and no faster than one program's own
-instructions on its warps' schedulers) and their tl.dot FLOPs.
+instructions on its warps' schedulers) and their tl.dot FLOPs; a modelled stand-in for a
+library kernel that cannot run here (benchmarks/model/baselines.py) takes its dependent
+chain's cycles at the clock, when that exceeds its memory time (the "latency" bound).
 
 Limits: every byte is HBM traffic (no L2 reuse between kernels); a kernel re-reading its
 inputs hits L1/L2 (each byte counted once per launch); an issue-bound time is a lower
@@ -15,7 +17,7 @@ the bandwidth.
 
 from benchmarks.model.constants import ISSUE_PER_CLOCK, LIBRARY_EFFICIENCY
 
-BOUNDS = ("memory", "issue", "flops", "launch", "sync")
+BOUNDS = ("memory", "issue", "flops", "latency", "launch", "sync")
 
 
 def _peak(device, precision):
@@ -24,8 +26,11 @@ def _peak(device, precision):
 
 
 def event_time(event, device) -> dict:
-    """{bound: seconds} for one launch (memory, issue, flops, launch), and ``total``."""
+    """{bound: seconds} for one launch (memory, issue, flops, latency, launch), and
+    ``total``. latency: a modelled stand-in's dependent chain per thread (its
+    ``chain_cycles``) at the device's clock."""
     moved = event.read + event.write
+    latency = event.chain_cycles / device.clock
     if event.kind == "triton":
         fill = min(1.0, event.programs / device.sms) if event.programs else 1.0
         memory = moved / (device.bandwidth * fill)
@@ -39,9 +44,9 @@ def event_time(event, device) -> dict:
         issue = 0.0
         efficiency = LIBRARY_EFFICIENCY.get(event.precision, 1.0)
         flops = event.flops / (_peak(device, event.precision) * efficiency) if event.flops else 0
-    times = dict(memory=memory, issue=issue, flops=flops, launch=device.launch)
-    times["total"] = max(memory, issue, flops) + device.launch
-    times["bound"] = max(("memory", "issue", "flops"), key=lambda k: times[k])
+    times = dict(memory=memory, issue=issue, flops=flops, latency=latency, launch=device.launch)
+    times["total"] = max(memory, issue, flops, latency) + device.launch
+    times["bound"] = max(("memory", "issue", "flops", "latency"), key=lambda k: times[k])
     return times
 
 

@@ -6,7 +6,8 @@ lfilter's gradients, with u the FIR part's output and g the output's gradient:
     g_x[t] = sum_k b[k] g_u[t + k]                         (the FIR part's adjoint)
     g_b[k] = sum_t g_u[t] x[t - k],   g_a[k] = -sum_t g_u[t] y[t - k]   (k >= 1)
 summed over the rows that share a filter. a[0] is 1 after normalisation (by a0, outside
-these ops, where autograd carries the gradient to a0).
+these ops when gradients are asked for, where autograd carries the gradient to a0; the
+kernels divide by a0, so calls without gradients pass the coefficients as given).
 """
 
 import torch
@@ -22,11 +23,15 @@ def _direction(reverse):
 
 
 @triton_op("tritaudio::lfilter_rows", mutates_args={})
-def lfilter_rows(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, reverse: int) -> torch.Tensor:
-    """IIR-filter each row of a 2-D ``x``: row r by filter r % filters of the normalised
-    (filters, order + 1) ``a`` and (filters, n_b) ``b``, contiguous in the compute dtype;
-    backwards in time when ``reverse``. Not clamped."""
-    return filtering.lfilter(x, a, b, reverse, launch=wrap_triton)
+def lfilter_rows(
+    x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, reverse: int, clamp: int = 0
+) -> torch.Tensor:
+    """IIR-filter each row of a 2-D ``x``: row r by filter r % filters of the (filters,
+    order + 1) ``a`` and (filters, n_b) ``b``, contiguous in the compute dtype, normalised
+    by a0 in the kernels (the gradients assume a0 = 1: normalise outside for them);
+    backwards in time when ``reverse``; the output clamped to [-1, 1] when ``clamp`` (not
+    differentiable then: for calls without gradients)."""
+    return filtering.lfilter(x, a, b, reverse, clamp, launch=wrap_triton)
 
 
 @triton_op("tritaudio::conv_rows", mutates_args={})
@@ -51,11 +56,13 @@ def lag_products(
 
 
 def _lfilter_setup(ctx, inputs, output):
-    x, a, b, ctx.reverse = inputs
+    x, a, b, ctx.reverse, ctx.clamp = inputs
     ctx.save_for_backward(x, a, b, output)
 
 
 def _lfilter_grad(ctx, grad):
+    if ctx.clamp:
+        raise RuntimeError("lfilter_rows with clamp=1 has no gradient: clamp outside it")
     x, a, b, y = ctx.saved_tensors
     filters, n_a = a.shape
     step = _direction(ctx.reverse)
@@ -66,7 +73,7 @@ def _lfilter_grad(ctx, grad):
     grad_b = lag_products(grad_u, x, b.shape[1], 0, step, filters).to(b.dtype)
     grad_a = -lag_products(grad_u, y, n_a, 0, step, filters).to(a.dtype)
     grad_a[:, 0] = 0  # a[0] is held at 1: the normalisation outside carries a0's gradient
-    return grad_x, grad_a, grad_b, None
+    return grad_x, grad_a, grad_b, None, None
 
 
 lfilter_rows.register_autograd(_lfilter_grad, setup_context=_lfilter_setup)

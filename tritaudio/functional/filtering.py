@@ -82,8 +82,8 @@ def _check_denominators(a):
 
 
 def _filter_rows(waveform, a_coeffs, b_coeffs, batching):
-    """Check lfilter's arguments; returns (rows (R, time), a, b normalised (filters, n) in
-    the compute dtype, output shape)."""
+    """Check lfilter's arguments; returns (rows (R, time), a, b (filters, n) in the compute
+    dtype, not normalised, output shape)."""
     _check_waveform(waveform)
     _check_tensor(a_coeffs, "a_coeffs")
     _check_tensor(b_coeffs, "b_coeffs")
@@ -115,24 +115,34 @@ def _filter_rows(waveform, a_coeffs, b_coeffs, batching):
     n = a_coeffs.shape[-1]
     a = a_coeffs.to(device=waveform.device, dtype=dtype).reshape(-1, n)
     b = b_coeffs.to(device=waveform.device, dtype=dtype).reshape(-1, n)
-    a0 = a[:, :1]
-    a, b = a / a0, b / a0
     if n == 1:  # order 0: a plain gain, run as a first-order filter with a1 = 0
         a, b = torch.nn.functional.pad(a, (0, 1)), torch.nn.functional.pad(b, (0, 1))
     rows = waveform.reshape(math.prod(waveform.shape[:-1]), waveform.shape[-1])
     return rows, a.contiguous(), b.contiguous(), waveform.shape
 
 
-def _run_lfilter(backend, rows, a, b, reverse=0):
-    """The unclamped filter of (R, time) rows, row r by filter r % filters."""
+def _run_lfilter(backend, rows, a, b, reverse=0, clamp=False):
+    """The filter of (R, time) rows, row r by filter r % filters of (a, b) normalised by
+    a0, clamped to [-1, 1] when ``clamp``."""
+    grad = torch.is_grad_enabled() and any(t.requires_grad for t in (rows, a, b))
+    if backend == "torch" or grad:
+        # the kernels normalise by a0 themselves; with gradients it is done here, so that
+        # autograd carries the gradient to a0
+        a0 = a[:, :1]
+        a, b = a / a0, b / a0
     if backend == "torch":
         # float64 inside: the blocked evaluation loses digits at high orders in float32
         x, a64, b64 = rows.double(), a.double(), b.double()
         out = _ref.lfilter(x.flip(-1), a64, b64).flip(-1) if reverse else _ref.lfilter(x, a64, b64)
-        return out.to(a.dtype)
+        out = out.to(a.dtype)
+        return out.clamp(-1.0, 1.0) if clamp else out
     from tritaudio._ops import filtering as ops
 
-    return ops.lfilter_rows(last_dim_contiguous(rows), a, b, int(reverse)).to(a.dtype)
+    rows = last_dim_contiguous(rows)
+    fused = clamp and not grad  # the clamp fused into the kernel's last pass
+    out = ops.lfilter_rows(rows, a, b, int(reverse), int(fused))
+    out = out.to(a.dtype)
+    return out.clamp(-1.0, 1.0) if clamp and not fused else out
 
 
 def lfilter(
@@ -167,9 +177,7 @@ def lfilter(
         ``batching=False``; waveform's dtype.
     """
     rows, a, b, shape = _filter_rows(waveform, a_coeffs, b_coeffs, batching)
-    out = _run_lfilter(backend_for(waveform), rows, a, b)
-    if clamp:
-        out = out.clamp(-1.0, 1.0)
+    out = _run_lfilter(backend_for(waveform), rows, a, b, clamp=clamp)
     return out.to(waveform.dtype).reshape(shape)
 
 
@@ -192,9 +200,7 @@ def filtfilt(
     """
     rows, a, b, shape = _filter_rows(waveform, a_coeffs, b_coeffs, True)
     backend = backend_for(waveform)
-    out = _run_lfilter(backend, _run_lfilter(backend, rows, a, b), a, b, reverse=1)
-    if clamp:
-        out = out.clamp(-1.0, 1.0)
+    out = _run_lfilter(backend, _run_lfilter(backend, rows, a, b), a, b, reverse=1, clamp=clamp)
     return out.to(waveform.dtype).reshape(shape)
 
 
