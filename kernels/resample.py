@@ -16,6 +16,15 @@ table would exceed MAX_TABLE_TAPS (coprime rates such as 9999991 -> 10000019 Hz)
 taps computed on the fly (sin, cos, divide per tap; int64 index math), so memory stays
 bounded for any rates. No host synchronisation or host-to-device copy: the filter's
 constants are scalar arguments.
+
+float32 tables go to ``polyphase_dot_kernel`` instead (tensor cores, 3xTF32, so float32
+accuracy): ``c`` periods make a super-block of ``c * in_rate`` inputs and ``c * out_rate``
+phases; groups of G consecutive phases have windows inside K inputs (powers of two, K at
+most MAX_DOT_K), so one group's outputs for M super-blocks of a row are one
+``(M, K) @ (K, G)`` product: the M windows are K contiguous inputs each (coalesced), the
+(K, G) weights a banded block built once per program from the compact table (no extra
+memory). ``dot_plan`` picks G, K, M and c, or declines (windows too wide, index math past
+int32, grids too large), when the FMA kernel above runs.
 """
 
 import math
@@ -37,6 +46,16 @@ MIN_BLOCK = 128
 WAVES = 4
 DEFAULT_SMS = 132  # H100 / H200, when not on CUDA (the interpreter, compile checks)
 INT32_LIMIT = 2**31 - 1
+# The tensor-core kernel (float32 tables): windows of at most MAX_DOT_K inputs, tiles of
+# M pairs with M * K <= DOT_TILE (registers), up to MAX_DOT_TILES tiles per program (one
+# weight block built per program), groups at most 5 % empty; 3xTF32 keeps float32 accuracy.
+MAX_DOT_K = 256
+MAX_DOT_M = 128
+DOT_TILE = 16384
+MAX_DOT_TILES = 8
+MAX_GROUP_WASTE = 1.05
+MAX_GRID_Y = 65535  # CUDA's limit on the grid's second and third axes
+DOT_PRECISION = "tf32x3"
 
 _sm_counts = {}
 
@@ -185,6 +204,155 @@ def polyphase_kernel(
     tl.store(y_ptrs, acc.to(Y.dtype.element_ty), mask=row_mask[:, None] & out_mask[None, :])
 
 
+@triton.jit
+def polyphase_dot_kernel(
+    X,  # pointer to the input, (rows, n_in), last dim contiguous
+    TAPS_TABLE,  # pointer to the (out_rate, n_taps) float32 taps, strided
+    Y,  # pointer to the output, (rows, n_out), contiguous
+    stride_x_row,
+    stride_phase,
+    stride_tap,
+    n_in,
+    n_out,
+    in_rate,
+    out_rate,
+    width,
+    n_taps,
+    n_rows,
+    n_super,  # super-blocks per row
+    super_in,  # inputs of a super-block: c * in_rate
+    super_out,  # phases (outputs) of a super-block: c * out_rate
+    n_groups,  # groups of G phases per super-block
+    PRECISION: tl.constexpr,
+    M: tl.constexpr,
+    G: tl.constexpr,
+    K: tl.constexpr,
+    TILES: tl.constexpr,
+):
+    # Program (group, chunk, row): one group of G consecutive super-phases, TILES tiles
+    # of M consecutive super-blocks of one row. Its (K, G) weights are built once from
+    # the compact table: column i is phase s = group * G + i, whose window starts
+    # offset[i] inputs after the group's. Columns past the super-block (s >= super_out,
+    # the last group's) are computed, never stored. Groups are the fastest grid axis:
+    # neighbouring programs share their inputs in L2.
+    group = tl.program_id(0)
+    chunk = tl.program_id(1).to(tl.int64)  # (scalar tile math in int64: no overflow)
+    row = tl.program_id(2).to(tl.int64)
+    s = group * G + tl.arange(0, G)
+    s_ok = s < super_out
+    s_start = (s * in_rate) // out_rate  # floor(s * in / out): the window of s, less width
+    g_start = (group * G * in_rate) // out_rate
+    offset = s_start - g_start
+    kk = tl.arange(0, K)
+    kk_wide = kk.to(tl.int64)
+    # (2-D index math only in int64 pointers and compares: no int32 products per element)
+    w_ok = (kk[:, None] >= offset[None, :]) & (kk[:, None] < (offset + n_taps)[None, :])
+    w_ptrs = (TAPS_TABLE + (s % out_rate) * stride_phase - offset * stride_tap)[None, :]
+    weights = tl.load(w_ptrs + (kk_wide * stride_tap)[:, None], mask=w_ok, other=0.0)
+    first_input = (g_start - width).to(tl.int64)  # of the group's window, in its super-block
+    g_first = (group * G).to(tl.int64)
+    m_range = tl.arange(0, M)
+    s_wide = s.to(tl.int64)
+    a_steps = m_range * super_in
+    y_steps = m_range * super_out
+    x_row = X + row * stride_x_row + first_input
+    y_row = Y + row * n_out + g_first
+    for t in tl.static_range(TILES):
+        sb0 = (chunk * TILES + t) * M
+        x_tile = x_row + sb0 * super_in
+        y_tile = y_row + sb0 * super_out
+        # every window and output of the tile inside the signal: no masks
+        interior = (sb0 * super_in + first_input >= 0) & (sb0 + M <= n_super)
+        interior = interior & ((sb0 + M - 1) * super_in + first_input + K <= n_in)
+        interior = interior & ((sb0 + M - 1) * super_out + g_first + G <= n_out)
+        a_ptrs = (x_tile + a_steps)[:, None] + kk_wide[None, :]
+        y_ptrs = (y_tile + y_steps)[:, None] + (s_wide - g_first)[None, :]
+        if interior:
+            a = tl.load(a_ptrs, mask=(kk < K)[None, :], other=0.0)  # (all true)
+            y = tl.dot(a.to(tl.float32), weights, input_precision=PRECISION)
+            tl.store(y_ptrs, y.to(Y.dtype.element_ty), mask=s_ok[None, :])
+        else:
+            sb = sb0 + m_range
+            start = sb * super_in + first_input
+            low = tl.where(sb < n_super, -start, K)  # the window's taps inside the signal
+            high = n_in - start
+            a_ok = (kk[None, :] >= low[:, None]) & (kk[None, :] < high[:, None])
+            a = tl.load(a_ptrs, mask=a_ok, other=0.0)
+            y = tl.dot(a.to(tl.float32), weights, input_precision=PRECISION)
+            y_count = n_out - sb * super_out - g_first
+            y_count = tl.where(sb < n_super, tl.minimum(y_count, super_out - g_first), 0)
+            y_ok = tl.arange(0, G)[None, :] < y_count[:, None]
+            tl.store(y_ptrs, y.to(Y.dtype.element_ty), mask=y_ok)
+
+
+def _dot_cost(group, k, m):
+    """Warp-instructions per output of the dot kernel, roughly: the 3xTF32 products, per
+    input of a window its load, address and splitting, per weight (once a tile) its
+    gather and splitting, per output its store."""
+    return k / 292 + (7 * k / group + 10 * k / m + 3) / 32
+
+
+def _super_blocks(out_rate, group):
+    """Periods per super-block: the fewest whose phases fill groups of ``group`` to within
+    5 % (else the best fill), a multiple of 4 outputs where one is (aligned stores)."""
+    best, best_waste = 1, math.inf
+    for aligned in (True, False):  # super-blocks of a multiple of 4 outputs first
+        for c in range(1, group + 1):
+            if aligned and (c * out_rate) % 4:
+                continue
+            waste = triton.cdiv(c * out_rate, group) * group / (c * out_rate)
+            if waste <= MAX_GROUP_WASTE:
+                return c
+            if waste < best_waste:
+                best, best_waste = c, waste
+    return best
+
+
+def dot_plan(rows, n_in, n_out, in_rate, out_rate, width, n_taps, sms):
+    """How :func:`polyphase_dot_kernel` tiles this filter, or None when it does not apply
+    (windows wider than MAX_DOT_K, or index math beyond int32): ``(c, G, K, M, TILES,
+    super-blocks per row, groups, grid)``; the grid is (group, chunk of TILES tiles, row).
+
+    A super-block is ``c`` periods, ``c * in_rate`` inputs and ``c * out_rate`` phases;
+    its phases are cut into groups of G whose windows all lie in K (a power of two)
+    inputs, so that the outputs of one group for M (row, super-block) pairs are one
+    ``(M, K) @ (K, G)`` product. G is the width with the fewest modelled instructions
+    per output."""
+    best = None
+    for group in (16, 32, 64):
+        k = max(16, triton.next_power_of_2(n_taps + triton.cdiv((group - 1) * in_rate, out_rate)))
+        if k > MAX_DOT_K:
+            continue
+        m = min(MAX_DOT_M, max(16, DOT_TILE // k))
+        c = _super_blocks(out_rate, group)
+        n_groups = triton.cdiv(c * out_rate, group)
+        cost = _dot_cost(group, k, m) * n_groups * group / (c * out_rate)
+        if best is None or cost < best[0]:
+            best = (cost, c, group, k, m, n_groups)
+    if best is None:
+        return None
+    _, c, group, k, m, n_groups = best
+    n_super = triton.cdiv(n_out, c * out_rate)
+    reach = (n_super + m) * c * (in_rate + out_rate) + k  # the tiles' last input and output
+    if max(n_groups * group * in_rate, reach) > INT32_LIMIT or rows > MAX_GRID_Y:
+        return None
+    m_tiles = triton.cdiv(n_super, m)  # per row
+    # tiles per program: the most (one weight block each) that keep WAVES programs per SM
+    # and pad the row's tiles by at most an eighth
+    tiles = 1
+    for more in (2, 4, 8):
+        padded = triton.cdiv(m_tiles, more) * more
+        if n_groups * rows * (padded // more) >= WAVES * sms and padded * 8 <= m_tiles * 9:
+            tiles = more
+    while triton.cdiv(m_tiles, tiles) > MAX_GRID_Y:
+        tiles *= 2
+    if tiles > MAX_DOT_TILES:
+        return None
+    # (a signal shorter than a super-block leaves the later groups without outputs)
+    active = min(n_groups, triton.cdiv(n_out, group))
+    return c, group, k, m, tiles, n_super, n_groups, (active, triton.cdiv(m_tiles, tiles), rows)
+
+
 def filter_constants(spec_args):
     """The on-the-fly taps' scalar arguments, as Python floats (float32 in the kernel):
     (lpw, t_scale = base / (orig * new), gain = base / orig, beta, 1 / i0e(beta))."""
@@ -213,6 +381,16 @@ def _run(x, n_out, in_rate, out_rate, table, spec_args, launch):
         n_taps = 2 * width + 2
     else:
         taps, first = table
+        plan = dot_plan(rows, n_in, n_out, in_rate, out_rate, width, n_taps, sm_count(x.device))
+        if taps.dtype == torch.float32 and plan is not None:
+            c, group, k, m, tiles, n_super, n_groups, programs = plan
+            launch(polyphase_dot_kernel)[programs](
+                x, taps, y, x.stride(0), taps.stride(0), taps.stride(1), n_in, n_out, in_rate,
+                out_rate, width, n_taps, rows, n_super, c * in_rate, c * out_rate, n_groups,
+                PRECISION=DOT_PRECISION, M=m, G=group, K=k, TILES=tiles,
+                num_warps=4 if m * k <= DOT_TILE // 2 else 8,
+            )  # fmt: skip
+            return y
     tile_rows, block, blocks_per_row, warps = tile(rows, n_out, sm_count(x.device))
     grid = (triton.cdiv(rows, tile_rows) * blocks_per_row,)
     launch(polyphase_kernel)[grid](
@@ -247,4 +425,4 @@ def resample_backward(
 
 # The tensor arguments each kernel writes (everything else it only reads); the
 # performance model (benchmarks/model) checks every launch against it.
-WRITES = {"polyphase_kernel": ("Y",)}
+WRITES = {"polyphase_kernel": ("Y",), "polyphase_dot_kernel": ("Y",)}

@@ -134,6 +134,7 @@ def record_call(case, impl, mode, size, device, execute=True, sync_values=None, 
             if backward:
                 with _disable_current_modes():
                     grad_output = torch.ones_like(output, device=output.device)
+                recorder.watch(grad_output)  # the harness's tensor, not a host-built one
                 grads = torch.autograd.grad(output, [inputs[i] for i in case.grad_inputs],
                                             grad_output)  # fmt: skip
         floor = case.bytes_moved(inputs, output, grads) if case.bytes_moved else 0
