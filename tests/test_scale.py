@@ -91,8 +91,8 @@ def test_rank_from_the_environment():
 def test_threads_do_not_oversubscribe_the_cores(monkeypatch):
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     monkeypatch.setattr(parallel, "available_cores", lambda rank=None: 2)
-    assert parallel.thread_plan(cpu, None) == (1, 1)
-    assert parallel.thread_plan(cpu, 2) == (2, 1)  # --workers given: torch keeps one core
+    assert parallel.thread_plan(cpu, None) == (2, 1)  # two decoders, torch keeps one core
+    assert parallel.thread_plan(cpu, 1) == (1, 1)
     monkeypatch.setattr(parallel, "available_cores", lambda rank=None: 16)
     assert parallel.thread_plan(cpu, None) == (8, 8)
     assert parallel.thread_plan(cuda, None) == (8, None)  # torch's threads left alone

@@ -143,8 +143,8 @@ def add_arguments(commands):
     parser.add_argument(
         "--workers",
         type=positive_int,
-        help="decoding threads (default: half this process's cores on the CPU, the rest "
-        "compute; up to 8 on a GPU)",
+        help="decoding threads (default: half this process's cores on the CPU, at least 2, "
+        "the rest compute; up to 8 on a GPU)",
     )
     parser.add_argument(
         "--shard-index",
