@@ -235,22 +235,18 @@ def sosfilt(waveform: torch.Tensor, sos: torch.Tensor) -> torch.Tensor:
 
 
 def _coefficient(value, waveform):
-    """A filter parameter in the compute dtype: numbers and one-element host tensors stay on
-    the CPU (the coefficients they give are moved to the device once, see
-    :func:`_device_coefficients`; moving each here would copy it on every call), other
-    tensors on the waveform's device."""
+    """A filter parameter in the compute dtype: numbers and host scalars on the CPU (moved
+    once per filter, :func:`_device_coefficients`), other tensors on the waveform's device."""
     dtype = _compute_dtype(waveform)
     if isinstance(value, torch.Tensor):
         if value.device.type == "cpu" and value.numel() == 1 and not value.requires_grad:
-            return value.to(dtype).reshape(())  # a host scalar mixes with device tensors
+            return value.to(dtype).reshape(())  # a 0-d host scalar mixes with device ones
         return torch.as_tensor(value, dtype=dtype, device=waveform.device)
     return torch.tensor(value, dtype=dtype)
 
 
 def _device_coefficients(values, dtype, device):
-    """(a, b) of a biquad given by numbers, on ``device``: built once per distinct filter
-    (kept in the table cache), so that a call on the GPU copies nothing from the host (a
-    copy would synchronise)."""
+    """(a, b) of a biquad given by numbers on ``device``, cached: a GPU call copies nothing."""
 
     def build():
         coeffs = torch.tensor(values, dtype=dtype)
@@ -263,9 +259,8 @@ def _device_coefficients(values, dtype, device):
 def biquad(
     waveform: torch.Tensor, b0: float, b1: float, b2: float, a0: float, a1: float, a2: float
 ) -> torch.Tensor:
-    """A second-order IIR filter from its six coefficients, zero initial state.
-
-    Mirrors ``torchaudio.functional.biquad`` (an lfilter, clamped to [-1, 1]).
+    """A second-order IIR filter from its six coefficients, zero initial state. Mirrors
+    ``torchaudio.functional.biquad`` (an lfilter, clamped to [-1, 1]).
 
     Args:
         waveform: ``(..., time)``, floating point.
