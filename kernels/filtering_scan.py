@@ -110,6 +110,16 @@ def _row_of(states, lanes, index):
 
 
 @triton.jit
+def _published_flag(flag_ptr):
+    """A tile's status once it has published (1: its aggregate, 2: its true end state),
+    waiting while it is 0; acquire, so that the states it published are visible."""
+    flag = tl.atomic_add(flag_ptr, 0, sem="acquire")
+    while flag == 0:
+        flag = tl.atomic_add(flag_ptr, 0, sem="acquire")
+    return flag
+
+
+@triton.jit
 def _mat_vec(m, v):
     return tl.sum(m * v[None, :], axis=1)
 
@@ -182,9 +192,7 @@ def iir_single_pass_wide_kernel(
     j = tile - 1
     going = j >= first_tile
     while going:
-        flag = tl.atomic_add(FLAGS + j, 0, sem="acquire")
-        while flag == 0:
-            flag = tl.atomic_add(FLAGS + j, 0, sem="acquire")
+        flag = _published_flag(FLAGS + j)
         published = TILES + j * (2 * ORDER_BLOCK) + (flag - 1) * ORDER_BLOCK + slots
         state += _mat_vec(fold, tl.load(published, volatile=True))
         fold = tl.sum(fold[:, :, None] * tile_power[None, :, :], axis=1)
@@ -363,9 +371,7 @@ def iir_single_pass_kernel(
     j = tile - 1
     going = j >= first_tile
     while going:
-        flag = tl.atomic_add(FLAGS + j, 0, sem="acquire")
-        while flag == 0:
-            flag = tl.atomic_add(FLAGS + j, 0, sem="acquire")
+        flag = _published_flag(FLAGS + j)
         published = TILES + j * 4 + 2 * (flag - 1)
         h0 = tl.load(published, volatile=True)
         h1 = tl.load(published + 1, volatile=True)
