@@ -25,12 +25,9 @@ import tritaudio.transforms as T
 # Ops that still synchronise or copy host data per call on the Triton path, and could be
 # fixed: strict xfails, so that fixing one flips this test.
 STILL_SYNCING = {
-    "F.sliding_window_cmn": "its window bounds, Python lists, copied to the device per call",
-    "T.SlidingWindowCmn": "F.sliding_window_cmn's window bounds copied to the device per call",
-    "F.loudness": "its all-pole tables and channel weights built on the host, copied per call",
-    "T.Loudness": "F.loudness's tables copied to the device per call",
-    "F.phaser": "a Python loop over samples: host data (its lags are built on the CPU), "
-    "no device sync, but a graph fullgraph cannot trace and a launch per sample",
+    "F.phaser": "a Python loop over samples (torch reference on both paths): its lags are "
+    "built and read on the CPU, so no device sync, but a launch per sample and a loop "
+    "fullgraph cannot trace",
 }
 
 # Host reads that torchaudio's contract (or torch's own linalg) makes inherent: each name,
