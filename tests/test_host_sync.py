@@ -24,11 +24,7 @@ import tritaudio.transforms as T
 
 # Ops that still synchronise or copy host data per call on the Triton path, and could be
 # fixed: strict xfails, so that fixing one flips this test.
-STILL_SYNCING = {
-    "F.phaser": "a Python loop over samples (torch reference on both paths): its lags are "
-    "built and read on the CPU, so no device sync, but a launch per sample and a loop "
-    "fullgraph cannot trace",
-}
+STILL_SYNCING = {}
 
 # Host reads that torchaudio's contract (or torch's own linalg) makes inherent: each name,
 # why, and where the trace finds the read (checked, so that another sync cannot hide behind
