@@ -41,7 +41,6 @@ INHERENT_HOST_READS = {
         "returns Python TokenSpan objects (a list whose length depends on the path)",
         "functional/alignment.py",
     ),
-    "F.TokenSpan": ("a Python dataclass, made by merge_tokens", "functional/alignment.py"),
     "F.edit_distance": (
         "returns a Python int (a dynamic programme over Python sequences)",
         "functional/analysis.py",
@@ -56,6 +55,7 @@ INHERENT_HOST_READS = {
         "info on the host on CUDA and has no _ex form; F.rtf_power is sync-free",
         "torch.linalg.eigh",
     ),
+    "T.MVDR stv_evd": ("F.rtf_evd's eigh; solution='stv_power' is sync-free", "torch.linalg.eigh"),
     "F.frechet_distance": (
         "torch.linalg.eigvals (torchaudio's method) runs on the CPU for CUDA input",
         "torch.linalg.eigvals",
@@ -71,7 +71,8 @@ INHERENT_HOST_READS = {
         "transforms/resample.py",
     ),
 }
-NOT_OPS = {"DECIBELS", "NOISE_COLORS", "LogScale"}  # constants and a settings type
+# constants, a settings type, merge_tokens' result type
+NOT_OPS = {"DECIBELS", "NOISE_COLORS", "LogScale", "TokenSpan"}
 NOT_YET_TRACED = frozenset()  # every public name has a case
 
 
