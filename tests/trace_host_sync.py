@@ -318,7 +318,7 @@ FILTERS = {
     "contrast": (F.contrast, signal(2, 300)),
     "dcshift": (lambda x: F.dcshift(x, 0.2, 0.05), signal(2, 300)),
     "dither": (lambda x: F.dither(x, noise_shaping=True), signal(2, 300, grad=False)),
-    "flanger": (lambda x: F.flanger(x, 8000), signal(2, 24)),  # a loop over samples
+    "flanger": (lambda x: F.flanger(x, 8000), signal(2, 8)),  # a loop over samples
     "overdrive": (F.overdrive, signal(2, 300)),
     "phaser": (lambda x: F.phaser(x, 8000), signal(2, 40)),  # a loop over samples
     "mu_law_encoding": (lambda x: F.mu_law_encoding(x, 256), signal(2, 300, grad=False)),
