@@ -166,8 +166,355 @@ def log_mel_dft(
     return out, mel
 
 
+# --- the folded DFT (even n_fft) -------------------------------------------------------
+#
+# With s[n] = x[n] * window[n] and H = n_fft / 2, the real input's symmetry folds the frame
+# (u[n] = s[n] + s[N - n], v[n] = s[n] - s[N - n] for 0 < n < H; u = v = s at n = 0, H)
+# and bins k and H - k share their products: split by the parity of n, with E / O the
+# even / odd sums of u cos(2 pi n k / N) (c) and of v sin(2 pi n k / N) (s),
+#     Re X[k] = Ec + Oc, Re X[H - k] = Ec - Oc, |Im X[k]| = |Es + Os|, |Im X[H - k]| = |Es - Os|
+# for k <= H / 2: a quarter of the dense DFT's products, four tl.dot of (frames x ~N / 4)
+# by (~N / 4 x bins). Every frame is read through one pointer (frames that touch the
+# centering pad read a small buffer of the padded edges that signal_edges_kernel writes),
+# so no padding arithmetic runs per sample and no load is masked. The mel projection
+# takes each bin block's two power tiles into the mel sub-blocks whose filters are
+# non-zero there (FOLD_SUBS accumulators of FOLD_SUB_M bands: a program's mel group).
+
+FOLD_BLOCK_F = 64
+FOLD_BLOCK_N = 16
+FOLD_BLOCK_K = 64
+FOLD_SUB_M = 16
+FOLD_SUBS = 8  # mel sub-blocks per program (128 bands); more bands: more programs
+FOLD_WARPS = 8
+EDGE_BLOCK = 256
+
+
+@triton.jit
+def signal_edges_kernel(
+    X,  # pointer to the signal, (rows, n_time), last dim contiguous
+    EDGE,  # pointer to the padded edges, (rows, edge_len), contiguous
+    stride_x_row,
+    n_time,
+    pad,
+    left,
+    head_len,
+    tail_start,
+    edge_len,
+    MODE: tl.constexpr,
+    BLOCK: tl.constexpr,
+):
+    # the centered signal over [-left, head_len - left) then from tail_start on (the
+    # padded coordinates of signal_index), a block of one row per program
+    row = tl.program_id(0)
+    e = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
+    u = tl.where(e < head_len, e - left, tail_start + e - head_len)
+    t, valid = signal_index(u, n_time, pad, MODE)
+    inside = e < edge_len
+    value = tl.load(X + row.to(tl.int64) * stride_x_row + t, mask=inside & valid, other=0.0)
+    tl.store(EDGE + row.to(tl.int64) * edge_len + e, value, mask=inside)
+
+
+@triton.jit
+def _fold_project(
+    acc, s, pa, pb, kb, k, FBA, FBB, NZ, k_blocks, mel_subs, mel_pad, group,
+    SUBS: tl.constexpr, SUB_M: tl.constexpr, MEL_PRECISION: tl.constexpr,
+):  # fmt: skip
+    """acc (frames, SUB_M), mel sub-block group * SUBS + s, plus the power tiles pa (bins
+    k) and pb (bins H - k) projected on its filters where these are non-zero."""
+    sub = group * SUBS + s
+    if sub < mel_subs:
+        m = sub * SUB_M + tl.arange(0, SUB_M)
+        offsets = k[:, None] * mel_pad + m[None, :]
+        if tl.load(NZ + kb * mel_subs + sub) != 0:
+            acc = tl.dot(pa, tl.load(FBA + offsets), acc, input_precision=MEL_PRECISION)
+        if tl.load(NZ + (k_blocks + kb) * mel_subs + sub) != 0:
+            acc = tl.dot(pb, tl.load(FBB + offsets), acc, input_precision=MEL_PRECISION)
+    return acc
+
+
+@triton.jit
+def _fold_store(
+    OUT, MEL, y, row, f, sub, out_frames, n_mels, log_multiplier, amin, offset, shift,
+    SUB_M: tl.constexpr, HAS_LOG: tl.constexpr, SAVE_MEL: tl.constexpr,
+):  # fmt: skip
+    """Store mel sub-block ``sub`` of y (frames, SUB_M): its log with HAS_LOG into OUT, y
+    itself into MEL with SAVE_MEL. Returns (NaNs, maximum, minimum) of what OUT got."""
+    m = sub * SUB_M + tl.arange(0, SUB_M)
+    row_start = row.to(tl.int64) * n_mels * out_frames
+    offsets = m[None, :] * out_frames + f[:, None]
+    mask = (f < out_frames)[:, None] & (m < n_mels)[None, :]
+    if SAVE_MEL:
+        tl.store(MEL + row_start + offsets, y, mask=mask)
+    if HAS_LOG:  # NaN-propagating max(y, amin): NaN in, NaN out (not the floor)
+        y = log_multiplier * tl.log(tl.maximum(y, amin, tl.PropagateNan.ALL) + offset) - shift
+    tl.store(OUT + row_start + offsets, y, mask=mask)
+    nans = tl.sum(tl.where(mask & (y != y), 1, 0))
+    peak = tl.max(tl.where(mask & (y == y), y, float("-inf")))
+    low = tl.min(tl.where(mask & (y == y), y, float("inf")))
+    return nans, peak, low
+
+
+@triton.jit
+def log_mel_fold_kernel(
+    X,  # pointer to the signal, (rows, n_time), last dim contiguous
+    EDGE,  # pointer to the padded edges, (rows, edge_len), contiguous
+    OFFS,  # pointer to int32 (4, n_pad) frame offsets: even n, N - even n, odd n, N - odd n
+    WIN,  # pointer to the window at those offsets (0 where unused), (4, n_pad)
+    BASIS,  # pointer to (4, n_pad, k_pad): cos, sin of the even n; cos, sin of the odd n
+    FBA,  # pointer to the filterbank's rows k, (k_pad, mel_pad)
+    FBB,  # pointer to its rows H - k (0 where H - k = k), (k_pad, mel_pad)
+    NZ,  # pointer to int32 (2, k_blocks, mel_subs): whether each FBA / FBB block is non-zero
+    OUT,  # pointer to the output, (rows, n_mels, out_frames), contiguous
+    MEL,  # pointer to y before the log, like OUT (written when SAVE_MEL)
+    TILE_MAX,  # pointer to each tile's maximum, (rows, tiles) (written when HAS_EXTREMA)
+    TILE_MIN,  # pointer to each tile's minimum, like TILE_MAX
+    stride_x_row,
+    edge_len,
+    head_frames,
+    tail_frame,
+    head_len,
+    hop,
+    signal_start,
+    n_pad,
+    k_pad,
+    k_blocks,
+    mel_pad,
+    mel_subs,
+    out_frames,
+    n_mels,
+    frame_blocks,
+    power,
+    log_multiplier,
+    amin,
+    offset,
+    shift,
+    POWER_MODE: tl.constexpr,
+    HAS_LOG: tl.constexpr,
+    SAVE_MEL: tl.constexpr,
+    HAS_EXTREMA: tl.constexpr,
+    PRECISION: tl.constexpr,
+    MEL_PRECISION: tl.constexpr,
+    BLOCK_F: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    BLOCK_K: tl.constexpr,
+    SUB_M: tl.constexpr,
+    SUBS: tl.constexpr,
+):
+    # int32 index math within a row (the launcher checked the sizes), the rows' in int64
+    pid = tl.program_id(0)
+    group = tl.program_id(1)
+    row = pid // frame_blocks
+    f = (pid % frame_blocks) * BLOCK_F + tl.arange(0, BLOCK_F)
+    fe = tl.minimum(f, out_frames - 1)  # frames past the end read the last (not stored)
+    # one pointer per frame: into the head or tail edge buffer, or into the signal
+    edge = EDGE + row.to(tl.int64) * edge_len
+    in_tail = edge + (head_len + (fe - tail_frame) * hop)
+    in_signal = X + row.to(tl.int64) * stride_x_row + (fe * hop + signal_start)
+    frame = tl.where(fe >= tail_frame, in_tail, in_signal)
+    frame = tl.where(fe < head_frames, edge + fe * hop, frame)[:, None]
+    dtype = BASIS.dtype.element_ty
+    acc0 = tl.zeros([BLOCK_F, SUB_M], dtype=dtype)
+    acc1 = tl.zeros([BLOCK_F, SUB_M], dtype=dtype)
+    acc2 = tl.zeros([BLOCK_F, SUB_M], dtype=dtype)
+    acc3 = tl.zeros([BLOCK_F, SUB_M], dtype=dtype)
+    acc4 = tl.zeros([BLOCK_F, SUB_M], dtype=dtype)
+    acc5 = tl.zeros([BLOCK_F, SUB_M], dtype=dtype)
+    acc6 = tl.zeros([BLOCK_F, SUB_M], dtype=dtype)
+    acc7 = tl.zeros([BLOCK_F, SUB_M], dtype=dtype)
+    step = n_pad * k_pad
+    for kb in range(0, k_blocks):
+        k = kb * BLOCK_K + tl.arange(0, BLOCK_K)
+        ec = tl.zeros([BLOCK_F, BLOCK_K], dtype=dtype)
+        es = tl.zeros([BLOCK_F, BLOCK_K], dtype=dtype)
+        oc = tl.zeros([BLOCK_F, BLOCK_K], dtype=dtype)
+        os = tl.zeros([BLOCK_F, BLOCK_K], dtype=dtype)
+        for i0 in range(0, n_pad, BLOCK_N):
+            i = i0 + tl.arange(0, BLOCK_N)
+            even = tl.load(frame + tl.load(OFFS + i)[None, :]).to(dtype)
+            even_mirror = tl.load(frame + tl.load(OFFS + n_pad + i)[None, :]).to(dtype)
+            odd = tl.load(frame + tl.load(OFFS + 2 * n_pad + i)[None, :]).to(dtype)
+            odd_mirror = tl.load(frame + tl.load(OFFS + 3 * n_pad + i)[None, :]).to(dtype)
+            even *= tl.load(WIN + i)[None, :]
+            even_mirror *= tl.load(WIN + n_pad + i)[None, :]
+            odd *= tl.load(WIN + 2 * n_pad + i)[None, :]
+            odd_mirror *= tl.load(WIN + 3 * n_pad + i)[None, :]
+            basis = BASIS + i[:, None] * k_pad + k[None, :]
+            ec = tl.dot(even + even_mirror, tl.load(basis), ec, input_precision=PRECISION)
+            es = tl.dot(even - even_mirror, tl.load(basis + step), es, input_precision=PRECISION)
+            oc = tl.dot(odd + odd_mirror, tl.load(basis + 2 * step), oc, input_precision=PRECISION)
+            os = tl.dot(odd - odd_mirror, tl.load(basis + 3 * step), os, input_precision=PRECISION)
+        pa = magnitude_power(ec + oc, es + os, power, POWER_MODE)
+        pb = magnitude_power(ec - oc, es - os, power, POWER_MODE)
+        tables = (kb, k, FBA, FBB, NZ, k_blocks, mel_subs, mel_pad, group, SUBS, SUB_M)
+        acc0 = _fold_project(acc0, 0, pa, pb, *tables, MEL_PRECISION)
+        if SUBS > 1:
+            acc1 = _fold_project(acc1, 1, pa, pb, *tables, MEL_PRECISION)
+        if SUBS > 2:
+            acc2 = _fold_project(acc2, 2, pa, pb, *tables, MEL_PRECISION)
+        if SUBS > 3:
+            acc3 = _fold_project(acc3, 3, pa, pb, *tables, MEL_PRECISION)
+        if SUBS > 4:
+            acc4 = _fold_project(acc4, 4, pa, pb, *tables, MEL_PRECISION)
+        if SUBS > 5:
+            acc5 = _fold_project(acc5, 5, pa, pb, *tables, MEL_PRECISION)
+        if SUBS > 6:
+            acc6 = _fold_project(acc6, 6, pa, pb, *tables, MEL_PRECISION)
+        if SUBS > 7:
+            acc7 = _fold_project(acc7, 7, pa, pb, *tables, MEL_PRECISION)
+    sub = group * SUBS
+    rest = (out_frames, n_mels, log_multiplier, amin, offset, shift, SUB_M, HAS_LOG, SAVE_MEL)
+    nans, peak, low = _fold_store(OUT, MEL, acc0, row, f, sub, *rest)
+    if SUBS > 1:
+        n, p, lo = _fold_store(OUT, MEL, acc1, row, f, sub + 1, *rest)
+        nans, peak, low = nans + n, tl.maximum(peak, p), tl.minimum(low, lo)
+    if SUBS > 2:
+        n, p, lo = _fold_store(OUT, MEL, acc2, row, f, sub + 2, *rest)
+        nans, peak, low = nans + n, tl.maximum(peak, p), tl.minimum(low, lo)
+    if SUBS > 3:
+        n, p, lo = _fold_store(OUT, MEL, acc3, row, f, sub + 3, *rest)
+        nans, peak, low = nans + n, tl.maximum(peak, p), tl.minimum(low, lo)
+    if SUBS > 4:
+        n, p, lo = _fold_store(OUT, MEL, acc4, row, f, sub + 4, *rest)
+        nans, peak, low = nans + n, tl.maximum(peak, p), tl.minimum(low, lo)
+    if SUBS > 5:
+        n, p, lo = _fold_store(OUT, MEL, acc5, row, f, sub + 5, *rest)
+        nans, peak, low = nans + n, tl.maximum(peak, p), tl.minimum(low, lo)
+    if SUBS > 6:
+        n, p, lo = _fold_store(OUT, MEL, acc6, row, f, sub + 6, *rest)
+        nans, peak, low = nans + n, tl.maximum(peak, p), tl.minimum(low, lo)
+    if SUBS > 7:
+        n, p, lo = _fold_store(OUT, MEL, acc7, row, f, sub + 7, *rest)
+        nans, peak, low = nans + n, tl.maximum(peak, p), tl.minimum(low, lo)
+    if HAS_EXTREMA:  # tile (frame block, mel group), as floor_tiles reads them
+        tile = row.to(tl.int64) * frame_blocks * tl.num_programs(1)
+        tile += (pid % frame_blocks) * tl.num_programs(1) + group
+        tl.store(TILE_MAX + tile, tl.where(nans > 0, float("nan"), peak))
+        tl.store(TILE_MIN + tile, tl.where(nans > 0, float("nan"), low))
+
+
+def fold_bases(window, n_fft, block_n=FOLD_BLOCK_N, block_k=FOLD_BLOCK_K):
+    """The folded DFT's tables for an even ``n_fft``, from ``window`` (n_fft,): (offsets
+    (4, n_pad) int32, windows (4, n_pad), bases (4, n_pad, k_pad)), rows padded with
+    zeros (unused offsets point at the frame's first sample, with a zero window); the
+    bases computed in float64, stored in the window's dtype."""
+    device, dtype = window.device, window.dtype
+    half = n_fft // 2
+    n_pad = triton.cdiv(half // 2 + 1, block_n) * block_n
+    k_pad = triton.cdiv(half // 2 + 1, block_k) * block_k
+    i = torch.arange(n_pad, device=device)
+    offsets, windows, bases = [], [], []
+    w = window.to(torch.float64)
+    k = torch.arange(k_pad, device=device, dtype=torch.float64)
+    for parity in (0, 1):
+        n = 2 * i + parity
+        used = n <= half
+        mirrored = used & (n > 0) & (n < half)
+        forward = torch.where(used, n, 0)
+        mirror = torch.where(mirrored, n_fft - n, 0)
+        offsets += [forward, mirror]
+        windows += [torch.where(used, w[forward], 0.0), torch.where(mirrored, w[mirror], 0.0)]
+        # (n * k) mod n_fft keeps the angle small and exact before the float64 multiply
+        angle = (2 * torch.pi / n_fft) * torch.remainder(n[:, None].double() * k, n_fft)
+        keep = (used[:, None] & (k <= half // 2)[None, :]).double()
+        bases += [torch.cos(angle) * keep, torch.sin(angle) * keep]
+    offsets = torch.stack(offsets).to(torch.int32).contiguous()
+    windows = torch.stack(windows).to(dtype).contiguous()
+    bases = torch.stack(bases).to(dtype).contiguous()
+    return offsets, windows, bases
+
+
+def fold_filterbank(fb, block_k=FOLD_BLOCK_K, sub_m=FOLD_SUB_M):
+    """The filterbank (n_freq, n_mels) of an even n_fft = 2 (n_freq - 1) for the folded
+    DFT: (rows k, rows H - k (zero at k = H - k), (2, k_blocks, mel_subs) int32 non-zero
+    flags of their (block_k, sub_m) blocks); computed on the device, no sync."""
+    n_freq, n_mels = fb.shape
+    half = n_freq - 1
+    n_k = half // 2 + 1
+    k_pad = triton.cdiv(n_k, block_k) * block_k
+    mel_pad = triton.cdiv(n_mels, sub_m) * sub_m
+    k = torch.arange(n_k, device=fb.device)
+    low = fb.new_zeros(k_pad, mel_pad)
+    high = fb.new_zeros(k_pad, mel_pad)
+    low[:n_k, :n_mels] = fb[k]
+    high[:n_k, :n_mels] = fb[half - k] * (half - k != k).to(fb.dtype)[:, None]
+    blocks = (k_pad // block_k, block_k, mel_pad // sub_m, sub_m)
+    nonzero = torch.stack([(t.reshape(blocks) != 0).any(dim=3).any(dim=1) for t in (low, high)])
+    return low.contiguous(), high.contiguous(), nonzero.to(torch.int32).contiguous()
+
+
+def edge_layout(n_time, n_fft, hop, pad, left, out_frames):
+    """(head_frames, tail_frame, head_len, tail_start, edge_len) of the folded kernel's edge
+    buffer: frames [0, head_frames) read the centered signal's first head_len samples,
+    frames from tail_frame on the samples from tail_start (padded coordinates); frames in
+    between lie inside the signal."""
+    head_frames = min(out_frames, triton.cdiv(left + pad, hop))
+    head_len = (head_frames - 1) * hop + n_fft if head_frames else 0
+    last_inside = n_time + left + pad - n_fft  # frames with f * hop <= this end inside
+    tail_frame = last_inside // hop + 1 if last_inside >= 0 else 0
+    tail_frame = min(max(tail_frame, head_frames), out_frames)
+    tail_len = (out_frames - 1 - tail_frame) * hop + n_fft if out_frames > tail_frame else 0
+    tail_start = tail_frame * hop - left
+    return head_frames, tail_frame, head_len, tail_start, head_len + tail_len
+
+
+def log_mel_fold(
+    x, window, tables, fb_tables, n_mels, hop, pad, left, mode, power, log, save_mel,
+    precision, drop_last=False, floor=None, launch=lambda kernel: kernel,
+):  # fmt: skip
+    """As :func:`log_mel_dft` for an even n_fft = window.shape[0], through the folded DFT:
+    ``tables`` from :func:`fold_bases`, ``fb_tables`` from :func:`fold_filterbank`."""
+    offsets, windows, bases = tables
+    fba, fbb, nonzero = fb_tables
+    rows, n_time = x.shape
+    n_fft = window.shape[0]
+    n_pad, k_pad = bases.shape[1:]
+    mel_pad = fba.shape[1]
+    n_frames = frame_count(n_time, n_fft, hop, pad, left) - int(bool(drop_last))
+    n_frames = max(n_frames, 0)
+    out = torch.empty((rows, n_mels, n_frames), dtype=bases.dtype, device=x.device)
+    mel = torch.empty_like(out) if save_mel else out.new_empty(0)
+    if out.numel() == 0:
+        return out, mel
+    check_row_size(n_mels * n_frames, n_time + 2 * pad + 2 * left + n_fft)
+    head_frames, tail_frame, head_len, tail_start, edge_len = edge_layout(
+        n_time, n_fft, hop, pad, left, n_frames
+    )
+    edge = x.new_empty((rows, edge_len)) if edge_len else x
+    if edge_len:
+        grid = (rows, triton.cdiv(edge_len, EDGE_BLOCK))
+        launch(signal_edges_kernel)[grid](
+            x, edge, x.stride(0), n_time, pad, left, head_len, tail_start, edge_len,
+            MODE=mode, BLOCK=EDGE_BLOCK, num_warps=num_warps(EDGE_BLOCK),
+        )  # fmt: skip
+    log_multiplier, amin, offset, shift = log or (1.0, 0.0, 0.0, 0.0)
+    frame_blocks = triton.cdiv(n_frames, FOLD_BLOCK_F)
+    mel_subs = mel_pad // FOLD_SUB_M
+    subs = min(FOLD_SUBS, mel_subs)
+    groups = triton.cdiv(mel_subs, subs)
+    tile_max, tile_min = (
+        tile_extrema(rows, n_frames, n_mels, FOLD_BLOCK_F, FOLD_SUB_M * subs, out)
+        if floor is not None
+        else (out, out)
+    )
+    mel_precision = "ieee" if precision == "ieee" else "tf32x3"
+    launch(log_mel_fold_kernel)[(rows * frame_blocks, groups)](
+        x, edge, offsets, windows, bases, fba, fbb, nonzero, out, mel, tile_max, tile_min,
+        x.stride(0), edge_len, head_frames, tail_frame, head_len, hop, -left - pad, n_pad,
+        k_pad, k_pad // FOLD_BLOCK_K, mel_pad, mel_subs, n_frames, n_mels, frame_blocks,
+        power, log_multiplier, amin, offset, shift, POWER_MODE=power_mode(power),
+        HAS_LOG=int(log is not None), SAVE_MEL=int(save_mel), HAS_EXTREMA=int(floor is not None),
+        PRECISION=precision, MEL_PRECISION=mel_precision, BLOCK_F=FOLD_BLOCK_F,
+        BLOCK_N=FOLD_BLOCK_N, BLOCK_K=FOLD_BLOCK_K, SUB_M=FOLD_SUB_M, SUBS=subs,
+        num_warps=FOLD_WARPS,
+    )  # fmt: skip
+    if floor is not None:
+        floor_tiles(out, tile_max, tile_min, floor, FOLD_BLOCK_F, FOLD_SUB_M * subs, launch)
+    return out, mel
+
 # The tensor arguments each kernel writes (everything else it only reads); the
 # performance model (benchmarks/model) checks every launch against it.
 WRITES = {
     "log_mel_dft_kernel": ("OUT", "MEL", "TILE_MAX", "TILE_MIN"),
+    "log_mel_fold_kernel": ("OUT", "MEL", "TILE_MAX", "TILE_MIN"),
+    "signal_edges_kernel": ("EDGE",),
 }
