@@ -345,45 +345,45 @@ def log_mel_fold_kernel(
             os = tl.dot(odd - odd_mirror, tl.load(basis + 3 * step), os, input_precision=PRECISION)
         pa = magnitude_power(ec + oc, es + os, power, POWER_MODE)
         pb = magnitude_power(ec - oc, es - os, power, POWER_MODE)
-        tables = (kb, k, FBA, FBB, NZ, k_blocks, mel_subs, mel_pad, group, SUBS, SUB_M)
-        acc0 = _fold_project(acc0, 0, pa, pb, *tables, MEL_PRECISION)
+        tables = (kb, k, FBA, FBB, NZ, k_blocks, mel_subs, mel_pad, group)
+        acc0 = _fold_project(acc0, 0, pa, pb, *tables, SUBS, SUB_M, MEL_PRECISION)
         if SUBS > 1:
-            acc1 = _fold_project(acc1, 1, pa, pb, *tables, MEL_PRECISION)
+            acc1 = _fold_project(acc1, 1, pa, pb, *tables, SUBS, SUB_M, MEL_PRECISION)
         if SUBS > 2:
-            acc2 = _fold_project(acc2, 2, pa, pb, *tables, MEL_PRECISION)
+            acc2 = _fold_project(acc2, 2, pa, pb, *tables, SUBS, SUB_M, MEL_PRECISION)
         if SUBS > 3:
-            acc3 = _fold_project(acc3, 3, pa, pb, *tables, MEL_PRECISION)
+            acc3 = _fold_project(acc3, 3, pa, pb, *tables, SUBS, SUB_M, MEL_PRECISION)
         if SUBS > 4:
-            acc4 = _fold_project(acc4, 4, pa, pb, *tables, MEL_PRECISION)
+            acc4 = _fold_project(acc4, 4, pa, pb, *tables, SUBS, SUB_M, MEL_PRECISION)
         if SUBS > 5:
-            acc5 = _fold_project(acc5, 5, pa, pb, *tables, MEL_PRECISION)
+            acc5 = _fold_project(acc5, 5, pa, pb, *tables, SUBS, SUB_M, MEL_PRECISION)
         if SUBS > 6:
-            acc6 = _fold_project(acc6, 6, pa, pb, *tables, MEL_PRECISION)
+            acc6 = _fold_project(acc6, 6, pa, pb, *tables, SUBS, SUB_M, MEL_PRECISION)
         if SUBS > 7:
-            acc7 = _fold_project(acc7, 7, pa, pb, *tables, MEL_PRECISION)
+            acc7 = _fold_project(acc7, 7, pa, pb, *tables, SUBS, SUB_M, MEL_PRECISION)
     sub = group * SUBS
-    rest = (out_frames, n_mels, log_multiplier, amin, offset, shift, SUB_M, HAS_LOG, SAVE_MEL)
-    nans, peak, low = _fold_store(OUT, MEL, acc0, row, f, sub, *rest)
+    rest = (out_frames, n_mels, log_multiplier, amin, offset, shift)
+    nans, peak, low = _fold_store(OUT, MEL, acc0, row, f, sub, *rest, SUB_M, HAS_LOG, SAVE_MEL)
     if SUBS > 1:
-        n, p, lo = _fold_store(OUT, MEL, acc1, row, f, sub + 1, *rest)
+        n, p, lo = _fold_store(OUT, MEL, acc1, row, f, sub + 1, *rest, SUB_M, HAS_LOG, SAVE_MEL)
         nans, peak, low = nans + n, tl.maximum(peak, p), tl.minimum(low, lo)
     if SUBS > 2:
-        n, p, lo = _fold_store(OUT, MEL, acc2, row, f, sub + 2, *rest)
+        n, p, lo = _fold_store(OUT, MEL, acc2, row, f, sub + 2, *rest, SUB_M, HAS_LOG, SAVE_MEL)
         nans, peak, low = nans + n, tl.maximum(peak, p), tl.minimum(low, lo)
     if SUBS > 3:
-        n, p, lo = _fold_store(OUT, MEL, acc3, row, f, sub + 3, *rest)
+        n, p, lo = _fold_store(OUT, MEL, acc3, row, f, sub + 3, *rest, SUB_M, HAS_LOG, SAVE_MEL)
         nans, peak, low = nans + n, tl.maximum(peak, p), tl.minimum(low, lo)
     if SUBS > 4:
-        n, p, lo = _fold_store(OUT, MEL, acc4, row, f, sub + 4, *rest)
+        n, p, lo = _fold_store(OUT, MEL, acc4, row, f, sub + 4, *rest, SUB_M, HAS_LOG, SAVE_MEL)
         nans, peak, low = nans + n, tl.maximum(peak, p), tl.minimum(low, lo)
     if SUBS > 5:
-        n, p, lo = _fold_store(OUT, MEL, acc5, row, f, sub + 5, *rest)
+        n, p, lo = _fold_store(OUT, MEL, acc5, row, f, sub + 5, *rest, SUB_M, HAS_LOG, SAVE_MEL)
         nans, peak, low = nans + n, tl.maximum(peak, p), tl.minimum(low, lo)
     if SUBS > 6:
-        n, p, lo = _fold_store(OUT, MEL, acc6, row, f, sub + 6, *rest)
+        n, p, lo = _fold_store(OUT, MEL, acc6, row, f, sub + 6, *rest, SUB_M, HAS_LOG, SAVE_MEL)
         nans, peak, low = nans + n, tl.maximum(peak, p), tl.minimum(low, lo)
     if SUBS > 7:
-        n, p, lo = _fold_store(OUT, MEL, acc7, row, f, sub + 7, *rest)
+        n, p, lo = _fold_store(OUT, MEL, acc7, row, f, sub + 7, *rest, SUB_M, HAS_LOG, SAVE_MEL)
         nans, peak, low = nans + n, tl.maximum(peak, p), tl.minimum(low, lo)
     if HAS_EXTREMA:  # tile (frame block, mel group), as floor_tiles reads them
         tile = row.to(tl.int64) * frame_blocks * tl.num_programs(1)
@@ -491,8 +491,10 @@ def log_mel_fold(
     mel_subs = mel_pad // FOLD_SUB_M
     subs = min(FOLD_SUBS, mel_subs)
     groups = triton.cdiv(mel_subs, subs)
+    # the floor's tiles are the mel groups (one when subs < FOLD_SUBS), in a power of two
+    group_block = triton.next_power_of_2(FOLD_SUB_M * subs)
     tile_max, tile_min = (
-        tile_extrema(rows, n_frames, n_mels, FOLD_BLOCK_F, FOLD_SUB_M * subs, out)
+        tile_extrema(rows, n_frames, n_mels, FOLD_BLOCK_F, group_block, out)
         if floor is not None
         else (out, out)
     )
@@ -508,7 +510,7 @@ def log_mel_fold(
         num_warps=FOLD_WARPS,
     )  # fmt: skip
     if floor is not None:
-        floor_tiles(out, tile_max, tile_min, floor, FOLD_BLOCK_F, FOLD_SUB_M * subs, launch)
+        floor_tiles(out, tile_max, tile_min, floor, FOLD_BLOCK_F, group_block, launch)
     return out, mel
 
 # The tensor arguments each kernel writes (everything else it only reads); the
