@@ -216,42 +216,39 @@ def signal_edges_kernel(
 
 @triton.jit
 def _fold_project(
-    acc, s, pa, pb, kb, k, FBA, FBB, NZ, k_blocks, mel_subs, mel_pad, group,
-    SUBS: tl.constexpr, SUB_M: tl.constexpr, MEL_PRECISION: tl.constexpr,
+    acc, sub, pa, pb, fba, fbb, nz_low, nz_high, mel_subs,
+    SUB_M: tl.constexpr, MEL_PRECISION: tl.constexpr,
 ):  # fmt: skip
-    """acc (frames, SUB_M), mel sub-block group * SUBS + s, plus the power tiles pa (bins
-    k) and pb (bins H - k) projected on its filters where these are non-zero."""
-    sub = group * SUBS + s
+    """acc (frames, SUB_M) of mel sub-block ``sub``, plus the power tiles pa (a block of
+    bins k) and pb (bins H - k) projected on its filters where these are non-zero: fba /
+    fbb point at the block's first sub-block in FBA / FBB, nz_low / nz_high at its flags."""
     if sub < mel_subs:
-        m = sub * SUB_M + tl.arange(0, SUB_M)
-        offsets = k[:, None] * mel_pad + m[None, :]
-        if tl.load(NZ + kb * mel_subs + sub) != 0:
-            acc = tl.dot(pa, tl.load(FBA + offsets), acc, input_precision=MEL_PRECISION)
-        if tl.load(NZ + (k_blocks + kb) * mel_subs + sub) != 0:
-            acc = tl.dot(pb, tl.load(FBB + offsets), acc, input_precision=MEL_PRECISION)
+        if tl.load(nz_low + sub) != 0:
+            acc = tl.dot(pa, tl.load(fba + sub * SUB_M), acc, input_precision=MEL_PRECISION)
+        if tl.load(nz_high + sub) != 0:
+            acc = tl.dot(pb, tl.load(fbb + sub * SUB_M), acc, input_precision=MEL_PRECISION)
     return acc
 
 
 @triton.jit
 def _fold_store(
-    OUT, MEL, y, row, f, sub, out_frames, n_mels, log_multiplier, amin, offset, shift,
-    SUB_M: tl.constexpr, HAS_LOG: tl.constexpr, SAVE_MEL: tl.constexpr,
+    OUT, MEL, y, sub, offsets, in_frames, n_mels, log_multiplier, amin, offset, shift,
+    out_frames, SUB_M: tl.constexpr, HAS_LOG: tl.constexpr, SAVE_MEL: tl.constexpr,
 ):  # fmt: skip
-    """Store mel sub-block ``sub`` of y (frames, SUB_M): its log with HAS_LOG into OUT, y
-    itself into MEL with SAVE_MEL. Returns (NaNs, maximum, minimum) of what OUT got."""
+    """Store mel sub-block ``sub`` of y (frames, SUB_M) at ``offsets`` (of its first band,
+    in the row's plane): its log with HAS_LOG into OUT, y itself into MEL with SAVE_MEL.
+    Returns what OUT got, NaN-free (-inf / inf where masked or NaN) for the maximum and the
+    minimum, and where it holds a NaN."""
     m = sub * SUB_M + tl.arange(0, SUB_M)
-    row_start = row.to(tl.int64) * n_mels * out_frames
-    offsets = m[None, :] * out_frames + f[:, None]
-    mask = (f < out_frames)[:, None] & (m < n_mels)[None, :]
+    mask = in_frames[:, None] & (m < n_mels)[None, :]
+    start = sub * SUB_M * out_frames
     if SAVE_MEL:
-        tl.store(MEL + row_start + offsets, y, mask=mask)
+        tl.store(MEL + start + offsets, y, mask=mask)
     if HAS_LOG:  # NaN-propagating max(y, amin): NaN in, NaN out (not the floor)
         y = log_multiplier * tl.log(tl.maximum(y, amin, tl.PropagateNan.ALL) + offset) - shift
-    tl.store(OUT + row_start + offsets, y, mask=mask)
-    nans = tl.sum(tl.where(mask & (y != y), 1, 0))
-    peak = tl.max(tl.where(mask & (y == y), y, float("-inf")))
-    low = tl.min(tl.where(mask & (y == y), y, float("inf")))
-    return nans, peak, low
+    tl.store(OUT + start + offsets, y, mask=mask)
+    valid = mask & (y == y)
+    return tl.where(valid, y, float("-inf")), tl.where(valid, y, float("inf")), mask & (y != y)
 
 
 @triton.jit
@@ -300,7 +297,8 @@ def log_mel_fold_kernel(
     SUB_M: tl.constexpr,
     SUBS: tl.constexpr,
 ):
-    # int32 index math within a row (the launcher checked the sizes), the rows' in int64
+    # int32 index math within a row (the launcher checked the sizes), the rows' in int64;
+    # the offset tiles computed once, the loops advance pointers by scalars
     pid = tl.program_id(0)
     group = tl.program_id(1)
     row = pid // frame_blocks
@@ -321,75 +319,107 @@ def log_mel_fold_kernel(
     acc5 = tl.zeros([BLOCK_F, SUB_M], dtype=dtype)
     acc6 = tl.zeros([BLOCK_F, SUB_M], dtype=dtype)
     acc7 = tl.zeros([BLOCK_F, SUB_M], dtype=dtype)
+    # loop-invariant scalars and offset tiles computed once; the loops advance pointers
+    lanes = tl.arange(0, BLOCK_N)
+    offsets_even = OFFS + lanes
+    offsets_even_mirror = offsets_even + n_pad
+    offsets_odd = offsets_even + 2 * n_pad
+    offsets_odd_mirror = offsets_even + 3 * n_pad
+    window_even = WIN + lanes
+    window_even_mirror = window_even + n_pad
+    window_odd = window_even + 2 * n_pad
+    window_odd_mirror = window_even + 3 * n_pad
     step = n_pad * k_pad
-    for kb in range(0, k_blocks):
-        k = kb * BLOCK_K + tl.arange(0, BLOCK_K)
+    basis_chunk = BLOCK_N * k_pad
+    cos_even = BASIS + (lanes[:, None] * k_pad + tl.arange(0, BLOCK_K)[None, :])
+    sin_even = cos_even + step
+    cos_odd = cos_even + 2 * step
+    sin_odd = cos_even + 3 * step
+    fb_offsets = tl.arange(0, BLOCK_K)[:, None] * mel_pad + tl.arange(0, SUB_M)[None, :]
+    fb_block = BLOCK_K * mel_pad
+    fba = FBA + fb_offsets
+    fbb = FBB + fb_offsets
+    nz_low = NZ
+    nz_high = NZ + k_blocks * mel_subs
+    sub = group * SUBS
+    for _ in range(0, k_blocks):
         ec = tl.zeros([BLOCK_F, BLOCK_K], dtype=dtype)
         es = tl.zeros([BLOCK_F, BLOCK_K], dtype=dtype)
         oc = tl.zeros([BLOCK_F, BLOCK_K], dtype=dtype)
         os = tl.zeros([BLOCK_F, BLOCK_K], dtype=dtype)
-        for i0 in range(0, n_pad, BLOCK_N):
-            i = i0 + tl.arange(0, BLOCK_N)
-            even = tl.load(frame + tl.load(OFFS + i)[None, :]).to(dtype)
-            even_mirror = tl.load(frame + tl.load(OFFS + n_pad + i)[None, :]).to(dtype)
-            odd = tl.load(frame + tl.load(OFFS + 2 * n_pad + i)[None, :]).to(dtype)
-            odd_mirror = tl.load(frame + tl.load(OFFS + 3 * n_pad + i)[None, :]).to(dtype)
-            even *= tl.load(WIN + i)[None, :]
-            even_mirror *= tl.load(WIN + n_pad + i)[None, :]
-            odd *= tl.load(WIN + 2 * n_pad + i)[None, :]
-            odd_mirror *= tl.load(WIN + 3 * n_pad + i)[None, :]
-            basis = BASIS + i[:, None] * k_pad + k[None, :]
-            ec = tl.dot(even + even_mirror, tl.load(basis), ec, input_precision=PRECISION)
-            es = tl.dot(even - even_mirror, tl.load(basis + step), es, input_precision=PRECISION)
-            oc = tl.dot(odd + odd_mirror, tl.load(basis + 2 * step), oc, input_precision=PRECISION)
-            os = tl.dot(odd - odd_mirror, tl.load(basis + 3 * step), os, input_precision=PRECISION)
+        ce, se, co, so = cos_even, sin_even, cos_odd, sin_odd
+        oe, oem, oo, oom = offsets_even, offsets_even_mirror, offsets_odd, offsets_odd_mirror
+        we, wem, wo, wom = window_even, window_even_mirror, window_odd, window_odd_mirror
+        for _ in range(0, n_pad, BLOCK_N):
+            even = tl.load(frame + tl.load(oe)[None, :]).to(dtype) * tl.load(we)[None, :]
+            mirror = tl.load(frame + tl.load(oem)[None, :]).to(dtype) * tl.load(wem)[None, :]
+            ec = tl.dot(even + mirror, tl.load(ce), ec, input_precision=PRECISION)
+            es = tl.dot(even - mirror, tl.load(se), es, input_precision=PRECISION)
+            odd = tl.load(frame + tl.load(oo)[None, :]).to(dtype) * tl.load(wo)[None, :]
+            mirror = tl.load(frame + tl.load(oom)[None, :]).to(dtype) * tl.load(wom)[None, :]
+            oc = tl.dot(odd + mirror, tl.load(co), oc, input_precision=PRECISION)
+            os = tl.dot(odd - mirror, tl.load(so), os, input_precision=PRECISION)
+            ce, se, co, so = ce + basis_chunk, se + basis_chunk, co + basis_chunk, so + basis_chunk
+            oe, oem, oo, oom = oe + BLOCK_N, oem + BLOCK_N, oo + BLOCK_N, oom + BLOCK_N
+            we, wem, wo, wom = we + BLOCK_N, wem + BLOCK_N, wo + BLOCK_N, wom + BLOCK_N
         pa = magnitude_power(ec + oc, es + os, power, POWER_MODE)
         pb = magnitude_power(ec - oc, es - os, power, POWER_MODE)
-        tables = (kb, k, FBA, FBB, NZ, k_blocks, mel_subs, mel_pad, group)
-        acc0 = _fold_project(acc0, 0, pa, pb, *tables, SUBS, SUB_M, MEL_PRECISION)
+        tables = (pa, pb, fba, fbb, nz_low, nz_high, mel_subs, SUB_M, MEL_PRECISION)
+        acc0 = _fold_project(acc0, sub, *tables)
         if SUBS > 1:
-            acc1 = _fold_project(acc1, 1, pa, pb, *tables, SUBS, SUB_M, MEL_PRECISION)
+            acc1 = _fold_project(acc1, sub + 1, *tables)
         if SUBS > 2:
-            acc2 = _fold_project(acc2, 2, pa, pb, *tables, SUBS, SUB_M, MEL_PRECISION)
+            acc2 = _fold_project(acc2, sub + 2, *tables)
         if SUBS > 3:
-            acc3 = _fold_project(acc3, 3, pa, pb, *tables, SUBS, SUB_M, MEL_PRECISION)
+            acc3 = _fold_project(acc3, sub + 3, *tables)
         if SUBS > 4:
-            acc4 = _fold_project(acc4, 4, pa, pb, *tables, SUBS, SUB_M, MEL_PRECISION)
+            acc4 = _fold_project(acc4, sub + 4, *tables)
         if SUBS > 5:
-            acc5 = _fold_project(acc5, 5, pa, pb, *tables, SUBS, SUB_M, MEL_PRECISION)
+            acc5 = _fold_project(acc5, sub + 5, *tables)
         if SUBS > 6:
-            acc6 = _fold_project(acc6, 6, pa, pb, *tables, SUBS, SUB_M, MEL_PRECISION)
+            acc6 = _fold_project(acc6, sub + 6, *tables)
         if SUBS > 7:
-            acc7 = _fold_project(acc7, 7, pa, pb, *tables, SUBS, SUB_M, MEL_PRECISION)
-    sub = group * SUBS
-    rest = (out_frames, n_mels, log_multiplier, amin, offset, shift)
-    nans, peak, low = _fold_store(OUT, MEL, acc0, row, f, sub, *rest, SUB_M, HAS_LOG, SAVE_MEL)
+            acc7 = _fold_project(acc7, sub + 7, *tables)
+        cos_even, sin_even, cos_odd, sin_odd = (
+            cos_even + BLOCK_K, sin_even + BLOCK_K, cos_odd + BLOCK_K, sin_odd + BLOCK_K
+        )
+        fba, fbb = fba + fb_block, fbb + fb_block
+        nz_low, nz_high = nz_low + mel_subs, nz_high + mel_subs
+    # the stores, and the group's extrema merged elementwise over its sub-blocks
+    in_frames = f < out_frames
+    plane = row.to(tl.int64) * n_mels * out_frames
+    OUT += plane
+    MEL += plane
+    offsets = tl.arange(0, SUB_M)[None, :] * out_frames + f[:, None]
+    rest = (offsets, in_frames, n_mels, log_multiplier, amin, offset, shift, out_frames)
+    peak, low, nan = _fold_store(OUT, MEL, acc0, sub, *rest, SUB_M, HAS_LOG, SAVE_MEL)
     if SUBS > 1:
-        n, p, lo = _fold_store(OUT, MEL, acc1, row, f, sub + 1, *rest, SUB_M, HAS_LOG, SAVE_MEL)
-        nans, peak, low = nans + n, tl.maximum(peak, p), tl.minimum(low, lo)
+        p, lo, n = _fold_store(OUT, MEL, acc1, sub + 1, *rest, SUB_M, HAS_LOG, SAVE_MEL)
+        peak, low, nan = tl.maximum(peak, p), tl.minimum(low, lo), nan | n
     if SUBS > 2:
-        n, p, lo = _fold_store(OUT, MEL, acc2, row, f, sub + 2, *rest, SUB_M, HAS_LOG, SAVE_MEL)
-        nans, peak, low = nans + n, tl.maximum(peak, p), tl.minimum(low, lo)
+        p, lo, n = _fold_store(OUT, MEL, acc2, sub + 2, *rest, SUB_M, HAS_LOG, SAVE_MEL)
+        peak, low, nan = tl.maximum(peak, p), tl.minimum(low, lo), nan | n
     if SUBS > 3:
-        n, p, lo = _fold_store(OUT, MEL, acc3, row, f, sub + 3, *rest, SUB_M, HAS_LOG, SAVE_MEL)
-        nans, peak, low = nans + n, tl.maximum(peak, p), tl.minimum(low, lo)
+        p, lo, n = _fold_store(OUT, MEL, acc3, sub + 3, *rest, SUB_M, HAS_LOG, SAVE_MEL)
+        peak, low, nan = tl.maximum(peak, p), tl.minimum(low, lo), nan | n
     if SUBS > 4:
-        n, p, lo = _fold_store(OUT, MEL, acc4, row, f, sub + 4, *rest, SUB_M, HAS_LOG, SAVE_MEL)
-        nans, peak, low = nans + n, tl.maximum(peak, p), tl.minimum(low, lo)
+        p, lo, n = _fold_store(OUT, MEL, acc4, sub + 4, *rest, SUB_M, HAS_LOG, SAVE_MEL)
+        peak, low, nan = tl.maximum(peak, p), tl.minimum(low, lo), nan | n
     if SUBS > 5:
-        n, p, lo = _fold_store(OUT, MEL, acc5, row, f, sub + 5, *rest, SUB_M, HAS_LOG, SAVE_MEL)
-        nans, peak, low = nans + n, tl.maximum(peak, p), tl.minimum(low, lo)
+        p, lo, n = _fold_store(OUT, MEL, acc5, sub + 5, *rest, SUB_M, HAS_LOG, SAVE_MEL)
+        peak, low, nan = tl.maximum(peak, p), tl.minimum(low, lo), nan | n
     if SUBS > 6:
-        n, p, lo = _fold_store(OUT, MEL, acc6, row, f, sub + 6, *rest, SUB_M, HAS_LOG, SAVE_MEL)
-        nans, peak, low = nans + n, tl.maximum(peak, p), tl.minimum(low, lo)
+        p, lo, n = _fold_store(OUT, MEL, acc6, sub + 6, *rest, SUB_M, HAS_LOG, SAVE_MEL)
+        peak, low, nan = tl.maximum(peak, p), tl.minimum(low, lo), nan | n
     if SUBS > 7:
-        n, p, lo = _fold_store(OUT, MEL, acc7, row, f, sub + 7, *rest, SUB_M, HAS_LOG, SAVE_MEL)
-        nans, peak, low = nans + n, tl.maximum(peak, p), tl.minimum(low, lo)
+        p, lo, n = _fold_store(OUT, MEL, acc7, sub + 7, *rest, SUB_M, HAS_LOG, SAVE_MEL)
+        peak, low, nan = tl.maximum(peak, p), tl.minimum(low, lo), nan | n
     if HAS_EXTREMA:  # tile (frame block, mel group), as floor_tiles reads them
+        has_nan = tl.max(tl.where(nan, 1, 0)) > 0
         tile = row.to(tl.int64) * frame_blocks * tl.num_programs(1)
         tile += (pid % frame_blocks) * tl.num_programs(1) + group
-        tl.store(TILE_MAX + tile, tl.where(nans > 0, float("nan"), peak))
-        tl.store(TILE_MIN + tile, tl.where(nans > 0, float("nan"), low))
+        tl.store(TILE_MAX + tile, tl.where(has_nan, float("nan"), tl.max(peak)))
+        tl.store(TILE_MIN + tile, tl.where(has_nan, float("nan"), tl.min(low)))
 
 
 def fold_bases(window, n_fft, block_n=FOLD_BLOCK_N, block_k=FOLD_BLOCK_K):
