@@ -364,22 +364,22 @@ def log_mel_fold_kernel(
             we, wem, wo, wom = we + BLOCK_N, wem + BLOCK_N, wo + BLOCK_N, wom + BLOCK_N
         pa = magnitude_power(ec + oc, es + os, power, POWER_MODE)
         pb = magnitude_power(ec - oc, es - os, power, POWER_MODE)
-        tables = (pa, pb, fba, fbb, nz_low, nz_high, mel_subs, SUB_M, MEL_PRECISION)
-        acc0 = _fold_project(acc0, sub, *tables)
+        tables = (pa, pb, fba, fbb, nz_low, nz_high, mel_subs)
+        acc0 = _fold_project(acc0, sub, *tables, SUB_M, MEL_PRECISION)
         if SUBS > 1:
-            acc1 = _fold_project(acc1, sub + 1, *tables)
+            acc1 = _fold_project(acc1, sub + 1, *tables, SUB_M, MEL_PRECISION)
         if SUBS > 2:
-            acc2 = _fold_project(acc2, sub + 2, *tables)
+            acc2 = _fold_project(acc2, sub + 2, *tables, SUB_M, MEL_PRECISION)
         if SUBS > 3:
-            acc3 = _fold_project(acc3, sub + 3, *tables)
+            acc3 = _fold_project(acc3, sub + 3, *tables, SUB_M, MEL_PRECISION)
         if SUBS > 4:
-            acc4 = _fold_project(acc4, sub + 4, *tables)
+            acc4 = _fold_project(acc4, sub + 4, *tables, SUB_M, MEL_PRECISION)
         if SUBS > 5:
-            acc5 = _fold_project(acc5, sub + 5, *tables)
+            acc5 = _fold_project(acc5, sub + 5, *tables, SUB_M, MEL_PRECISION)
         if SUBS > 6:
-            acc6 = _fold_project(acc6, sub + 6, *tables)
+            acc6 = _fold_project(acc6, sub + 6, *tables, SUB_M, MEL_PRECISION)
         if SUBS > 7:
-            acc7 = _fold_project(acc7, sub + 7, *tables)
+            acc7 = _fold_project(acc7, sub + 7, *tables, SUB_M, MEL_PRECISION)
         cos_even, sin_even, cos_odd, sin_odd = (
             cos_even + BLOCK_K, sin_even + BLOCK_K, cos_odd + BLOCK_K, sin_odd + BLOCK_K
         )
