@@ -180,12 +180,13 @@ def log_mel_dft(
 # takes each bin block's two power tiles into the mel sub-blocks whose filters are
 # non-zero there (FOLD_SUBS accumulators of FOLD_SUB_M bands: a program's mel group).
 
-FOLD_BLOCK_F = 64
+FOLD_BLOCK_F = 128
 FOLD_BLOCK_N = 16
 FOLD_BLOCK_K = 64
 FOLD_SUB_M = 16
 FOLD_SUBS = 8  # mel sub-blocks per program (128 bands); more bands: more programs
-FOLD_WARPS = 8
+FOLD_WARPS = 16
+FOLD_STAGES = 2  # no software pipelining of the loops' loads: registers, not latency, bind
 EDGE_BLOCK = 256
 
 
@@ -537,7 +538,7 @@ def log_mel_fold(
         HAS_LOG=int(log is not None), SAVE_MEL=int(save_mel), HAS_EXTREMA=int(floor is not None),
         PRECISION=precision, MEL_PRECISION=mel_precision, BLOCK_F=FOLD_BLOCK_F,
         BLOCK_N=FOLD_BLOCK_N, BLOCK_K=FOLD_BLOCK_K, SUB_M=FOLD_SUB_M, SUBS=subs,
-        num_warps=FOLD_WARPS,
+        num_warps=FOLD_WARPS, num_stages=FOLD_STAGES,
     )  # fmt: skip
     if floor is not None:
         floor_tiles(out, tile_max, tile_min, floor, FOLD_BLOCK_F, group_block, launch)
