@@ -382,7 +382,10 @@ def log_mel_fold_kernel(
         if SUBS > 7:
             acc7 = _fold_project(acc7, sub + 7, *tables, SUB_M, MEL_PRECISION)
         cos_even, sin_even, cos_odd, sin_odd = (
-            cos_even + BLOCK_K, sin_even + BLOCK_K, cos_odd + BLOCK_K, sin_odd + BLOCK_K
+            cos_even + BLOCK_K,
+            sin_even + BLOCK_K,
+            cos_odd + BLOCK_K,
+            sin_odd + BLOCK_K,
         )
         fba, fbb = fba + fb_block, fbb + fb_block
         nz_low, nz_high = nz_low + mel_subs, nz_high + mel_subs
@@ -543,6 +546,7 @@ def log_mel_fold(
     if floor is not None:
         floor_tiles(out, tile_max, tile_min, floor, FOLD_BLOCK_F, group_block, launch)
     return out, mel
+
 
 # The tensor arguments each kernel writes (everything else it only reads); the
 # performance model (benchmarks/model) checks every launch against it.

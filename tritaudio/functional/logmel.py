@@ -20,7 +20,7 @@ from tritaudio.functional.spectral import (
 DECIBELS = LogScale(10.0, 1e-10)  # of a power: AmplitudeToDB("power")
 
 
-LOG_MEL_IMPLEMENTATIONS = ("stft", "dft")
+LOG_MEL_IMPLEMENTATIONS = ("auto", "stft", "dft")
 
 
 def _check_log_mel_options(log, dynamic_range, implementation, precision):
@@ -54,8 +54,8 @@ def log_mel_spectrogram(
     dynamic_range: float | None = None,
     per_example: bool = True,
     drop_last_frame: bool = False,
-    implementation: str = "stft",
-    precision: str = "ieee",
+    implementation: str = "auto",
+    precision: str = "tf32x3",
 ) -> torch.Tensor:
     """Log-mel spectrogram: :func:`mel_spectrogram` with a log, an optional floor at the
     peak minus ``dynamic_range``, and Whisper's dropped last frame. The functional form of
@@ -71,16 +71,22 @@ def log_mel_spectrogram(
             batch, as Whisper's ``log_mel_spectrogram`` does.
         drop_last_frame: drop the last STFT frame, as Whisper does.
         implementation: on the Triton path, ``"stft"`` (framing kernel, cuFFT, the fused
-            power / mel / log kernel) or ``"dft"`` (one kernel from the waveform: the DFT
-            as tl.dot against windowed cos / sin bases, only the bins the filters use).
-            Both write the output already trimmed (``drop_last_frame``) and, without a
-            gradient, apply the ``dynamic_range`` floor from per-tile maxima the kernel
-            stores, in one light in-place pass over the tiles below the floor.
-        precision: the ``"dft"`` kernel's tl.dot precision for the DFT: ``"ieee"`` (float32,
-            the default), ``"tf32x3"`` or ``"tf32"`` (tensor cores, less accurate; the mel
-            projection stays IEEE). Float32 error against a float64 reference on speech,
-            whisper preset: ieee and stft within 1e-5 of the peak mel power (interpreter and
-            GPU); tf32 / tf32x3 measured on a GPU only (benchmarks/results).
+            power / mel / log kernel), ``"dft"`` (one kernel from the waveform: for an even
+            n_fft the DFT folded by the real input's symmetry and the bin pair (k, H - k),
+            a quarter of the dense products, as tl.dot; an odd n_fft takes the dense DFT,
+            only the bins the filters use), or ``"auto"`` (the default: ``"dft"`` for an
+            even n_fft without a gradient, else ``"stft"``; chosen from the model, whisper
+            64 x 30 s forward: dft tf32x3 5.2x torchaudio, stft 2.7x, modelled on an H200,
+            not measured). Both write the output already trimmed (``drop_last_frame``)
+            and, without a gradient, apply the ``dynamic_range`` floor from per-tile maxima
+            the kernel stores, in one light in-place pass over the tiles below the floor.
+        precision: the ``"dft"`` kernel's tl.dot precision: ``"tf32x3"`` (the default:
+            error-compensated TF32 on tensor cores, for the DFT and the mel projection),
+            ``"ieee"`` (float32 FMAs) or ``"tf32"`` (DFT in plain TF32, less accurate; the
+            mel projection tf32x3). Float32 error against a float64 reference on speech,
+            whisper preset: ieee and stft within 1e-5 of the peak mel power (9e-7,
+            interpreter and GPU); tf32x3 emulated in torch 9e-7 (the dense form's
+            arithmetic; measured on a GPU: benchmarks/logmel_accuracy.py); tf32 ~1e-4.
 
     Returns:
         ``(..., n_mels, frames)`` (one frame fewer with ``drop_last_frame``).
@@ -106,6 +112,9 @@ def log_mel_spectrogram(
             float(dynamic_range) if fused_floor else -1.0,
             int(per_example),
         )
+        if implementation == "auto":  # the folded DFT without a gradient (the model's pick)
+            differentiable = torch.is_grad_enabled() and waveform.requires_grad
+            implementation = "dft" if n_fft % 2 == 0 and not differentiable else "stft"
         run = _log_mel_dft if implementation == "dft" else _log_mel_stft
         out = run(
             waveform, fb, pad, window, n_fft, hop_length, power, normalized, center, pad_mode,
