@@ -1,5 +1,8 @@
 """Waveform to (log-)mel spectrogram in one kernel: the DFT as a matrix product.
 
+Two forms: for an even n_fft the folded DFT (log_mel_fold_kernel, below: a quarter of the
+dense products, all mel bands per program); for an odd one the dense form described here.
+
 For a tile of frames and a block of mel bands, the kernel reads the frames straight from
 the signal (the centering pad folded into the reads, as in framing.py), multiplies them
 by windowed cos / sin bases with tl.dot (tensor cores; ``PRECISION`` "ieee", "tf32x3" or
