@@ -189,7 +189,7 @@ FOLD_BLOCK_K = 64
 FOLD_SUB_M = 16
 FOLD_SUBS = 8  # mel sub-blocks per program (128 bands); more bands: more programs
 FOLD_WARPS = 16
-FOLD_STAGES = 2  # no software pipelining of the loops' loads: registers, not latency, bind
+FOLD_STAGES = 1  # no software pipelining of the loops' loads: registers, not latency, bind
 EDGE_BLOCK = 256
 
 
