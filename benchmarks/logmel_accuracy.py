@@ -67,8 +67,8 @@ def emulated_dot(a, b, precision):
 def emulated_dft_whisper(waveform, precision):
     """LogMelSpectrogram.whisper(implementation="dft")'s arithmetic in torch, float32: the
     folded DFT of kernels/logmel.py (windowed samples summed / differenced with their
-    mirrors in float32, the four products by the kernel's bases, the bin pair's powers,
-    the mel projection in tf32x3, or float32 for ieee)."""
+    mirrors and partners in float32, the eight products by the kernel's bases, the bin
+    pairs' powers, the mel projection in tf32x3, or float32 for ieee)."""
     from tritaudio.functional.spectral import _full_window, _normalized_filterbank
     from tritaudio.kernels.logmel import fold_bases, fold_filterbank
 
@@ -79,20 +79,26 @@ def emulated_dft_whisper(waveform, precision):
     offsets, windows, bases = fold_bases(window, n_fft)
     fb = _normalized_filterbank(module.mel_spectrogram.mel_scale.fb, window, n_fft, 2.0,
                                 False, torch.float32)  # fmt: skip
-    low, high, _ = fold_filterbank(fb)
+    tables, _ = fold_filterbank(fb)
     x = torch.nn.functional.pad(waveform.float()[None], (n_fft // 2, n_fft // 2), "reflect")[0]
     frames = x.unfold(-1, n_fft, hop)  # (rows, frames, n_fft)
-    samples = [frames[..., offsets[i].long()] * windows[i] for i in range(4)]
-    even, even_mirror, odd, odd_mirror = samples
-    ec = emulated_dot(even + even_mirror, bases[0], precision)
-    es = emulated_dot(even - even_mirror, bases[1], precision)
-    oc = emulated_dot(odd + odd_mirror, bases[2], precision)
-    os_ = emulated_dot(odd - odd_mirror, bases[3], precision)
-    low_power = (ec + oc).square() + (es + os_).square()  # bins k
-    high_power = (ec - oc).square() + (es - os_).square()  # bins H - k
+    sums = []  # per parity of n: cos (k even, odd), sin (k even, odd)
+    for parity in (0, 1):
+        p1, p2, p3, p4 = (frames[..., offsets[4 * parity + i].long()] * windows[4 * parity + i]
+                          for i in range(4))  # fmt: skip
+        u, v, u_partner, v_partner = p1 + p2, p1 - p2, p3 + p4, p3 - p4
+        operands = (u + u_partner, u - u_partner, v - v_partner, v + v_partner)
+        sums.append([emulated_dot(a, bases[4 * parity + i], precision)
+                     for i, a in enumerate(operands)])  # fmt: skip
+    (ce0, ce1, se0, se1), (co0, co1, so0, so1) = sums
+    powers = [
+        (ce0 + co0).square() + (se0 + so0).square(),  # bins 2 j
+        (ce0 - co0).square() + (se0 - so0).square(),  # bins H - 2 j
+        (ce1 + co1).square() + (se1 + so1).square(),  # bins 2 j + 1
+        (ce1 - co1).square() + (se1 - so1).square(),  # bins H - 2 j - 1
+    ]
     mel_precision = "ieee" if precision == "ieee" else "tf32x3"
-    mel = emulated_dot(low_power, low, mel_precision)
-    mel = mel + emulated_dot(high_power, high, mel_precision)
+    mel = sum(emulated_dot(p, t, mel_precision) for p, t in zip(powers, tables, strict=True))
     mel = mel[..., : fb.shape[1]].transpose(-1, -2)[..., :-1]
     log = module.log(mel)
     return torch.maximum(log, log.amax(dim=(-2, -1), keepdim=True) - module.dynamic_range)

@@ -169,19 +169,23 @@ def log_mel_dft(
     return out, mel
 
 
-# --- the folded DFT (even n_fft) -------------------------------------------------------
+# --- the folded DFT (n_fft a multiple of 4) ---------------------------------------------
 #
-# With s[n] = x[n] * window[n] and H = n_fft / 2, the real input's symmetry folds the frame
-# (u[n] = s[n] + s[N - n], v[n] = s[n] - s[N - n] for 0 < n < H; u = v = s at n = 0, H)
-# and bins k and H - k share their products: split by the parity of n, with E / O the
-# even / odd sums of u cos(2 pi n k / N) (c) and of v sin(2 pi n k / N) (s),
-#     Re X[k] = Ec + Oc, Re X[H - k] = Ec - Oc, |Im X[k]| = |Es + Os|, |Im X[H - k]| = |Es - Os|
-# for k <= H / 2: a quarter of the dense DFT's products, four tl.dot of (frames x ~N / 4)
-# by (~N / 4 x bins). Every frame is read through one pointer (frames that touch the
-# centering pad read a small buffer of the padded edges that signal_edges_kernel writes),
-# so no padding arithmetic runs per sample and no load is masked. The mel projection
-# takes each bin block's two power tiles into the mel sub-blocks whose filters are
-# non-zero there (FOLD_SUBS accumulators of FOLD_SUB_M bands: a program's mel group).
+# With s[n] = x[n] * window[n], H = n_fft / 2 and Q = H / 2, the real input's symmetry
+# folds the frame twice and the bins' parity splits the sums:
+#     u[n] = s[n] + s[N - n], v[n] = s[n] - s[N - n]  (mirror N - n: none at n = 0, H)
+#     Re X[k] = sum_{n <= H} u[n] cos(2 pi n k / N), |Im X[k]| = |sum v[n] sin(...)|;
+# the pair (n, H - n) has cos(2 pi (H - n) k / N) = (-1)^k cos(...) and sin = -(-1)^k sin,
+# so for k of parity q the sums run over n <= Q of u[n] + (-1)^q u[H - n] (cos) and
+# v[n] - (-1)^q v[H - n] (sin) (partner H - n: none at n = Q); and split by the parity of
+# n into E / O, the bins k and H - k share them: Re X[k] = Ec + Oc, Re X[H - k] = Ec - Oc,
+# |Im X[k]| = |Es + Os|, |Im X[H - k]| = |Es - Os|, for k <= Q. Eight tl.dot of (frames x
+# ~N / 8) by (~N / 8 x bins / 2) per chunk: an eighth of the dense DFT's products. Every
+# frame is read through one pointer (frames that touch the centering pad read a small
+# buffer of the padded edges that signal_edges_kernel writes), so no padding arithmetic
+# runs per sample and no load is masked. The mel projection takes each bin block's four
+# power tiles into the mel sub-blocks whose filters are non-zero there (FOLD_SUBS
+# accumulators of FOLD_SUB_M bands: a program's mel group).
 
 FOLD_BLOCK_F = 128
 FOLD_BLOCK_N = 16
@@ -220,18 +224,50 @@ def signal_edges_kernel(
 
 @triton.jit
 def _fold_project(
-    acc, sub, pa, pb, fba, fbb, nz_low, nz_high, mel_subs,
+    acc, sub, pa0, pb0, pa1, pb1, fb, fb_step, nz, nz_step, mel_subs,
     SUB_M: tl.constexpr, MEL_PRECISION: tl.constexpr,
 ):  # fmt: skip
-    """acc (frames, SUB_M) of mel sub-block ``sub``, plus the power tiles pa (a block of
-    bins k) and pb (bins H - k) projected on its filters where these are non-zero: fba /
-    fbb point at the block's first sub-block in FBA / FBB, nz_low / nz_high at its flags."""
+    """acc (frames, SUB_M) of mel sub-block ``sub``, plus the bin block's power tiles (bins
+    k = 2 j + q: pa_q, and H - k: pb_q) projected on its filters where these are non-zero:
+    ``fb`` points at the block's rows in the first of the four tables (fb_step apart, in
+    the order of the tiles here), ``nz`` at its flags (nz_step apart)."""
     if sub < mel_subs:
-        if tl.load(nz_low + sub) != 0:
-            acc = tl.dot(pa, tl.load(fba + sub * SUB_M), acc, input_precision=MEL_PRECISION)
-        if tl.load(nz_high + sub) != 0:
-            acc = tl.dot(pb, tl.load(fbb + sub * SUB_M), acc, input_precision=MEL_PRECISION)
+        fb += sub * SUB_M
+        if tl.load(nz + sub) != 0:
+            acc = tl.dot(pa0, tl.load(fb), acc, input_precision=MEL_PRECISION)
+        if tl.load(nz + nz_step + sub) != 0:
+            acc = tl.dot(pb0, tl.load(fb + fb_step), acc, input_precision=MEL_PRECISION)
+        if tl.load(nz + 2 * nz_step + sub) != 0:
+            acc = tl.dot(pa1, tl.load(fb + 2 * fb_step), acc, input_precision=MEL_PRECISION)
+        if tl.load(nz + 3 * nz_step + sub) != 0:
+            acc = tl.dot(pb1, tl.load(fb + 3 * fb_step), acc, input_precision=MEL_PRECISION)
     return acc
+
+
+@triton.jit
+def _fold_parity(
+    frame, offs, win, basis, c0, c1, s0, s1, n_pad, step, dtype: tl.constexpr,
+    PRECISION: tl.constexpr,
+):  # fmt: skip
+    """One chunk of the n of one parity: the samples at n, N - n, H - n and H + n (``offs`` /
+    ``win``: their offsets and window values, n_pad apart), folded, times the chunk's cos /
+    sin bases of the even and the odd k (``basis``: cos q = 0, cos q = 1, sin q = 0, sin
+    q = 1, step apart), into the sums c0, c1 (cos) and s0, s1 (sin)."""
+    p1 = tl.load(frame + tl.load(offs)[None, :]).to(dtype) * tl.load(win)[None, :]
+    p2 = tl.load(frame + tl.load(offs + n_pad)[None, :]).to(dtype) * tl.load(win + n_pad)[None, :]
+    u = p1 + p2
+    v = p1 - p2
+    offs += 2 * n_pad
+    win += 2 * n_pad
+    p3 = tl.load(frame + tl.load(offs)[None, :]).to(dtype) * tl.load(win)[None, :]
+    p4 = tl.load(frame + tl.load(offs + n_pad)[None, :]).to(dtype) * tl.load(win + n_pad)[None, :]
+    u_partner = p3 + p4
+    v_partner = p3 - p4
+    c0 = tl.dot(u + u_partner, tl.load(basis), c0, input_precision=PRECISION)
+    c1 = tl.dot(u - u_partner, tl.load(basis + step), c1, input_precision=PRECISION)
+    s0 = tl.dot(v - v_partner, tl.load(basis + 2 * step), s0, input_precision=PRECISION)
+    s1 = tl.dot(v + v_partner, tl.load(basis + 3 * step), s1, input_precision=PRECISION)
+    return c0, c1, s0, s1
 
 
 @triton.jit
@@ -259,12 +295,12 @@ def _fold_store(
 def log_mel_fold_kernel(
     X,  # pointer to the signal, (rows, n_time), last dim contiguous
     EDGE,  # pointer to the padded edges, (rows, edge_len), contiguous
-    OFFS,  # pointer to int32 (4, n_pad) frame offsets: even n, N - even n, odd n, N - odd n
-    WIN,  # pointer to the window at those offsets (0 where unused), (4, n_pad)
-    BASIS,  # pointer to (4, n_pad, k_pad): cos, sin of the even n; cos, sin of the odd n
-    FBA,  # pointer to the filterbank's rows k, (k_pad, mel_pad)
-    FBB,  # pointer to its rows H - k (0 where H - k = k), (k_pad, mel_pad)
-    NZ,  # pointer to int32 (2, k_blocks, mel_subs): whether each FBA / FBB block is non-zero
+    OFFS,  # pointer to int32 (8, n_pad) frame offsets: n, N - n, H - n, H + n of even n,
+    # then of odd n (n = 2 i + parity)
+    WIN,  # pointer to the window at those offsets (0 where unused), (8, n_pad)
+    BASIS,  # pointer to (8, n_pad, k_pad): per parity of n, cos (k = 2 j, 2 j + 1), sin (same)
+    FB,  # pointer to (4, k_pad, mel_pad): the filterbank's rows 2 j, H - 2 j, 2 j + 1, H - 2 j - 1
+    NZ,  # pointer to int32 (4, k_blocks, mel_subs): whether each FB block is non-zero
     OUT,  # pointer to the output, (rows, n_mels, out_frames), contiguous
     MEL,  # pointer to y before the log, like OUT (written when SAVE_MEL)
     TILE_MAX,  # pointer to each tile's maximum, (rows, tiles) (written when HAS_EXTREMA)
@@ -325,50 +361,45 @@ def log_mel_fold_kernel(
     acc7 = tl.zeros([BLOCK_F, SUB_M], dtype=dtype)
     # loop-invariant scalars and offset tiles computed once; the loops advance pointers
     lanes = tl.arange(0, BLOCK_N)
-    offsets_even = OFFS + lanes
-    offsets_even_mirror = offsets_even + n_pad
-    offsets_odd = offsets_even + 2 * n_pad
-    offsets_odd_mirror = offsets_even + 3 * n_pad
-    window_even = WIN + lanes
-    window_even_mirror = window_even + n_pad
-    window_odd = window_even + 2 * n_pad
-    window_odd_mirror = window_even + 3 * n_pad
+    offs0 = OFFS + lanes
+    win0 = WIN + lanes
+    odd_streams = 4 * n_pad
     step = n_pad * k_pad
+    odd_bases = 4 * step
     basis_chunk = BLOCK_N * k_pad
-    cos_even = BASIS + (lanes[:, None] * k_pad + tl.arange(0, BLOCK_K)[None, :])
-    sin_even = cos_even + step
-    cos_odd = cos_even + 2 * step
-    sin_odd = cos_even + 3 * step
+    basis_block = BASIS + (lanes[:, None] * k_pad + tl.arange(0, BLOCK_K)[None, :])
     fb_offsets = tl.arange(0, BLOCK_K)[:, None] * mel_pad + tl.arange(0, SUB_M)[None, :]
+    fb = FB + fb_offsets
+    fb_step = k_pad * mel_pad
     fb_block = BLOCK_K * mel_pad
-    fba = FBA + fb_offsets
-    fbb = FBB + fb_offsets
-    nz_low = NZ
-    nz_high = NZ + k_blocks * mel_subs
+    nz = NZ
+    nz_step = k_blocks * mel_subs
     sub = group * SUBS
     for _ in range(0, k_blocks):
-        ec = tl.zeros([BLOCK_F, BLOCK_K], dtype=dtype)
-        es = tl.zeros([BLOCK_F, BLOCK_K], dtype=dtype)
-        oc = tl.zeros([BLOCK_F, BLOCK_K], dtype=dtype)
-        os = tl.zeros([BLOCK_F, BLOCK_K], dtype=dtype)
-        ce, se, co, so = cos_even, sin_even, cos_odd, sin_odd
-        oe, oem, oo, oom = offsets_even, offsets_even_mirror, offsets_odd, offsets_odd_mirror
-        we, wem, wo, wom = window_even, window_even_mirror, window_odd, window_odd_mirror
+        ce0 = tl.zeros([BLOCK_F, BLOCK_K], dtype=dtype)
+        ce1 = tl.zeros([BLOCK_F, BLOCK_K], dtype=dtype)
+        se0 = tl.zeros([BLOCK_F, BLOCK_K], dtype=dtype)
+        se1 = tl.zeros([BLOCK_F, BLOCK_K], dtype=dtype)
+        co0 = tl.zeros([BLOCK_F, BLOCK_K], dtype=dtype)
+        co1 = tl.zeros([BLOCK_F, BLOCK_K], dtype=dtype)
+        so0 = tl.zeros([BLOCK_F, BLOCK_K], dtype=dtype)
+        so1 = tl.zeros([BLOCK_F, BLOCK_K], dtype=dtype)
+        offs, win, basis = offs0, win0, basis_block
         for _ in range(0, n_pad, BLOCK_N):
-            even = tl.load(frame + tl.load(oe)[None, :]).to(dtype) * tl.load(we)[None, :]
-            mirror = tl.load(frame + tl.load(oem)[None, :]).to(dtype) * tl.load(wem)[None, :]
-            ec = tl.dot(even + mirror, tl.load(ce), ec, input_precision=PRECISION)
-            es = tl.dot(even - mirror, tl.load(se), es, input_precision=PRECISION)
-            odd = tl.load(frame + tl.load(oo)[None, :]).to(dtype) * tl.load(wo)[None, :]
-            mirror = tl.load(frame + tl.load(oom)[None, :]).to(dtype) * tl.load(wom)[None, :]
-            oc = tl.dot(odd + mirror, tl.load(co), oc, input_precision=PRECISION)
-            os = tl.dot(odd - mirror, tl.load(so), os, input_precision=PRECISION)
-            ce, se, co, so = ce + basis_chunk, se + basis_chunk, co + basis_chunk, so + basis_chunk
-            oe, oem, oo, oom = oe + BLOCK_N, oem + BLOCK_N, oo + BLOCK_N, oom + BLOCK_N
-            we, wem, wo, wom = we + BLOCK_N, wem + BLOCK_N, wo + BLOCK_N, wom + BLOCK_N
-        pa = magnitude_power(ec + oc, es + os, power, POWER_MODE)
-        pb = magnitude_power(ec - oc, es - os, power, POWER_MODE)
-        tables = (pa, pb, fba, fbb, nz_low, nz_high, mel_subs)
+            ce0, ce1, se0, se1 = _fold_parity(frame, offs, win, basis, ce0, ce1, se0, se1,
+                                              n_pad, step, dtype, PRECISION)  # fmt: skip
+            co0, co1, so0, so1 = _fold_parity(
+                frame, offs + odd_streams, win + odd_streams, basis + odd_bases, co0, co1, so0,
+                so1, n_pad, step, dtype, PRECISION,
+            )  # fmt: skip
+            offs += BLOCK_N
+            win += BLOCK_N
+            basis += basis_chunk
+        pa0 = magnitude_power(ce0 + co0, se0 + so0, power, POWER_MODE)  # bins 2 j
+        pb0 = magnitude_power(ce0 - co0, se0 - so0, power, POWER_MODE)  # bins H - 2 j
+        pa1 = magnitude_power(ce1 + co1, se1 + so1, power, POWER_MODE)  # bins 2 j + 1
+        pb1 = magnitude_power(ce1 - co1, se1 - so1, power, POWER_MODE)  # bins H - 2 j - 1
+        tables = (pa0, pb0, pa1, pb1, fb, fb_step, nz, nz_step, mel_subs)
         acc0 = _fold_project(acc0, sub, *tables, SUB_M, MEL_PRECISION)
         if SUBS > 1:
             acc1 = _fold_project(acc1, sub + 1, *tables, SUB_M, MEL_PRECISION)
@@ -384,14 +415,9 @@ def log_mel_fold_kernel(
             acc6 = _fold_project(acc6, sub + 6, *tables, SUB_M, MEL_PRECISION)
         if SUBS > 7:
             acc7 = _fold_project(acc7, sub + 7, *tables, SUB_M, MEL_PRECISION)
-        cos_even, sin_even, cos_odd, sin_odd = (
-            cos_even + BLOCK_K,
-            sin_even + BLOCK_K,
-            cos_odd + BLOCK_K,
-            sin_odd + BLOCK_K,
-        )
-        fba, fbb = fba + fb_block, fbb + fb_block
-        nz_low, nz_high = nz_low + mel_subs, nz_high + mel_subs
+        basis_block += BLOCK_K
+        fb += fb_block
+        nz += mel_subs
     # the stores, and the group's extrema merged elementwise over its sub-blocks
     in_frames = f < out_frames
     plane = row.to(tl.int64) * n_mels * out_frames
@@ -430,30 +456,41 @@ def log_mel_fold_kernel(
 
 
 def fold_bases(window, n_fft, block_n=FOLD_BLOCK_N, block_k=FOLD_BLOCK_K):
-    """The folded DFT's tables for an even ``n_fft``, from ``window`` (n_fft,): (offsets
-    (4, n_pad) int32, windows (4, n_pad), bases (4, n_pad, k_pad)), rows padded with
-    zeros (unused offsets point at the frame's first sample, with a zero window); the
-    bases computed in float64, stored in the window's dtype."""
+    """The folded DFT's tables for ``n_fft`` a multiple of 4, from ``window`` (n_fft,):
+    (offsets (8, n_pad) int32, windows (8, n_pad), bases (8, n_pad, k_pad)) in the order
+    of log_mel_fold_kernel's arguments, rows padded with zeros (unused offsets point at the
+    frame's first sample, with a zero window); the bases computed in float64, stored in the
+    window's dtype."""
     device, dtype = window.device, window.dtype
     half = n_fft // 2
-    n_pad = triton.cdiv(half // 2 + 1, block_n) * block_n
-    k_pad = triton.cdiv(half // 2 + 1, block_k) * block_k
+    quarter = half // 2
+    n_pad = triton.cdiv(quarter // 2 + 1, block_n) * block_n
+    k_pad = triton.cdiv(quarter // 2 + 1, block_k) * block_k
     i = torch.arange(n_pad, device=device)
-    offsets, windows, bases = [], [], []
+    j = torch.arange(k_pad, device=device)
     w = window.to(torch.float64)
-    k = torch.arange(k_pad, device=device, dtype=torch.float64)
+    offsets, windows, bases = [], [], []
     for parity in (0, 1):
         n = 2 * i + parity
-        used = n <= half
-        mirrored = used & (n > 0) & (n < half)
-        forward = torch.where(used, n, 0)
-        mirror = torch.where(mirrored, n_fft - n, 0)
-        offsets += [forward, mirror]
-        windows += [torch.where(used, w[forward], 0.0), torch.where(mirrored, w[mirror], 0.0)]
-        # (n * k) mod n_fft keeps the angle small and exact before the float64 multiply
-        angle = (2 * torch.pi / n_fft) * torch.remainder(n[:, None].double() * k, n_fft)
-        keep = (used[:, None] & (k <= half // 2)[None, :]).double()
-        bases += [torch.cos(angle) * keep, torch.sin(angle) * keep]
+        used = n <= quarter
+        partnered = used & (n < quarter)
+        streams = (  # offset, where it is a sample
+            (n, used),
+            (n_fft - n, used & (n > 0)),
+            (half - n, partnered),
+            (half + n, partnered & (n > 0)),
+        )
+        for offset, valid in streams:
+            offset = torch.where(valid, offset, 0)
+            offsets.append(offset)
+            windows.append(torch.where(valid, w[offset], 0.0))
+        for trig in (torch.cos, torch.sin):
+            for q in (0, 1):
+                k = 2 * j + q
+                # (n * k) mod n_fft keeps the angle small and exact before the float64 multiply
+                angle = (2 * torch.pi / n_fft) * torch.remainder(n[:, None] * k, n_fft).double()
+                keep = used[:, None] & (k <= quarter)[None, :]
+                bases.append(torch.where(keep, trig(angle), 0.0))
     offsets = torch.stack(offsets).to(torch.int32).contiguous()
     windows = torch.stack(windows).to(dtype).contiguous()
     bases = torch.stack(bases).to(dtype).contiguous()
@@ -461,22 +498,27 @@ def fold_bases(window, n_fft, block_n=FOLD_BLOCK_N, block_k=FOLD_BLOCK_K):
 
 
 def fold_filterbank(fb, block_k=FOLD_BLOCK_K, sub_m=FOLD_SUB_M):
-    """The filterbank (n_freq, n_mels) of an even n_fft = 2 (n_freq - 1) for the folded
-    DFT: (rows k, rows H - k (zero at k = H - k), (2, k_blocks, mel_subs) int32 non-zero
-    flags of their (block_k, sub_m) blocks); computed on the device, no sync."""
+    """The filterbank (n_freq, n_mels) of n_fft = 2 (n_freq - 1), a multiple of 4, for the
+    folded DFT: (tables (4, k_pad, mel_pad): its rows 2 j, H - 2 j, 2 j + 1, H - 2 j - 1
+    (zero past H / 2 and where H - k = k), (4, k_blocks, mel_subs) int32 non-zero flags of
+    their (block_k, sub_m) blocks); computed on the device, no sync."""
     n_freq, n_mels = fb.shape
     half = n_freq - 1
-    n_k = half // 2 + 1
-    k_pad = triton.cdiv(n_k, block_k) * block_k
+    quarter = half // 2
+    k_pad = triton.cdiv(quarter // 2 + 1, block_k) * block_k
     mel_pad = triton.cdiv(n_mels, sub_m) * sub_m
-    k = torch.arange(n_k, device=fb.device)
-    low = fb.new_zeros(k_pad, mel_pad)
-    high = fb.new_zeros(k_pad, mel_pad)
-    low[:n_k, :n_mels] = fb[k]
-    high[:n_k, :n_mels] = fb[half - k] * (half - k != k).to(fb.dtype)[:, None]
-    blocks = (k_pad // block_k, block_k, mel_pad // sub_m, sub_m)
-    nonzero = torch.stack([(t.reshape(blocks) != 0).any(dim=3).any(dim=1) for t in (low, high)])
-    return low.contiguous(), high.contiguous(), nonzero.to(torch.int32).contiguous()
+    j = torch.arange(k_pad, device=fb.device)
+    tables = fb.new_zeros(4, k_pad, mel_pad)
+    for q in (0, 1):
+        k = 2 * j + q
+        used = k <= quarter
+        bins = torch.where(used, k, 0)
+        tables[2 * q, :, :n_mels] = fb[bins] * used.to(fb.dtype)[:, None]
+        mirrored = used & (half - k != k)
+        tables[2 * q + 1, :, :n_mels] = fb[half - bins] * mirrored.to(fb.dtype)[:, None]
+    blocks = (4, k_pad // block_k, block_k, mel_pad // sub_m, sub_m)
+    nonzero = (tables.reshape(blocks) != 0).any(dim=4).any(dim=2)
+    return tables.contiguous(), nonzero.to(torch.int32).contiguous()
 
 
 def edge_layout(n_time, n_fft, hop, pad, left, out_frames):
@@ -498,14 +540,14 @@ def log_mel_fold(
     x, window, tables, fb_tables, n_mels, hop, pad, left, mode, power, log, save_mel,
     precision, drop_last=False, floor=None, launch=lambda kernel: kernel,
 ):  # fmt: skip
-    """As :func:`log_mel_dft` for an even n_fft = window.shape[0], through the folded DFT:
+    """As :func:`log_mel_dft` for n_fft = window.shape[0] a multiple of 4, through the folded DFT:
     ``tables`` from :func:`fold_bases`, ``fb_tables`` from :func:`fold_filterbank`."""
     offsets, windows, bases = tables
-    fba, fbb, nonzero = fb_tables
+    fb, nonzero = fb_tables
     rows, n_time = x.shape
     n_fft = window.shape[0]
     n_pad, k_pad = bases.shape[1:]
-    mel_pad = fba.shape[1]
+    mel_pad = fb.shape[2]
     n_frames = frame_count(n_time, n_fft, hop, pad, left) - int(bool(drop_last))
     n_frames = max(n_frames, 0)
     out = torch.empty((rows, n_mels, n_frames), dtype=bases.dtype, device=x.device)
@@ -537,7 +579,7 @@ def log_mel_fold(
     )
     mel_precision = "ieee" if precision == "ieee" else "tf32x3"
     launch(log_mel_fold_kernel)[(rows * frame_blocks, groups)](
-        x, edge, offsets, windows, bases, fba, fbb, nonzero, out, mel, tile_max, tile_min,
+        x, edge, offsets, windows, bases, fb, nonzero, out, mel, tile_max, tile_min,
         x.stride(0), edge_len, head_frames, tail_frame, head_len, hop, -left - pad, n_pad,
         k_pad, k_pad // FOLD_BLOCK_K, mel_pad, mel_subs, n_frames, n_mels, frame_blocks,
         power, log_multiplier, amin, offset, shift, POWER_MODE=power_mode(power),

@@ -153,10 +153,10 @@ def test_gradcheck(device, implementation):
 
 
 @pytest.mark.filterwarnings("ignore:at least one")
-@pytest.mark.parametrize("n_fft", [130, 65])
+@pytest.mark.parametrize("n_fft", [132, 130])
 def test_dft_folding_edge_cases(device, n_fft):
-    # the folded DFT with n_fft / 2 odd (no bin paired with itself), two frame tiles, two
-    # mel groups (> 128 bands) and circular centering; an odd n_fft takes the dense kernel
+    # the folded DFT with n_fft / 4 odd, two frame tiles, two mel groups (> 128 bands) and
+    # circular centering; n_fft not a multiple of 4 takes the dense kernel
     x = parity()["inputs"]["speech16k"][:, 3000:4300]
     module = T.LogMelSpectrogram(16000, n_fft=n_fft, hop_length=8, n_mels=136,
                                  pad_mode="circular", implementation="dft").to(device)  # fmt: skip

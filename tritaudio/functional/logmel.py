@@ -71,15 +71,16 @@ def log_mel_spectrogram(
             batch, as Whisper's ``log_mel_spectrogram`` does.
         drop_last_frame: drop the last STFT frame, as Whisper does.
         implementation: on the Triton path, ``"stft"`` (framing kernel, cuFFT, the fused
-            power / mel / log kernel), ``"dft"`` (one kernel from the waveform: for an even
-            n_fft the DFT folded by the real input's symmetry and the bin pair (k, H - k),
-            a quarter of the dense products, as tl.dot; an odd n_fft takes the dense DFT,
-            only the bins the filters use), or ``"auto"`` (the default: ``"dft"`` for an
-            even n_fft without a gradient, else ``"stft"``; chosen from the model, whisper
-            64 x 30 s forward: dft tf32x3 5.2x torchaudio, stft 2.7x, modelled on an H200,
-            not measured). Both write the output already trimmed (``drop_last_frame``)
-            and, without a gradient, apply the ``dynamic_range`` floor from per-tile maxima
-            the kernel stores, in one light in-place pass over the tiles below the floor.
+            power / mel / log kernel), ``"dft"`` (one kernel from the waveform: for n_fft a
+            multiple of 4 the DFT folded by the real input's symmetry, the pairs (n, H - n)
+            and the bin pairs (k, H - k), an eighth of the dense products, as tl.dot;
+            otherwise the dense DFT, only the bins the filters use), or ``"auto"`` (the
+            default: ``"dft"`` for n_fft a multiple of 4 without a gradient, else
+            ``"stft"``; chosen from the model, whisper 64 x 30 s forward: dft tf32x3 5.9x
+            torchaudio, stft 2.7x, modelled on an H200, not measured). Both write the
+            output already trimmed (``drop_last_frame``) and, without a gradient, apply the
+            ``dynamic_range`` floor from per-tile maxima the kernel stores, in one light
+            in-place pass over the tiles below the floor.
         precision: the ``"dft"`` kernel's tl.dot precision: ``"tf32x3"`` (the default:
             error-compensated TF32 on tensor cores, for the DFT and the mel projection),
             ``"ieee"`` (float32 FMAs) or ``"tf32"`` (DFT in plain TF32, less accurate; the
@@ -114,7 +115,7 @@ def log_mel_spectrogram(
         )
         if implementation == "auto":  # the folded DFT without a gradient (the model's pick)
             differentiable = torch.is_grad_enabled() and waveform.requires_grad
-            implementation = "dft" if n_fft % 2 == 0 and not differentiable else "stft"
+            implementation = "dft" if n_fft % 4 == 0 and not differentiable else "stft"
         run = _log_mel_dft if implementation == "dft" else _log_mel_stft
         out = run(
             waveform, fb, pad, window, n_fft, hop_length, power, normalized, center, pad_mode,

@@ -198,7 +198,7 @@ def mel_spectrogram(
     ``torchaudio.transforms.MelSpectrogram`` (then ``AmplitudeToDB`` without ``top_db``)
     computes, as one function (torchaudio.functional has none).
 
-    On the Triton path, for an even ``n_fft`` without a gradient: one kernel from the
+    On the Triton path, for ``n_fft`` a multiple of 4 without a gradient: one kernel from the
     waveform (the folded DFT of kernels/logmel.py, error-compensated TF32 on tensor cores,
     within 1e-5 of the peak of a float64 reference); otherwise the projection and the log
     run in one kernel over the complex STFT (kernels/spectral.py). The power spectrogram is
@@ -245,7 +245,7 @@ def mel_spectrogram(
 
     log_args = (1, *log.natural()) if log is not None else (0, 1.0, 0.0, 0.0, 0.0)
     grads = torch.is_grad_enabled() and any(t.requires_grad for t in (waveform, window, fb))
-    if n_fft % 2 == 0 and not grads:  # the folded DFT, one kernel from the waveform
+    if n_fft % 4 == 0 and not grads:  # the folded DFT, one kernel from the waveform
         compute = compute_dtype(waveform)
         fb = _normalized_filterbank(fb, window, n_fft, power, normalized, compute)
         mel, _ = _ops.log_mel_dft(

@@ -30,8 +30,8 @@ class LogMelSpectrogram(torch.nn.Module):
         per_example: floor each example at its own peak (default), or the whole batch at
             one peak (False: Whisper's batched behaviour).
         drop_last_frame: drop the last STFT frame (Whisper).
-        implementation: ``"auto"`` (default: ``"dft"`` for an even n_fft without a gradient,
-            else ``"stft"``), ``"stft"`` (framing kernel, cuFFT, fused power / mel / log
+        implementation: ``"auto"`` (default: ``"dft"`` for n_fft a multiple of 4 without a
+            gradient, else ``"stft"``), ``"stft"`` (framing kernel, cuFFT, fused power / mel / log
             kernel) or ``"dft"`` (a single kernel from the waveform, the folded DFT on
             tensor cores).
         precision: the ``"dft"`` kernel's precision, ``"tf32x3"`` (default), ``"ieee"``,
