@@ -33,5 +33,6 @@ def test_every_kernel_compiles_for_hopper_and_ampere():
     kernels += ["kaldi_frames_kernel", "kaldi_frames_backward_kernel"]
     kernels += ["vad_noise_floor_kernel", "vad_trigger_kernel"]
     kernels += ["mel_power_kernel", "floor_tiles_kernel", "log_mel_dft_kernel"]
+    kernels += ["log_mel_fold_kernel", "signal_edges_kernel"]
     for kernel in kernels:
         assert f"compiled {kernel}" in result.stdout
