@@ -16,7 +16,7 @@ import triton.language as tl
 
 from tritaudio._common import PAD_MODES, frame_count  # noqa: F401 (PAD_MODES: the MODE codes)
 
-from .launch import block_size, num_warps
+from .launch import num_warps, sm_count
 
 
 @triton.jit
@@ -86,35 +86,45 @@ def overlap_add_kernel(
     hop,
     out_len,
     max_overlap,
-    blocks_per_row,
-    BLOCK: tl.constexpr,
+    hop_blocks,
+    BLOCK_Q: tl.constexpr,
+    BLOCK_R: tl.constexpr,
 ):
-    # out[p] gathers the frames f = p // hop, p // hop - 1, ... that cover p (a gather, not
-    # a scatter: no atomics, the same result on every run).
-    pid = tl.program_id(0).to(tl.int64)
-    row = pid // blocks_per_row
-    p = (pid % blocks_per_row) * BLOCK + tl.arange(0, BLOCK)
-    in_out = p < out_len
-    last = tl.minimum(p // hop, n_frames - 1)
-    acc = tl.zeros([BLOCK], dtype=OUT.dtype.element_ty)
-    row_frames = FRAMES + row * stride_frames_row
-    for k in range(0, max_overlap):
-        frame = last - k
-        j = p - frame * hop
-        valid = in_out & (frame >= 0) & (j < n_fft)
-        offsets = frame * stride_frames_frame + j * stride_frames_sample
-        value = tl.load(row_frames + offsets, mask=valid, other=0.0)
-        window = tl.load(WINDOW + j, mask=valid, other=0.0)
-        acc += value.to(acc.dtype) * window.to(acc.dtype)
-    tl.store(OUT + row * out_len + p, acc, mask=in_out)
+    # The output as (hops, hop): out[q * hop + r], 0 <= r < hop, gathers frames q, q - 1,
+    # ..., q - max_overlap + 1 at their samples r, r + hop, ... (a gather, not a scatter:
+    # no atomics, the same result on every run). A tile is BLOCK_Q hops x BLOCK_R samples:
+    # the frame of each term is q - k, no division per element; the window's BLOCK_R
+    # values are loaded once per term for the whole tile. int32 index math within the row
+    # (the launcher checked its sizes), the row offsets in int64.
+    pid = tl.program_id(0)
+    row = pid // hop_blocks
+    q = (pid % hop_blocks) * BLOCK_Q + tl.arange(0, BLOCK_Q)
+    row_frames = FRAMES + row.to(tl.int64) * stride_frames_row
+    row_out = OUT + row.to(tl.int64) * out_len
+    for r0 in range(0, hop, BLOCK_R):
+        r = r0 + tl.arange(0, BLOCK_R)
+        p = q[:, None] * hop + r[None, :]
+        in_out = (r < hop)[None, :] & (p < out_len)
+        acc = tl.zeros([BLOCK_Q, BLOCK_R], dtype=OUT.dtype.element_ty)
+        for k in range(0, max_overlap):
+            frame = q - k
+            j = r + k * hop
+            in_window = (r < hop) & (j < n_fft)
+            window = tl.load(WINDOW + j, mask=in_window, other=0.0).to(acc.dtype)
+            valid = in_out & ((frame >= 0) & (frame < n_frames))[:, None] & in_window[None, :]
+            offsets = frame[:, None] * stride_frames_frame + j[None, :] * stride_frames_sample
+            value = tl.load(row_frames + offsets, mask=valid, other=0.0)
+            acc += value.to(acc.dtype) * window[None, :]
+        tl.store(row_out + p, acc, mask=in_out)
 
 
 FRAME_BLOCK = 32  # frames per program of frame_kernel
 
 
 def frame_step(n_fft):
-    """frame_kernel's step along a frame: the largest of 64, 32, 16 that leaves at most
-    1/32 of the frame in masked lanes (400 -> 16, 512 -> 64), else 16."""
+    """frame_kernel's step along a frame (and overlap_add_kernel's along a hop): the
+    largest of 64, 32, 16 that leaves at most 1/32 of it in masked lanes (400 -> 16,
+    512 -> 64, a hop of 160 -> 32), else 16."""
     for step in (64, 32):
         if triton.cdiv(n_fft, step) * step - n_fft <= n_fft // 32:
             return step
@@ -153,12 +163,20 @@ def overlap_add(frames, window, hop, out_len, launch=lambda kernel: kernel):
         return out
     if n_frames == 0:
         return out.zero_()
-    block = block_size(out_len)
-    blocks_per_row = triton.cdiv(out_len, block)
-    launch(overlap_add_kernel)[(rows * blocks_per_row,)](
+    block_r = frame_step(hop)
+    n_hops = triton.cdiv(out_len, hop)
+    # tiles of about 1024 samples, smaller where the batch gives fewer than 4 programs per SM
+    block_q = max(1024 // block_r, 1)
+    while block_q > 1 and rows * triton.cdiv(n_hops, block_q) < 4 * sm_count(frames.device):
+        block_q //= 2
+    extent = (n_frames - 1) * frames.stride(1) + (n_fft - 1) * frames.stride(2)
+    if max(extent, (n_hops + block_q) * hop + n_fft) >= 2**31:
+        raise ValueError(f"a row of {n_frames} frames of {n_fft} samples is too long (2^31)")
+    hop_blocks = triton.cdiv(n_hops, block_q)
+    launch(overlap_add_kernel)[(rows * hop_blocks,)](
         frames, window, out, *frames.stride(), n_frames, n_fft, hop, out_len, n_fft // hop + 1,
-        blocks_per_row,
-        BLOCK=block, num_warps=num_warps(block),
+        hop_blocks,
+        BLOCK_Q=block_q, BLOCK_R=block_r, num_warps=num_warps(block_q * block_r),
     )  # fmt: skip
     return out
 

@@ -73,9 +73,10 @@ def log_mel_spectrogram(
         implementation: on the Triton path, ``"stft"`` (framing kernel, cuFFT, the fused
             power / mel / log kernel) or ``"dft"`` (one kernel from the waveform: the DFT
             as tl.dot against windowed cos / sin bases, only the bins the filters use).
-            Both write the output already trimmed (``drop_last_frame``) and, without a
-            gradient, apply the ``dynamic_range`` floor from per-tile maxima the kernel
-            stores, in one light in-place pass over the tiles below the floor.
+            Both write the output already trimmed (``drop_last_frame``) and apply the
+            ``dynamic_range`` floor from per-tile maxima the kernel stores, in one light
+            in-place pass over the tiles below the floor; its backward runs in the
+            kernels too (torch.maximum's and amax's gradients, ties included).
         precision: the ``"dft"`` kernel's tl.dot precision for the DFT: ``"ieee"`` (float32,
             the default), ``"tf32x3"`` or ``"tf32"`` (tensor cores, less accurate; the mel
             projection stays IEEE). Float32 error against a float64 reference on speech,
@@ -95,25 +96,18 @@ def log_mel_spectrogram(
             waveform, pad, window, n_fft, hop_length, win_length, power, center, pad_mode
         )
         _check_filterbank(fb, n_fft)
-        # With a gradient, the floor stays a torch op on the trimmed output (its autograd
-        # needs the values before the floor, which the kernel's in-place floor overwrites:
-        # recomputing them costs more than the two torch ops)
-        fused_floor = dynamic_range is not None and not (
-            torch.is_grad_enabled() and waveform.requires_grad
-        )
+        # With a gradient too: the backward finds the values before the floor again from
+        # the saved projection (and the peaks from the tile maxima or the floored output)
         epilogue = (
             int(drop_last_frame),
-            float(dynamic_range) if fused_floor else -1.0,
+            float(dynamic_range) if dynamic_range is not None else -1.0,
             int(per_example),
         )
         run = _log_mel_dft if implementation == "dft" else _log_mel_stft
-        out = run(
+        return run(
             waveform, fb, pad, window, n_fft, hop_length, power, normalized, center, pad_mode,
             log, precision, epilogue,
         )  # fmt: skip
-        if dynamic_range is not None and not fused_floor:
-            out = _reference.dynamic_range_floor(out, dynamic_range, per_example)
-        return out
     out = mel_spectrogram(
         waveform, fb, pad, window, n_fft, hop_length, win_length, power, normalized, center,
         pad_mode, log,
