@@ -16,7 +16,7 @@ import triton.language as tl
 
 from tritaudio._common import PAD_MODES, frame_count  # noqa: F401 (PAD_MODES: the MODE codes)
 
-from .launch import num_warps, sm_count
+from .launch import num_warps
 
 
 @triton.jit
@@ -99,23 +99,27 @@ def overlap_add_kernel(
     pid = tl.program_id(0)
     row = pid // hop_blocks
     q = (pid % hop_blocks) * BLOCK_Q + tl.arange(0, BLOCK_Q)
+    # per hop (1-D): where its output starts, how much of it is in the output, and each
+    # term's frame pointer; the 2-D work is one pointer add, one mask, a load and an FMA
+    out_hops = OUT + row.to(tl.int64) * out_len + q * hop
+    room = out_len - q * hop
     row_frames = FRAMES + row.to(tl.int64) * stride_frames_row
-    row_out = OUT + row.to(tl.int64) * out_len
     for r0 in range(0, hop, BLOCK_R):
         r = r0 + tl.arange(0, BLOCK_R)
-        p = q[:, None] * hop + r[None, :]
-        in_out = (r < hop)[None, :] & (p < out_len)
         acc = tl.zeros([BLOCK_Q, BLOCK_R], dtype=OUT.dtype.element_ty)
         for k in range(0, max_overlap):
             frame = q - k
             j = r + k * hop
             in_window = (r < hop) & (j < n_fft)
             window = tl.load(WINDOW + j, mask=in_window, other=0.0).to(acc.dtype)
-            valid = in_out & ((frame >= 0) & (frame < n_frames))[:, None] & in_window[None, :]
-            offsets = frame[:, None] * stride_frames_frame + j[None, :] * stride_frames_sample
-            value = tl.load(row_frames + offsets, mask=valid, other=0.0)
+            frame_ptrs = row_frames + frame * stride_frames_frame
+            in_frames = (frame >= 0) & (frame < n_frames)
+            valid = in_frames[:, None] & in_window[None, :]
+            ptrs = frame_ptrs[:, None] + (j * stride_frames_sample)[None, :]
+            value = tl.load(ptrs, mask=valid, other=0.0)
             acc += value.to(acc.dtype) * window[None, :]
-        tl.store(row_out + p, acc, mask=in_out)
+        in_out = r[None, :] < tl.minimum(room, hop)[:, None]
+        tl.store(out_hops[:, None] + r[None, :], acc, mask=in_out)
 
 
 FRAME_BLOCK = 32  # frames per program of frame_kernel
@@ -165,10 +169,7 @@ def overlap_add(frames, window, hop, out_len, launch=lambda kernel: kernel):
         return out.zero_()
     block_r = frame_step(hop)
     n_hops = triton.cdiv(out_len, hop)
-    # tiles of about 1024 samples, smaller where the batch gives fewer than 4 programs per SM
-    block_q = max(1024 // block_r, 1)
-    while block_q > 1 and rows * triton.cdiv(n_hops, block_q) < 4 * sm_count(frames.device):
-        block_q //= 2
+    block_q = 1024 // block_r  # tiles of 1024 samples
     extent = (n_frames - 1) * frames.stride(1) + (n_fft - 1) * frames.stride(2)
     if max(extent, (n_hops + block_q) * hop + n_fft) >= 2**31:
         raise ValueError(f"a row of {n_frames} frames of {n_fft} samples is too long (2^31)")

@@ -213,6 +213,29 @@ def floor_backward_kernel(
 
 
 @triton.jit
+def floor_share_kernel(
+    SUMS,  # pointer to floor_backward_kernel's (rows, chunks) dL/dfloor
+    COUNTS,  # pointer to its (rows, chunks) int32 counts of the peak
+    PEAK_SHARE,  # pointer to (rows,): dL/dfloor / the number of values equal to the peak
+    group_size,
+    group_stride,
+    BLOCK_P: tl.constexpr,
+):
+    # amax's gradient: dL/dfloor shared evenly by the values equal to the peak; a row's
+    # group of partial sums is group_size from row * group_stride (its own, or the batch's)
+    row = tl.program_id(0)
+    first = row * group_stride
+    floor_grad = tl.zeros([BLOCK_P], dtype=SUMS.dtype.element_ty)
+    ties = tl.zeros([BLOCK_P], dtype=tl.int32)
+    for p0 in range(0, group_size, BLOCK_P):
+        p = p0 + tl.arange(0, BLOCK_P)
+        in_group = p < group_size
+        floor_grad += tl.load(SUMS + first + p, mask=in_group, other=0.0)
+        ties += tl.load(COUNTS + first + p, mask=in_group, other=0)
+    tl.store(PEAK_SHARE + row, tl.sum(floor_grad, axis=0) / tl.sum(ties, axis=0))
+
+
+@triton.jit
 def mel_power_kernel(
     SPEC,  # pointer to the STFT as real pairs, (rows, n_frames, n_freq, 2), contiguous
     FB,  # pointer to the filterbank, (n_freq, n_mels), contiguous
@@ -276,8 +299,7 @@ def mel_power_backward_kernel(
     GRAD_SPEC,  # pointer to dL/dX, like SPEC
     FLAGS,  # pointer to floor_backward_kernel's tile flags, (rows, tiles) (FLOOR)
     ROW_PEAK,  # pointer to its (rows,) peaks (FLOOR)
-    SUMS,  # pointer to its (rows, chunks) dL/dfloor (FLOOR)
-    COUNTS,  # pointer to its (rows, chunks) counts of the peak (FLOOR)
+    PEAK_SHARE,  # pointer to floor_share_kernel's (rows,) shares (FLOOR)
     n_frames,
     out_frames,
     n_freq,
@@ -289,8 +311,8 @@ def mel_power_backward_kernel(
     offset,
     shift,
     dynamic_range,
-    chunks,
-    group_rows,
+    floor_frame_blocks,
+    floor_mel_blocks,
     nyquist,
     POWER_MODE: tl.constexpr,
     HAS_LOG: tl.constexpr,
@@ -299,7 +321,6 @@ def mel_power_backward_kernel(
     BLOCK_F: tl.constexpr,
     BLOCK_K: tl.constexpr,
     BLOCK_M: tl.constexpr,
-    BLOCK_P: tl.constexpr,
 ):
     pid = tl.program_id(0)
     bin_block = tl.program_id(1)
@@ -311,23 +332,13 @@ def mel_power_backward_kernel(
     in_bins = k < n_freq
     lo = tl.load(MEL_RANGES + 2 * bin_block)
     hi = tl.load(MEL_RANGES + 2 * bin_block + 1)
-    if FLOOR:  # the row's peak, floor and dL/dfloor shared among the peak's values
+    if FLOOR:  # the row's peak and floor; the floor's tiles (as the forward's) of this block
         peak = tl.load(ROW_PEAK + row)
+        peak_share = tl.load(PEAK_SHARE + row)
         floor = peak - dynamic_range
-        first = (row // group_rows) * group_rows * chunks
-        floor_grad = tl.zeros([BLOCK_P], dtype=SUMS.dtype.element_ty)
-        ties = tl.zeros([BLOCK_P], dtype=tl.int32)
-        for p0 in range(0, group_rows * chunks, BLOCK_P):
-            p = p0 + tl.arange(0, BLOCK_P)
-            in_group = p < group_rows * chunks
-            floor_grad += tl.load(SUMS + first + p, mask=in_group, other=0.0)
-            ties += tl.load(COUNTS + first + p, mask=in_group, other=0)
-        peak_share = tl.sum(floor_grad, axis=0) / tl.sum(ties, axis=0)
-        # the floor's tiles (BLOCK_F x BLOCK_M, as the forward's) of this frame block
-        out_blocks = tl.cdiv(out_frames, BLOCK_F)
-        mel_blocks = tl.cdiv(n_mels, BLOCK_M)
-        flags = FLAGS + row.to(tl.int64) * out_blocks * mel_blocks
-        flags += tl.minimum(frame_block, out_blocks - 1) * mel_blocks
+        flags = FLAGS + row.to(tl.int64) * floor_frame_blocks * floor_mel_blocks
+        flags += tl.minimum(frame_block, floor_frame_blocks - 1) * floor_mel_blocks
+        block = lo // BLOCK_M
     grad_powers = tl.zeros([BLOCK_F, BLOCK_K], dtype=FB.dtype.element_ty)
     for m0 in range(lo, hi, BLOCK_M):
         m = m0 + tl.arange(0, BLOCK_M)
@@ -338,10 +349,10 @@ def mel_power_backward_kernel(
         if HAS_LOG:  # d/dy of c * log(max(y, amin) + offset): zero where y was clamped
             y = tl.load(MEL + offsets, mask=mask, other=1.0).to(grad_powers.dtype)
             if FLOOR:  # dL/dx through the floor: only the flagged tiles need x again
-                block = m0 // BLOCK_M
                 touched = tl.load(flags + block) + tl.load(
-                    flags + tl.minimum(block + 1, mel_blocks - 1)
+                    flags + tl.minimum(block + 1, floor_mel_blocks - 1)
                 )
+                block += 1
                 if touched > 0:
                     x = log_scale(y, log_multiplier, amin, offset, shift)
                     g = tl.where(x > floor, g, tl.where(x == floor, 0.5 * g, 0.0))
@@ -526,7 +537,12 @@ def floor_backward(grad, mel, floor, log, peaks, tile_min=None, launch=lambda ke
         BLOCK_F=BLOCK_FRAMES, BLOCK_M=BLOCK_MELS, BLOCK_P=128,
         num_warps=num_warps(BLOCK_FRAMES * BLOCK_MELS),
     )  # fmt: skip
-    return flags, row_peak, sums, counts, dynamic_range, group_rows
+    share = grad.new_empty(rows)
+    group_size, group_stride = (chunks, chunks) if per_example else (rows * chunks, 0)
+    launch(floor_share_kernel)[(rows,)](
+        sums, counts, share, group_size, group_stride, BLOCK_P=128, num_warps=1
+    )
+    return flags, row_peak, share, dynamic_range
 
 
 def mel_power_backward(
@@ -547,21 +563,20 @@ def mel_power_backward(
     check_row_size(n_frames * n_freq * 2, n_mels * n_frames)
     log_multiplier, amin, offset, shift = log or (1.0, 0.0, 0.0, 0.0)
     if floor_state is None:
-        flags, row_peak, sums, counts = grad, grad, grad, grad
-        dynamic_range, group_rows, chunks = 0.0, 1, 1
+        flags, row_peak, share, dynamic_range = grad, grad, grad, 0.0
     else:
-        flags, row_peak, sums, counts, dynamic_range, group_rows = floor_state
-        chunks = sums.shape[1]
+        flags, row_peak, share, dynamic_range = floor_state
     frame_blocks = triton.cdiv(n_frames, BLOCK_FRAMES)
     grid = (rows * frame_blocks, triton.cdiv(n_freq, BLOCK_BINS))
     launch(mel_power_backward_kernel)[grid](
         grad, grad if log is None else mel, spec, fb, mel_ranges, grad_spec, flags, row_peak,
-        sums, counts, n_frames, grad.shape[-1], n_freq, n_mels, frame_blocks, power,
-        log_multiplier, amin, offset, shift, dynamic_range, chunks, group_rows,
+        share, n_frames, grad.shape[-1], n_freq, n_mels, frame_blocks, power, log_multiplier,
+        amin, offset, shift, dynamic_range, triton.cdiv(grad.shape[-1], BLOCK_FRAMES),
+        triton.cdiv(n_mels, BLOCK_MELS),
         n_fft // 2 if n_fft > 0 and n_fft % 2 == 0 else -1, POWER_MODE=power_mode(power),
         HAS_LOG=int(log is not None), FLOOR=int(floor_state is not None),
         RFFT_ADJOINT=int(n_fft > 0), BLOCK_F=BLOCK_FRAMES, BLOCK_K=BLOCK_BINS,
-        BLOCK_M=BLOCK_MELS, BLOCK_P=128, num_warps=num_warps(BLOCK_FRAMES * BLOCK_BINS),
+        BLOCK_M=BLOCK_MELS, num_warps=num_warps(BLOCK_FRAMES * BLOCK_BINS),
     )  # fmt: skip
     return grad_spec
 
@@ -573,4 +588,5 @@ WRITES = {
     "floor_tiles_kernel": ("OUT",),
     "mel_power_backward_kernel": ("GRAD_SPEC",),
     "floor_backward_kernel": ("FLAGS", "ROW_PEAK", "SUMS", "COUNTS"),
+    "floor_share_kernel": ("PEAK_SHARE",),
 }

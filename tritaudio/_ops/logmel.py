@@ -58,6 +58,9 @@ def _log_mel_dft_setup(ctx, inputs, output):
     x, window, fb, *params = inputs
     # the output too: with a floor, its row maxima are the peaks the backward needs
     ctx.save_for_backward(x, window, fb, output[1], output[0])
+    # the saved projection gets no gradient: not a zero-filled one either
+    ctx.mark_non_differentiable(output[1])
+    ctx.set_materialize_grads(False)
     ctx.params = params
     ctx.x_dtype = x.dtype
 
@@ -67,6 +70,8 @@ def _log_mel_dft_grad(ctx, grad, grad_mel):
     # the framing kernel and cuFFT, then the fused backward (the rfft adjoint's bin weights
     # folded in), one inverse real FFT and the framing's adjoint.
     x, window, fb, mel, out = ctx.saved_tensors
+    if grad is None:
+        return (None,) * 18
     hop, pad, left, mode, power, has_log, log_multiplier, amin, offset, shift = ctx.params[:10]
     drop_last, dynamic_range, per_example = ctx.params[-3:]
     n_fft = window.shape[0]

@@ -206,6 +206,9 @@ def floor_gradient(grad, mel, log_multiplier, amin, offset, shift, dynamic_range
 def _mel_power_setup(ctx, inputs, output):
     spec, fb, *params, frames, out_frames, dynamic_range, per_example = inputs
     ctx.save_for_backward(spec, fb, output[1], frames)
+    # the saved projection gets no gradient: not a zero-filled one either
+    ctx.mark_non_differentiable(output[1])
+    ctx.set_materialize_grads(False)
     ctx.params = params[:-1]
     ctx.epilogue = out_frames, dynamic_range, per_example
 
@@ -233,6 +236,8 @@ def floored_backward(
 def _mel_power_grad(ctx, grad, grad_mel):
     # The projection before the log is saved for the backward only: no gradient reaches it.
     spec, fb, mel, frames = ctx.saved_tensors
+    if grad is None:
+        return (None,) * 13
     power, has_log, log_multiplier, amin, offset, shift = ctx.params
     out_frames, dynamic_range, per_example = ctx.epilogue
     if has_log and mel.numel() == 0:  # called without save_mel: recompute the projection
