@@ -131,6 +131,17 @@ def launches():
                     yield spectral.mel_power_backward, (
                         mel, mel, spec, fb, mel_ranges, power, log, n_fft
                     )  # fmt: skip
+                if log is not None:  # the floor with a gradient: saved y + tile extrema
+                    yield spectral.mel_power, (spec, fb, bin_ranges, power, log, True, 30,
+                                               (0.5, True))  # fmt: skip
+                    tiles = mel.new_zeros(3, 3)
+                    for per_example, tile_min in ((True, tiles), (False, None)):
+                        floor = (0.5, per_example)
+                        yield spectral.floor_backward, (mel, mel, floor, log, tiles, tile_min)
+                    state = (torch.zeros(3, 3, dtype=torch.int8), tiles[0], tiles[1], 0.5)
+                    yield spectral.mel_power_backward, (
+                        mel, mel, spec, fb, mel_ranges, power, log, 400, state
+                    )  # fmt: skip
         cos, sin = logmel.dft_bases(torch.ones(400, dtype=compute), 400)
         precisions = ("ieee",) if compute == torch.float64 else DOT_PRECISIONS
         for precision in precisions:
