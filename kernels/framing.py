@@ -14,7 +14,7 @@ import torch
 import triton
 import triton.language as tl
 
-from tritaudio._common import PAD_MODES, frame_count  # noqa: F401 (PAD_MODES: the MODE codes)
+from tritaudio._common import PAD_MODES, frame_count
 
 from .launch import num_warps
 
@@ -122,6 +122,66 @@ def overlap_add_kernel(
         tl.store(out_hops[:, None] + r[None, :], acc, mask=in_out)
 
 
+@triton.jit
+def fold_edges_kernel(
+    PADDED,  # pointer to the gradient of the centered signal, (rows, padded), contiguous
+    padded,
+    left,
+    MODE: tl.constexpr,
+    BLOCK: tl.constexpr,
+):
+    # The centering pad's adjoint, in place: each of the ``left`` samples on either side
+    # adds onto the sample it was read from (the edges themselves are dropped after).
+    # The sources lie outside the core, so they are never written; the two destinations
+    # may overlap in a short core, hence the barrier between them.
+    row = PADDED + tl.program_id(0).to(tl.int64) * padded
+    end = padded - left  # the core is [left, end)
+    if MODE == 2:  # replicate: the edge sample of the core takes every padded sample
+        head = tl.zeros([BLOCK], dtype=PADDED.dtype.element_ty)
+        tail = tl.zeros([BLOCK], dtype=PADDED.dtype.element_ty)
+        for i0 in range(0, left, BLOCK):
+            i = i0 + tl.arange(0, BLOCK)
+            head += tl.load(row + i, mask=i < left, other=0.0)
+            tail += tl.load(row + end + i, mask=i < left, other=0.0)
+        tl.store(row + left, tl.load(row + left) + tl.sum(head, axis=0))
+        tl.debug_barrier()
+        tl.store(row + end - 1, tl.load(row + end - 1) + tl.sum(tail, axis=0))
+    else:
+        for i0 in range(0, left, BLOCK):
+            i = i0 + tl.arange(0, BLOCK)
+            mask = i < left
+            if MODE == 1:  # reflect: sample left - 1 - i onto left + 1 + i
+                source, target = left - 1 - i, left + 1 + i
+            else:  # circular: sample i onto end - left + i
+                source, target = i, end - left + i
+            value = tl.load(row + source, mask=mask, other=0.0)
+            tl.store(row + target, tl.load(row + target, mask=mask) + value, mask=mask)
+        tl.debug_barrier()
+        for i0 in range(0, left, BLOCK):
+            i = i0 + tl.arange(0, BLOCK)
+            mask = i < left
+            if MODE == 1:  # reflect: sample end + i onto end - 2 - i
+                source, target = end + i, end - 2 - i
+            else:  # circular: sample end + i onto left + i
+                source, target = end + i, left + i
+            value = tl.load(row + source, mask=mask, other=0.0)
+            tl.store(row + target, tl.load(row + target, mask=mask) + value, mask=mask)
+
+
+def fold_edges(padded, left, mode, launch=lambda kernel: kernel):
+    """The centering pad's adjoint in place on ``padded`` (rows, n) contiguous (the
+    overlap-add's fresh output): the ``left`` samples on either side added onto the
+    samples they were read from by ``mode`` (constant: nothing). Returns ``padded``."""
+    rows, n = padded.shape
+    if left == 0 or mode == PAD_MODES["constant"] or padded.numel() == 0:
+        return padded
+    block = min(triton.next_power_of_2(left), 1024)
+    launch(fold_edges_kernel)[(rows,)](
+        padded, n, left, MODE=mode, BLOCK=block, num_warps=num_warps(block)
+    )
+    return padded
+
+
 FRAME_BLOCK = 32  # frames per program of frame_kernel
 
 
@@ -187,4 +247,5 @@ def overlap_add(frames, window, hop, out_len, launch=lambda kernel: kernel):
 WRITES = {
     "frame_kernel": ("FRAMES",),
     "overlap_add_kernel": ("OUT",),
+    "fold_edges_kernel": ("PADDED",),
 }

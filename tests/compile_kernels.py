@@ -105,6 +105,8 @@ def launches():
         # strided frames (the .real view of a complex tensor), read in place
         strided = torch.zeros(3, 31, 400, 2, dtype=compute)[..., 0]
         yield framing.overlap_add, (strided, window, 160, 5200)
+        for mode in (1, 2, 3):  # the centering pad's adjoint, in place
+            yield framing.fold_edges, (torch.zeros(3, 5400, dtype=compute), 200, mode)
         # the same kernels generating white noise in place of loading it
         yield noise.add_noise, (x, None, snr, lengths, seed)
         white = torch.zeros(2, 3, noise._layout(3, 5000, x.device, True)[1], dtype=compute)

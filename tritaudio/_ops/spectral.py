@@ -38,9 +38,12 @@ def fold_padding(padded, n_time, pad, left, mode):
     + 2 left) -> (rows, n_time). Each padded position adds to the sample it was read
     from; only the ``left`` edge samples on each side move."""
     # in place on ``padded`` (the overlap-add's fresh output): only the 2 x left edge
-    # samples move, the result is a view (no copy of the whole gradient)
+    # samples move, the result is a view (no copy of the whole gradient); one light
+    # launch, or (differentiated again: a double backward) torch's in-place ops
     core = padded[:, left : padded.shape[1] - left]
-    if left:
+    if not (torch.is_grad_enabled() and padded.requires_grad):
+        fold_edges(padded, left, mode)
+    elif left:
         head, tail = padded[:, :left], padded[:, padded.shape[1] - left :]
         if mode == PAD_MODES["reflect"]:
             core[:, 1 : left + 1] += head.flip(-1)
@@ -52,6 +55,12 @@ def fold_padding(padded, n_time, pad, left, mode):
             core[:, -left:] += head.clone()
             core[:, :left] += tail.clone()
     return core[:, pad : pad + n_time]
+
+
+@triton_op("tritaudio::fold_edges", mutates_args={"padded"})
+def fold_edges(padded: torch.Tensor, left: int, mode: int) -> None:
+    """The centering pad's adjoint in place on a contiguous (rows, n) ``padded``."""
+    framing.fold_edges(padded, left, mode, launch=wrap_triton)
 
 
 def _frame_setup(ctx, inputs, output):
