@@ -7,7 +7,7 @@ padded signal is never stored: one read of the waveform, one write of the frames
 
 overlap_add: out[r, p] = sum over frames f covering p of frames[r, f, p - f * hop] *
 window[p - f * hop]: the adjoint of frame without padding (its backward), and the core of
-the inverse STFT.
+the inverse STFT. fold_edges: the centering pad's adjoint, in place on the overlap-add.
 """
 
 import torch

@@ -17,6 +17,13 @@ folded in) times c[k] = 1 at DC and Nyquist, 1/2 elsewhere, so that the gradient
 frames is one inverse real FFT, irfft(c * dL/dX, norm="forward"), without PyTorch's
 zero-filled complex buffer and full complex transform.
 
+The floor's backward runs in the kernels too (the forward saves y and its tile extrema):
+floor_backward_kernel reads only the tiles whose extrema reach the floor or the peak
+(dL/dfloor and the peak's ties per run of tiles, and a flag per tile), floor_share_kernel
+shares dL/dfloor among the values equal to the peak (amax's gradient), and
+mel_power_backward_kernel applies it, recomputing the log only in the flagged tiles (with
+the forward's own expression, log_scale, so that ties are found bit for bit).
+
 A filterbank is sparse: each mel band is non-zero over a few bins only. The launcher
 passes, per block of mel bands, the range of bins where the block is non-zero (and per
 block of bins, the range of mel bands), and the kernels loop over that range only.
