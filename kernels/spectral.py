@@ -17,6 +17,13 @@ folded in) times c[k] = 1 at DC and Nyquist, 1/2 elsewhere, so that the gradient
 frames is one inverse real FFT, irfft(c * dL/dX, norm="forward"), without PyTorch's
 zero-filled complex buffer and full complex transform.
 
+The floor's backward runs in the kernels too (the forward saves y and its tile extrema):
+floor_backward_kernel reads only the tiles whose extrema reach the floor or the peak
+(dL/dfloor and the peak's ties per run of tiles, and a flag per tile), floor_share_kernel
+shares dL/dfloor among the values equal to the peak (amax's gradient), and
+mel_power_backward_kernel applies it, recomputing the log only in the flagged tiles (with
+the forward's own expression, log_scale, so that ties are found bit for bit).
+
 A filterbank is sparse: each mel band is non-zero over a few bins only. The launcher
 passes, per block of mel bands, the range of bins where the block is non-zero (and per
 block of bins, the range of mel bands), and the kernels loop over that range only.
@@ -49,6 +56,14 @@ def magnitude_power(re, im, power, POWER_MODE: tl.constexpr):
 
 
 @triton.jit
+def log_scale(y, log_multiplier, amin, offset, shift):
+    """``c * ln(max(y, amin) + offset) - shift``, the max NaN-propagating (NaN in, NaN out,
+    not the floor). The one expression of the log for the forward and the floor's backward,
+    which must find the forward's values again bit for bit (ties with the peak)."""
+    return log_multiplier * tl.log(tl.maximum(y, amin, tl.PropagateNan.ALL) + offset) - shift
+
+
+@triton.jit
 def store_mel_tile(
     OUT, MEL, TILE_MAX, TILE_MIN, y, row, f, m, out_frames, n_mels, log_multiplier, amin,
     offset, shift, frame_blocks, HAS_LOG: tl.constexpr, SAVE_MEL: tl.constexpr,
@@ -66,8 +81,8 @@ def store_mel_tile(
     mask = (f < out_frames)[:, None] & (m < n_mels)[None, :]
     if SAVE_MEL:
         tl.store(MEL + offsets, y, mask=mask)
-    if HAS_LOG:  # NaN-propagating max(y, amin): NaN in, NaN out (not the floor)
-        y = log_multiplier * tl.log(tl.maximum(y, amin, tl.PropagateNan.ALL) + offset) - shift
+    if HAS_LOG:
+        y = log_scale(y, log_multiplier, amin, offset, shift)
     tl.store(OUT + offsets, y, mask=mask)
     if HAS_EXTREMA:
         tiles_per_row = frame_blocks * tl.num_programs(1)
@@ -122,6 +137,109 @@ def floor_tiles_kernel(
             x = tl.load(OUT + offsets, mask=mask, other=0.0)
             floored = tl.maximum(x, floor.to(x.dtype), tl.PropagateNan.ALL)
             tl.store(OUT + offsets, floored, mask=mask)
+
+
+@triton.jit
+def floor_backward_kernel(
+    GRAD,  # pointer to dL/dout, (rows, n_mels, out_frames), contiguous
+    MEL,  # pointer to y before the log, like GRAD
+    PEAKS,  # pointer to the maxima a row's peak is taken over: group_size per group
+    TILE_MIN,  # pointer to each tile's minimum before the floor, (rows, tiles) (HAS_TILES)
+    TILE_MAX,  # pointer to each tile's maximum before the floor, like TILE_MIN
+    FLAGS,  # pointer to (rows, tiles) int8: 1 where a tile holds a value <= floor or the peak
+    ROW_PEAK,  # pointer to (rows,): each row's peak
+    SUMS,  # pointer to (rows, chunks): dL/dfloor, per run of tiles
+    COUNTS,  # pointer to (rows, chunks) int32: the values equal to the peak, per run of tiles
+    out_frames,
+    n_mels,
+    frame_blocks,
+    mel_blocks,
+    tiles_per_program,
+    group_size,
+    group_rows,
+    log_multiplier,
+    amin,
+    offset,
+    shift,
+    dynamic_range,
+    HAS_TILES: tl.constexpr,
+    BLOCK_F: tl.constexpr,
+    BLOCK_M: tl.constexpr,
+    BLOCK_P: tl.constexpr,
+):
+    # The floor's backward, first pass. out = maximum(x, floor), floor = amax(x) - range:
+    # torch's autograd gives x its gradient g where x > floor, g / 2 where x == floor, and
+    # the floor the rest, dL/dfloor = sum(g where x < floor, g / 2 where x == floor), which
+    # amax shares evenly among the values equal to the peak. A run of tiles of one row (the
+    # forward's tiling): x recomputed from y as the forward computed it; with HAS_TILES,
+    # only the tiles whose extrema reach the floor or the peak are read.
+    row = tl.program_id(0)
+    chunk = tl.program_id(1)
+    peaks = PEAKS + (row // group_rows) * group_size
+    peak = tl.full([BLOCK_P], float("-inf"), dtype=PEAKS.dtype.element_ty)
+    for p0 in range(0, group_size, BLOCK_P):
+        p = p0 + tl.arange(0, BLOCK_P)
+        value = tl.load(peaks + p, mask=p < group_size, other=float("-inf"))
+        peak = tl.maximum(peak, value, tl.PropagateNan.ALL)
+    has_nan = tl.max(tl.where(peak != peak, 1, 0)) > 0
+    peak = tl.where(has_nan, float("nan"), tl.max(tl.where(peak != peak, float("-inf"), peak)))
+    floor = peak - dynamic_range
+    n_tiles = frame_blocks * mel_blocks
+    row_start = row.to(tl.int64) * n_mels * out_frames
+    total = tl.zeros([BLOCK_F, BLOCK_M], dtype=GRAD.dtype.element_ty)
+    ties = tl.zeros([BLOCK_F, BLOCK_M], dtype=tl.int32)
+    first = chunk * tiles_per_program
+    for tile in range(first, tl.minimum(first + tiles_per_program, n_tiles)):
+        tile_offset = row.to(tl.int64) * n_tiles + tile
+        if HAS_TILES:
+            low = tl.load(TILE_MIN + tile_offset)
+            high = tl.load(TILE_MAX + tile_offset)
+            visit = (low <= floor) | (high >= peak)
+        else:
+            visit = peak == peak
+        if visit:
+            f = (tile // mel_blocks) * BLOCK_F + tl.arange(0, BLOCK_F)
+            m = (tile % mel_blocks) * BLOCK_M + tl.arange(0, BLOCK_M)
+            offsets = row_start + (m[None, :] * out_frames + f[:, None])
+            mask = (f < out_frames)[:, None] & (m < n_mels)[None, :]
+            g = tl.load(GRAD + offsets, mask=mask, other=0.0)
+            y = tl.load(MEL + offsets, mask=mask, other=1.0)
+            x = log_scale(y, log_multiplier, amin, offset, shift)
+            share = tl.where(x < floor, g, tl.where(x == floor, 0.5 * g, 0.0))
+            total += tl.where(mask, share, 0.0)
+            at_peak = mask & (x == peak)
+            ties += at_peak.to(tl.int32)
+            touched = tl.max((mask & (x <= floor)).to(tl.int32) + at_peak.to(tl.int32))
+            tl.store(FLAGS + tile_offset, (touched > 0).to(tl.int8))
+        else:
+            tl.store(FLAGS + tile_offset, tl.zeros([], dtype=tl.int8))
+    tl.store(SUMS + row * tl.num_programs(1) + chunk, tl.sum(tl.sum(total, axis=1), axis=0))
+    tl.store(COUNTS + row * tl.num_programs(1) + chunk, tl.sum(tl.sum(ties, axis=1), axis=0))
+    if chunk == 0:
+        tl.store(ROW_PEAK + row, peak)
+
+
+@triton.jit
+def floor_share_kernel(
+    SUMS,  # pointer to floor_backward_kernel's (rows, chunks) dL/dfloor
+    COUNTS,  # pointer to its (rows, chunks) int32 counts of the peak
+    PEAK_SHARE,  # pointer to (rows,): dL/dfloor / the number of values equal to the peak
+    group_size,
+    group_stride,
+    BLOCK_P: tl.constexpr,
+):
+    # amax's gradient: dL/dfloor shared evenly by the values equal to the peak; a row's
+    # group of partial sums is group_size from row * group_stride (its own, or the batch's)
+    row = tl.program_id(0)
+    first = row * group_stride
+    floor_grad = tl.zeros([BLOCK_P], dtype=SUMS.dtype.element_ty)
+    ties = tl.zeros([BLOCK_P], dtype=tl.int32)
+    for p0 in range(0, group_size, BLOCK_P):
+        p = p0 + tl.arange(0, BLOCK_P)
+        in_group = p < group_size
+        floor_grad += tl.load(SUMS + first + p, mask=in_group, other=0.0)
+        ties += tl.load(COUNTS + first + p, mask=in_group, other=0)
+    tl.store(PEAK_SHARE + row, tl.sum(floor_grad, axis=0) / tl.sum(ties, axis=0))
 
 
 @triton.jit
@@ -186,6 +304,9 @@ def mel_power_backward_kernel(
     FB,  # pointer to the filterbank, (n_freq, n_mels), contiguous
     MEL_RANGES,  # pointer to (bin blocks, 2) int32: mel bands [lo, hi) non-zero on a block
     GRAD_SPEC,  # pointer to dL/dX, like SPEC
+    FLAGS,  # pointer to floor_backward_kernel's tile flags, (rows, tiles) (FLOOR)
+    ROW_PEAK,  # pointer to its (rows,) peaks (FLOOR)
+    PEAK_SHARE,  # pointer to floor_share_kernel's (rows,) shares (FLOOR)
     n_frames,
     out_frames,
     n_freq,
@@ -195,9 +316,14 @@ def mel_power_backward_kernel(
     log_multiplier,
     amin,
     offset,
+    shift,
+    dynamic_range,
+    floor_frame_blocks,
+    floor_mel_blocks,
     nyquist,
     POWER_MODE: tl.constexpr,
     HAS_LOG: tl.constexpr,
+    FLOOR: tl.constexpr,
     RFFT_ADJOINT: tl.constexpr,
     BLOCK_F: tl.constexpr,
     BLOCK_K: tl.constexpr,
@@ -206,12 +332,20 @@ def mel_power_backward_kernel(
     pid = tl.program_id(0)
     bin_block = tl.program_id(1)
     row = pid // frame_blocks
-    f = (pid % frame_blocks) * BLOCK_F + tl.arange(0, BLOCK_F)
+    frame_block = pid % frame_blocks
+    f = frame_block * BLOCK_F + tl.arange(0, BLOCK_F)
     k = bin_block * BLOCK_K + tl.arange(0, BLOCK_K)
     in_frames = f < n_frames
     in_bins = k < n_freq
     lo = tl.load(MEL_RANGES + 2 * bin_block)
     hi = tl.load(MEL_RANGES + 2 * bin_block + 1)
+    if FLOOR:  # the row's peak and floor; the floor's tiles (as the forward's) of this block
+        peak = tl.load(ROW_PEAK + row)
+        peak_share = tl.load(PEAK_SHARE + row)
+        floor = peak - dynamic_range
+        flags = FLAGS + row.to(tl.int64) * floor_frame_blocks * floor_mel_blocks
+        flags += tl.minimum(frame_block, floor_frame_blocks - 1) * floor_mel_blocks
+        block = lo // BLOCK_M
     grad_powers = tl.zeros([BLOCK_F, BLOCK_K], dtype=FB.dtype.element_ty)
     for m0 in range(lo, hi, BLOCK_M):
         m = m0 + tl.arange(0, BLOCK_M)
@@ -221,6 +355,18 @@ def mel_power_backward_kernel(
         g = tl.load(GRAD + offsets, mask=mask, other=0.0).to(grad_powers.dtype)
         if HAS_LOG:  # d/dy of c * log(max(y, amin) + offset): zero where y was clamped
             y = tl.load(MEL + offsets, mask=mask, other=1.0).to(grad_powers.dtype)
+            if FLOOR:  # dL/dx through the floor: only the flagged tiles need x again
+                touched = tl.load(flags + block) + tl.load(
+                    flags + tl.minimum(block + 1, floor_mel_blocks - 1)
+                )
+                block += 1
+                if touched > 0:
+                    x = log_scale(y, log_multiplier, amin, offset, shift)
+                    g = tl.where(x > floor, g, tl.where(x == floor, 0.5 * g, 0.0))
+                    g = tl.where(x == peak, g + peak_share, g)
+                    g = tl.where(mask, g, 0.0)
+                if floor != floor:  # a NaN peak: NaN gradients, as torch's
+                    g = tl.where(mask, float("nan"), 0.0).to(g.dtype)
             g = tl.where(y >= amin, g * log_multiplier / (tl.maximum(y, amin) + offset), 0.0)
         fb_mask = in_bins[None, :] & in_mels[:, None]
         fb_t = tl.load(FB + k[None, :] * n_mels + m[:, None], mask=fb_mask, other=0.0)
@@ -321,17 +467,22 @@ def mel_power(
     out_frames = n_frames if out_frames is None else out_frames
     n_mels = fb.shape[1]
     out = torch.empty((rows, n_mels, out_frames), dtype=spec.dtype, device=spec.device)
-    mel = torch.empty_like(out) if save_mel else out.new_empty(0)
+    if save_mel and floor is not None and out.numel():
+        # y and the tile extrema in one flat buffer, all the floor's backward needs
+        saved = out.new_empty(saved_size(rows, n_mels, out_frames))
+        mel, tile_max, tile_min = split_saved(saved, rows, n_mels, out_frames)
+    else:
+        mel = torch.empty_like(out) if save_mel else out.new_empty(0)
+        saved = mel
     if out.numel() == 0:
         return out, mel
     check_row_size(n_frames * n_freq * 2, n_mels * n_frames)
     log_multiplier, amin, offset, shift = log or (1.0, 0.0, 0.0, 0.0)
     frame_blocks = triton.cdiv(out_frames, BLOCK_FRAMES)
-    tile_max, tile_min = (
-        tile_extrema(rows, out_frames, n_mels, BLOCK_FRAMES, BLOCK_MELS, out)
-        if floor is not None
-        else (out, out)
-    )
+    if floor is not None and saved is mel:
+        tile_max, tile_min = tile_extrema(rows, out_frames, n_mels, BLOCK_FRAMES, BLOCK_MELS, out)
+    elif floor is None:
+        tile_max, tile_min = out, out
     grid = (rows * frame_blocks, triton.cdiv(n_mels, BLOCK_MELS))
     launch(mel_power_kernel)[grid](
         spec, fb, bin_ranges, out, mel, tile_max, tile_min, n_frames, out_frames, n_freq,
@@ -342,32 +493,97 @@ def mel_power(
     )  # fmt: skip
     if floor is not None:
         floor_tiles(out, tile_max, tile_min, floor, BLOCK_FRAMES, BLOCK_MELS, launch)
-    return out, mel
+    return out, saved
+
+
+def saved_size(rows, n_mels, out_frames):
+    """Elements of :func:`mel_power`'s saved buffer with a floor: y, tile maxima, minima."""
+    tiles = triton.cdiv(out_frames, BLOCK_FRAMES) * triton.cdiv(n_mels, BLOCK_MELS)
+    return rows * n_mels * out_frames + 2 * rows * tiles
+
+
+def split_saved(saved, rows, n_mels, out_frames):
+    """(y (rows, n_mels, out_frames), tile maxima (rows, tiles), tile minima) as views of
+    :func:`mel_power`'s flat saved buffer (``save_mel`` with a ``floor``)."""
+    size = rows * n_mels * out_frames
+    tiles = (saved.numel() - size) // (2 * rows)
+    mel = saved[:size].view(rows, n_mels, out_frames)
+    extrema = saved[size:].view(2, rows, tiles)
+    return mel, extrema[0], extrema[1]
+
+
+def floor_backward(grad, mel, floor, log, peaks, tile_min=None, launch=lambda kernel: kernel):
+    """The first pass of the floor's backward (see floor_backward_kernel) over dL/dout and
+    y (rows, n_mels, out_frames), contiguous: ``floor`` = (dynamic_range, per_example),
+    ``log`` = (multiplier, amin, offset, shift); ``peaks`` the forward's (rows, tiles)
+    maxima of its (BLOCK_FRAMES, BLOCK_MELS) tiles before the floor with ``tile_min``
+    their minima (only the tiles reaching the floor or the peak are read), or any
+    (rows, n) maxima whose row maximum is the peak, without ``tile_min`` (every tile
+    read). Returns the state :func:`mel_power_backward` takes as ``floor_state``."""
+    dynamic_range, per_example = floor
+    rows, n_mels, out_frames = grad.shape
+    frame_blocks = triton.cdiv(out_frames, BLOCK_FRAMES)
+    mel_blocks = triton.cdiv(n_mels, BLOCK_MELS)
+    n_tiles = frame_blocks * mel_blocks
+    tile_max = peaks
+    if per_example:
+        group_size, group_rows = peaks.shape[1], 1
+    else:  # one peak for the batch: the (rows, n) maxima reduced first (NaN kept)
+        peaks, group_size, group_rows = peaks.amax().reshape(1), 1, rows
+    chunks = max(1, min(n_tiles, triton.cdiv(4 * sm_count(grad.device), rows)))
+    tiles_per_program = triton.cdiv(n_tiles, chunks)
+    chunks = triton.cdiv(n_tiles, tiles_per_program)
+    flags = torch.empty((rows, n_tiles), dtype=torch.int8, device=grad.device)
+    row_peak = grad.new_empty(rows)
+    sums = grad.new_empty((rows, chunks))
+    counts = torch.empty((rows, chunks), dtype=torch.int32, device=grad.device)
+    launch(floor_backward_kernel)[(rows, chunks)](
+        grad, mel, peaks, peaks if tile_min is None else tile_min, tile_max, flags, row_peak, sums,
+        counts, out_frames, n_mels, frame_blocks, mel_blocks, tiles_per_program, group_size,
+        group_rows, *log, dynamic_range, HAS_TILES=int(tile_min is not None),
+        BLOCK_F=BLOCK_FRAMES, BLOCK_M=BLOCK_MELS, BLOCK_P=128,
+        num_warps=num_warps(BLOCK_FRAMES * BLOCK_MELS),
+    )  # fmt: skip
+    share = grad.new_empty(rows)
+    group_size, group_stride = (chunks, chunks) if per_example else (rows * chunks, 0)
+    launch(floor_share_kernel)[(rows,)](
+        sums, counts, share, group_size, group_stride, BLOCK_P=128, num_warps=1
+    )
+    return flags, row_peak, share, dynamic_range
 
 
 def mel_power_backward(
-    grad, mel, spec, fb, mel_ranges, power, log, n_fft=0, launch=lambda kernel: kernel
+    grad, mel, spec, fb, mel_ranges, power, log, n_fft=0, floor_state=None,
+    launch=lambda kernel: kernel,
 ):  # fmt: skip
     """dL/dspec (like ``spec``) from dL/dout (rows, n_mels, out_frames), contiguous, with
     out_frames <= n_frames (the frames beyond get no gradient); ``mel`` is y before the
     log, like ``grad`` (read when ``log`` is not None). With ``n_fft`` > 0, ``spec`` is
     the rfft of n_fft-sample frames and the result is scaled by the rfft adjoint's bin
-    weights (see above)."""
+    weights (see above). ``floor_state`` (from :func:`floor_backward`; ``log`` then has
+    the shift too): ``grad`` is dL/d(the floored output), the floor's backward applied."""
     rows, n_frames, n_freq, _ = spec.shape
     n_mels = fb.shape[1]
     grad_spec = torch.empty_like(spec)
     if grad_spec.numel() == 0:
         return grad_spec
     check_row_size(n_frames * n_freq * 2, n_mels * n_frames)
-    log_multiplier, amin, offset, _ = log or (1.0, 0.0, 0.0, 0.0)
+    log_multiplier, amin, offset, shift = log or (1.0, 0.0, 0.0, 0.0)
+    if floor_state is None:
+        flags, row_peak, share, dynamic_range = grad, grad, grad, 0.0
+    else:
+        flags, row_peak, share, dynamic_range = floor_state
     frame_blocks = triton.cdiv(n_frames, BLOCK_FRAMES)
     grid = (rows * frame_blocks, triton.cdiv(n_freq, BLOCK_BINS))
     launch(mel_power_backward_kernel)[grid](
-        grad, grad if log is None else mel, spec, fb, mel_ranges, grad_spec, n_frames,
-        grad.shape[-1], n_freq, n_mels, frame_blocks, power, log_multiplier, amin, offset,
+        grad, grad if log is None else mel, spec, fb, mel_ranges, grad_spec, flags, row_peak,
+        share, n_frames, grad.shape[-1], n_freq, n_mels, frame_blocks, power, log_multiplier,
+        amin, offset, shift, dynamic_range, triton.cdiv(grad.shape[-1], BLOCK_FRAMES),
+        triton.cdiv(n_mels, BLOCK_MELS),
         n_fft // 2 if n_fft > 0 and n_fft % 2 == 0 else -1, POWER_MODE=power_mode(power),
-        HAS_LOG=int(log is not None), RFFT_ADJOINT=int(n_fft > 0), BLOCK_F=BLOCK_FRAMES,
-        BLOCK_K=BLOCK_BINS, BLOCK_M=BLOCK_MELS, num_warps=num_warps(BLOCK_FRAMES * BLOCK_BINS),
+        HAS_LOG=int(log is not None), FLOOR=int(floor_state is not None),
+        RFFT_ADJOINT=int(n_fft > 0), BLOCK_F=BLOCK_FRAMES, BLOCK_K=BLOCK_BINS,
+        BLOCK_M=BLOCK_MELS, num_warps=num_warps(BLOCK_FRAMES * BLOCK_BINS),
     )  # fmt: skip
     return grad_spec
 
@@ -378,4 +594,6 @@ WRITES = {
     "mel_power_kernel": ("OUT", "MEL", "TILE_MAX", "TILE_MIN"),
     "floor_tiles_kernel": ("OUT",),
     "mel_power_backward_kernel": ("GRAD_SPEC",),
+    "floor_backward_kernel": ("FLAGS", "ROW_PEAK", "SUMS", "COUNTS"),
+    "floor_share_kernel": ("PEAK_SHARE",),
 }

@@ -105,6 +105,8 @@ def launches():
         # strided frames (the .real view of a complex tensor), read in place
         strided = torch.zeros(3, 31, 400, 2, dtype=compute)[..., 0]
         yield framing.overlap_add, (strided, window, 160, 5200)
+        for mode in (1, 2, 3):  # the centering pad's adjoint, in place
+            yield framing.fold_edges, (torch.zeros(3, 5400, dtype=compute), 200, mode)
         # the same kernels generating white noise in place of loading it
         yield noise.add_noise, (x, None, snr, lengths, seed)
         white = torch.zeros(2, 3, noise._layout(3, 5000, x.device, True)[1], dtype=compute)
@@ -130,6 +132,17 @@ def launches():
                 for n_fft in (400, 401):
                     yield spectral.mel_power_backward, (
                         mel, mel, spec, fb, mel_ranges, power, log, n_fft
+                    )  # fmt: skip
+                if log is not None:  # the floor with a gradient: saved y + tile extrema
+                    yield spectral.mel_power, (spec, fb, bin_ranges, power, log, True, 30,
+                                               (0.5, True))  # fmt: skip
+                    tiles = mel.new_zeros(3, 3)
+                    for per_example, tile_min in ((True, tiles), (False, None)):
+                        floor = (0.5, per_example)
+                        yield spectral.floor_backward, (mel, mel, floor, log, tiles, tile_min)
+                    state = (torch.zeros(3, 3, dtype=torch.int8), tiles[0], tiles[1], 0.5)
+                    yield spectral.mel_power_backward, (
+                        mel, mel, spec, fb, mel_ranges, power, log, 400, state
                     )  # fmt: skip
         cos, sin = logmel.dft_bases(torch.ones(400, dtype=compute), 400)
         precisions = ("ieee",) if compute == torch.float64 else DOT_PRECISIONS

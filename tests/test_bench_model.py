@@ -121,7 +121,6 @@ def test_undeclared_write_is_reported():
 
 
 def _first_launch_per_kernel():
-
     """tests/compile_kernels.py's launches, float32, one per kernel and feature flags."""
     import compile_kernels
 

@@ -282,6 +282,29 @@ def test_gradcheck_whisper_epilogue(device, implementation):
             assert torch.autograd.gradcheck(module, (x,), fast_mode=True)
 
 
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_floor_backward_matches_autograd_through_the_torch_floor(device, implementation):
+    # the floor's backward in the kernels (floor_backward_kernel, mel_power_backward_kernel)
+    # against autograd through the torch floor: the batch's peak in the second clip, values
+    # below the floor, and with a range of 0 every value tied with the floor
+    module = T.LogMelSpectrogram(
+        8000, n_fft=32, hop_length=8, n_mels=6, drop_last_frame=True,
+        log=F.LogScale(0.25, 1e-10, 0.0, -1.0), implementation=implementation,
+    ).to(device, torch.float64)  # fmt: skip
+    x = torch.randn(2, 96, dtype=torch.float64, device=device)
+    x[0] *= 1e-2
+    x[0, 40:] *= 1e-3
+    x.requires_grad_()
+    grad = torch.randn(2, 6, 12, dtype=torch.float64, device=device)
+    for dynamic_range, per_example in ((3.0, True), (3.0, False), (0.0, False)):
+        module.dynamic_range, module.per_example = dynamic_range, per_example
+        with tritaudio.use_backend("triton"):
+            (ours,) = torch.autograd.grad(module(x), x, grad)
+        with tritaudio.use_backend("torch"):
+            (expected,) = torch.autograd.grad(module(x), x, grad)
+        torch.testing.assert_close(ours, expected, rtol=1e-9, atol=1e-9 * expected.abs().max())
+
+
 def test_floor_tiles_reads_only_tiles_below_the_floor():
     from tritaudio.kernels import spectral
 

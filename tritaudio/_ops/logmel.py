@@ -6,7 +6,7 @@ from torch.library import triton_op, wrap_triton
 from tritaudio._cache import cached_table
 from tritaudio._ops.spectral import (
     bin_ranges,
-    floor_gradient,
+    floored_backward,
     frame,
     frame_adjoint,
     frames_gradient,
@@ -66,7 +66,11 @@ def log_mel_dft(
 
 def _log_mel_dft_setup(ctx, inputs, output):
     x, window, fb, *params = inputs
-    ctx.save_for_backward(x, window, fb, output[1])
+    # the output too: with a floor, its row maxima are the peaks the backward needs
+    ctx.save_for_backward(x, window, fb, output[1], output[0])
+    # the saved projection gets no gradient: not a zero-filled one either
+    ctx.mark_non_differentiable(output[1])
+    ctx.set_materialize_grads(False)
     ctx.params = params
     ctx.x_dtype = x.dtype
 
@@ -75,21 +79,30 @@ def _log_mel_dft_grad(ctx, grad, grad_mel):
     # The backward needs the complex STFT, which the forward never stored: recomputed by
     # the framing kernel and cuFFT, then the fused backward (the rfft adjoint's bin weights
     # folded in), one inverse real FFT and the framing's adjoint.
-    x, window, fb, mel = ctx.saved_tensors
+    x, window, fb, mel, out = ctx.saved_tensors
+    if grad is None:
+        return (None,) * 18
     hop, pad, left, mode, power, has_log, log_multiplier, amin, offset, shift = ctx.params[:10]
     drop_last, dynamic_range, per_example = ctx.params[-3:]
     n_fft = window.shape[0]
     spec = torch.view_as_real(torch.fft.rfft(frame(x, window, n_fft, hop, pad, left, mode)))
+    peaks = None
     if has_log and mel.numel() == 0:  # called without save_mel: recompute the projection
         out_frames = spec.shape[1] - 1 if drop_last else -1
         mel, _ = mel_power(spec, fb, power, 0, 1.0, 0.0, 0.0, 0.0, 0, None, out_frames)
+    elif has_log and dynamic_range >= 0:  # the floored output's row maxima: the peaks
+        peaks = out.amax(dim=(1, 2)).reshape(-1, 1)
     if has_log and dynamic_range >= 0:
-        grad = floor_gradient(
-            grad, mel, log_multiplier, amin, offset, shift, dynamic_range, per_example
-        )
-    grad_spec = mel_power_backward(
-        grad.contiguous(), mel, spec, fb, power, has_log, log_multiplier, amin, offset, n_fft
-    )
+        floor = (dynamic_range, per_example)
+        grad_spec = floored_backward(
+            grad, mel, spec, fb, power, log_multiplier, amin, offset, shift, n_fft, floor,
+            peaks,
+        )  # fmt: skip
+    else:
+        grad_spec = mel_power_backward(
+            grad.contiguous(), mel, spec, fb, power, has_log, log_multiplier, amin, offset,
+            n_fft,
+        )  # fmt: skip
     grad_frames = frames_gradient(grad_spec, n_fft)
     grad_x = frame_adjoint(grad_frames, window, hop, x.shape[1], pad, left, mode)
     return (grad_x.to(ctx.x_dtype),) + (None,) * 17

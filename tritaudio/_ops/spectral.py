@@ -38,9 +38,12 @@ def fold_padding(padded, n_time, pad, left, mode):
     + 2 left) -> (rows, n_time). Each padded position adds to the sample it was read
     from; only the ``left`` edge samples on each side move."""
     # in place on ``padded`` (the overlap-add's fresh output): only the 2 x left edge
-    # samples move, the result is a view (no copy of the whole gradient)
+    # samples move, the result is a view (no copy of the whole gradient); one light
+    # launch, or (differentiated again: a double backward) torch's in-place ops
     core = padded[:, left : padded.shape[1] - left]
-    if left:
+    if not (torch.is_grad_enabled() and padded.requires_grad):
+        fold_edges(padded, left, mode)
+    elif left:
         head, tail = padded[:, :left], padded[:, padded.shape[1] - left :]
         if mode == PAD_MODES["reflect"]:
             core[:, 1 : left + 1] += head.flip(-1)
@@ -52,6 +55,12 @@ def fold_padding(padded, n_time, pad, left, mode):
             core[:, -left:] += head.clone()
             core[:, :left] += tail.clone()
     return core[:, pad : pad + n_time]
+
+
+@triton_op("tritaudio::fold_edges", mutates_args={"padded"})
+def fold_edges(padded: torch.Tensor, left: int, mode: int) -> None:
+    """The centering pad's adjoint in place on a contiguous (rows, n) ``padded``."""
+    framing.fold_edges(padded, left, mode, launch=wrap_triton)
 
 
 def _frame_setup(ctx, inputs, output):
@@ -150,13 +159,28 @@ def mel_power_backward(
     amin: float,
     offset: float,
     n_fft: int = 0,
+    shift: float = 0.0,
+    dynamic_range: float = -1.0,
+    per_example: int = 1,
+    peaks: torch.Tensor | None = None,
+    tile_min: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """dL/dspec of :func:`mel_power` from dL/dout; ``mel`` is the saved projection. With
     ``n_fft`` > 0, scaled by the rfft adjoint's bin weights (``spec`` the rfft of n_fft
-    samples): ``irfft(result, n_fft, norm="forward")`` is then dL/dframes."""
-    log = (log_multiplier, amin, offset, 0.0) if has_log else None
+    samples): ``irfft(result, n_fft, norm="forward")`` is then dL/dframes.
+
+    ``dynamic_range`` >= 0 (with a log): ``grad`` is dL/d(the floored output) and the
+    floor's backward runs in the kernels (torch.maximum's and amax's gradients, ties
+    included), from ``peaks`` and ``tile_min`` as in kernels/spectral.floor_backward."""
+    log = (log_multiplier, amin, offset, shift) if has_log else None
+    floor_state = None
+    if has_log and dynamic_range >= 0:
+        floor = (dynamic_range, bool(per_example))
+        floor_state = spectral.floor_backward(
+            grad, mel, floor, log, peaks, tile_min, launch=wrap_triton
+        )
     return spectral.mel_power_backward(
-        grad, mel, spec, fb, mel_ranges(fb), power, log, n_fft, launch=wrap_triton
+        grad, mel, spec, fb, mel_ranges(fb), power, log, n_fft, floor_state, launch=wrap_triton
     )
 
 
@@ -191,35 +215,64 @@ def floor_gradient(grad, mel, log_multiplier, amin, offset, shift, dynamic_range
 def _mel_power_setup(ctx, inputs, output):
     spec, fb, *params, frames, out_frames, dynamic_range, per_example = inputs
     ctx.save_for_backward(spec, fb, output[1], frames)
+    # the saved projection gets no gradient: not a zero-filled one either
+    ctx.mark_non_differentiable(output[1])
+    ctx.set_materialize_grads(False)
     ctx.params = params[:-1]
     ctx.epilogue = out_frames, dynamic_range, per_example
+
+
+def floored_backward(
+    grad, mel, spec, fb, power, log_multiplier, amin, offset, shift, n_fft, floor, peaks,
+    tile_min=None,
+):  # fmt: skip
+    """dL/dspec from dL/d(the floored log) ``grad``: the floor's backward in the kernels
+    (``peaks`` / ``tile_min`` as in :func:`mel_power_backward`), or through the torch
+    floor when the backward is itself differentiated or no ``peaks`` are known."""
+    dynamic_range, per_example = floor
+    params = (power, 1, log_multiplier, amin, offset, n_fft)
+    if torch.is_grad_enabled() or peaks is None:  # the differentiable torch route
+        grad = floor_gradient(
+            grad, mel, log_multiplier, amin, offset, shift, dynamic_range, per_example
+        )
+        return mel_power_backward(grad.contiguous(), mel, spec, fb, *params)
+    return mel_power_backward(
+        grad.contiguous(), mel, spec, fb, *params, shift, dynamic_range, per_example, peaks,
+        tile_min,
+    )  # fmt: skip
 
 
 def _mel_power_grad(ctx, grad, grad_mel):
     # The projection before the log is saved for the backward only: no gradient reaches it.
     spec, fb, mel, frames = ctx.saved_tensors
+    if grad is None:
+        return (None,) * 13
     power, has_log, log_multiplier, amin, offset, shift = ctx.params
     out_frames, dynamic_range, per_example = ctx.epilogue
     if has_log and mel.numel() == 0:  # called without save_mel: recompute the projection
         mel, _ = mel_power(spec, fb, power, 0, 1.0, 0.0, 0.0, 0.0, 0, None, out_frames)
-    if has_log and dynamic_range >= 0:
-        grad = floor_gradient(
-            grad, mel, log_multiplier, amin, offset, shift, dynamic_range, per_example
-        )
-    nones = (None,) * 12
-    if frames is None:
-        grad_spec = mel_power_backward(
-            grad.contiguous(), mel, spec, fb, power, has_log, log_multiplier, amin, offset
-        )
-        return (grad_spec, *nones)
-    n_fft = frames.shape[-1]
-    if torch.is_grad_enabled():  # a double backward: spec as a function of the frames
+    n_fft = 0 if frames is None else frames.shape[-1]
+    if n_fft and torch.is_grad_enabled():  # a double backward: spec from the frames
         spec = torch.view_as_real(torch.fft.rfft(frames))
-    grad_spec = mel_power_backward(
-        grad.contiguous(), mel, spec, fb, power, has_log, log_multiplier, amin, offset, n_fft
-    )
-    grad_frames = frames_gradient(grad_spec, n_fft)
-    return (None,) * 9 + (grad_frames, None, None, None)
+    if has_log and dynamic_range >= 0:
+        rows, n_mels, kept = grad.shape
+        if mel.dim() == 1:  # y and the forward's tile extrema (spectral.split_saved)
+            mel, peaks, tile_min = spectral.split_saved(mel, rows, n_mels, kept)
+        else:  # recomputed y: no tile maxima, the torch floor
+            peaks, tile_min = None, None
+        floor = (dynamic_range, per_example)
+        grad_spec = floored_backward(
+            grad, mel, spec, fb, power, log_multiplier, amin, offset, shift, n_fft, floor,
+            peaks, tile_min,
+        )  # fmt: skip
+    else:
+        grad_spec = mel_power_backward(
+            grad.contiguous(), mel, spec, fb, power, has_log, log_multiplier, amin, offset,
+            n_fft,
+        )  # fmt: skip
+    if frames is None:
+        return (grad_spec, *(None,) * 12)
+    return (None,) * 9 + (frames_gradient(grad_spec, n_fft), None, None, None)
 
 
 def _mel_power_backward_setup(ctx, inputs, output):
@@ -232,7 +285,7 @@ def _mel_power_backward_grad(ctx, grad_grad_spec):
     # Second derivatives (rarely needed): autograd through the torch rendering of the
     # same function, with the saved projection recomputed from spec.
     grad, spec, fb = ctx.saved_tensors
-    power, has_log, log_multiplier, amin, offset, n_fft = ctx.params
+    power, has_log, log_multiplier, amin, offset, n_fft = ctx.params[:6]
     log = _reference.LogScale(log_multiplier, amin, offset, 0.0, math.e) if has_log else None
     with torch.enable_grad():
         grad, spec = grad.detach().requires_grad_(), spec.detach().requires_grad_()
@@ -241,7 +294,7 @@ def _mel_power_backward_grad(ctx, grad_grad_spec):
         if n_fft > 0:
             grad_spec = grad_spec * rfft_adjoint_weights(n_fft, spec.shape[-2], spec)
         grad_grad, grad_spec2 = torch.autograd.grad(grad_spec, (grad, spec), grad_grad_spec)
-    return grad_grad, None, grad_spec2, None, None, None, None, None, None, None
+    return grad_grad, None, grad_spec2, *(None,) * 12
 
 
 mel_power.register_autograd(_mel_power_grad, setup_context=_mel_power_setup)

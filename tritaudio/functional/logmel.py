@@ -78,9 +78,10 @@ def log_mel_spectrogram(
             default: ``"dft"`` for n_fft a multiple of 4 without a gradient, else
             ``"stft"``; chosen from the model, whisper 64 x 30 s forward: dft tf32x3 5.9x
             torchaudio, stft 2.7x, modelled on an H200, not measured). Both write the
-            output already trimmed (``drop_last_frame``) and, without a gradient, apply the
-            ``dynamic_range`` floor from per-tile maxima the kernel stores, in one light
-            in-place pass over the tiles below the floor.
+            output already trimmed (``drop_last_frame``) and apply the ``dynamic_range``
+            floor from per-tile maxima the kernel stores, in one light in-place pass over
+            the tiles below the floor; its backward runs in the kernels too
+            (torch.maximum's and amax's gradients, ties included).
         precision: the ``"dft"`` kernel's tl.dot precision: ``"tf32x3"`` (the default:
             error-compensated TF32 on tensor cores, for the DFT and the mel projection),
             ``"ieee"`` (float32 FMAs) or ``"tf32"`` (DFT in plain TF32, less accurate; the
@@ -103,28 +104,21 @@ def log_mel_spectrogram(
             waveform, pad, window, n_fft, hop_length, win_length, power, center, pad_mode
         )
         _check_filterbank(fb, n_fft)
-        # With a gradient, the floor stays a torch op on the trimmed output (its autograd
-        # needs the values before the floor, which the kernel's in-place floor overwrites:
-        # recomputing them costs more than the two torch ops)
-        fused_floor = dynamic_range is not None and not (
-            torch.is_grad_enabled() and waveform.requires_grad
-        )
+        # With a gradient too: the backward finds the values before the floor again from
+        # the saved projection (and the peaks from the tile maxima or the floored output)
         epilogue = (
             int(drop_last_frame),
-            float(dynamic_range) if fused_floor else -1.0,
+            float(dynamic_range) if dynamic_range is not None else -1.0,
             int(per_example),
         )
         if implementation == "auto":  # the folded DFT without a gradient (the model's pick)
             differentiable = torch.is_grad_enabled() and waveform.requires_grad
             implementation = "dft" if n_fft % 4 == 0 and not differentiable else "stft"
         run = _log_mel_dft if implementation == "dft" else _log_mel_stft
-        out = run(
+        return run(
             waveform, fb, pad, window, n_fft, hop_length, power, normalized, center, pad_mode,
             log, precision, epilogue,
         )  # fmt: skip
-        if dynamic_range is not None and not fused_floor:
-            out = _reference.dynamic_range_floor(out, dynamic_range, per_example)
-        return out
     out = mel_spectrogram(
         waveform, fb, pad, window, n_fft, hop_length, win_length, power, normalized, center,
         pad_mode, log,
