@@ -96,6 +96,17 @@ def test_copy_kernel_moves_twice_its_size_and_is_memory_bound():
     assert times["total"] == pytest.approx(expected + H200.launch, rel=0.1)
 
 
+def test_each_load_and_store_is_counted_once():
+    # the interpreter's create_load / create_store call create_masked_load / _store:
+    # one unmasked load and one unmasked store are one vector instruction each per thread
+    block, warps = 1024, 4
+    x, y = torch.randn(block), torch.empty(block)
+    event = _launch(sneaky_kernel, (1,), x, y, BLOCK=block, num_warps=warps)
+    per_thread = block // (32 * warps) // 4  # float32 in 16-byte vectors
+    assert event.census["load"] == per_thread * warps
+    assert event.census["store"] == 2 * per_thread * warps
+
+
 @pytest.mark.parametrize("kernel", [fma_loop_kernel, mul_add_loop_kernel])
 def test_fma_loop_is_issue_bound_with_its_instruction_count(kernel):
     block, n_iter, warps = 1024, 200, 4

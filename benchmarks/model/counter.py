@@ -350,12 +350,22 @@ def _instrumented(census):
     builder = interp.interpreter_builder
     patched = []
 
+    # A builder call may make others (create_load calls create_masked_load): only the
+    # outermost one is the operation the kernel asked for, counted once.
+    nesting = [0]
+
     def wrap(attr):
         original = getattr(builder, attr)
         name = attr.removeprefix("create_")
 
         def call(*args, **kwargs):
-            result = original(*args, **kwargs)
+            nesting[0] += 1
+            try:
+                result = original(*args, **kwargs)
+            finally:
+                nesting[0] -= 1
+            if nesting[0]:
+                return result
             if name in ("masked_load", "masked_store"):
                 census.memory(args[0], args[1] if name == "masked_load" else args[2],
                               store=name == "masked_store")  # fmt: skip
