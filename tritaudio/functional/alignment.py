@@ -31,9 +31,9 @@ def _check_index_tensor(name, value, dims, layout):
 
 
 def _check_values(condition, message):
-    """A check on tensor values: a ValueError on the CPU; a device-side assert on CUDA
-    (no host synchronisation; the error surfaces at the next synchronising call)."""
-    if condition.is_cuda:
+    """A check on tensor values: a ValueError on the CPU; a device-side assert on any other
+    device (no host synchronisation; the error surfaces at the next synchronising call)."""
+    if condition.device.type != "cpu":
         torch._assert_async(condition, message)
     elif not bool(condition):
         raise ValueError(message)
