@@ -72,8 +72,9 @@ def _stretch_stft(x, n_fft, win_length, hop_length, window):
     win_length = n_fft if win_length is None else win_length
     hop_length = n_fft // 4 if hop_length is None else hop_length
     check_stft_args(n_fft, hop_length, win_length, None)
-    if window is None:
-        window = torch.hann_window(win_length, dtype=x.dtype, device=x.device)
+    if window is None:  # one per key, so the tables keyed by the window are reused
+        build = lambda: torch.hann_window(win_length, dtype=x.dtype, device=x.device)
+        window = cached_table("hann window", (), (win_length, x.dtype, x.device), build)
     elif not isinstance(window, torch.Tensor) or not window.is_floating_point():
         raise TypeError("window must be a real floating-point tensor of shape (win_length,)")
     check_stft_args(n_fft, hop_length, win_length, window)
