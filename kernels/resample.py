@@ -326,7 +326,12 @@ def dot_plan(rows, n_in, n_out, in_rate, out_rate, width, n_taps, sms):
         m = min(MAX_DOT_M, max(16, DOT_TILE // k))
         c = _super_blocks(out_rate, group)
         n_groups = triton.cdiv(c * out_rate, group)
-        cost = _dot_cost(group, k, m) * n_groups * group / (c * out_rate)
+        n_super = triton.cdiv(n_out, c * out_rate)
+        fill = 1.0
+        if n_super < m:  # a short signal (large coprime rates): a tile of its super-blocks
+            m = max(16, triton.next_power_of_2(n_super))  # (tl.dot's M is at least 16)
+            fill = n_super / m
+        cost = _dot_cost(group, k, m) * n_groups * group / (c * out_rate) / fill
         if best is None or cost < best[0]:
             best = (cost, c, group, k, m, n_groups)
     if best is None:
