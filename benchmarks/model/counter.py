@@ -379,14 +379,27 @@ def _instrumented(census):
     builder.set_grid_idx = set_grid_idx
     reduce_apply, scan_apply = interp.ReduceOps.apply, interp.ScanOps.apply
 
+    # apply may call itself (a bare tensor is passed on as a 1-tuple): each reduction
+    # and scan is counted once, at the outermost call
+    depth = [0]
+
+    def outermost(apply, self, input):
+        depth[0] += 1
+        try:
+            return apply(self, input), depth[0] == 1
+        finally:
+            depth[0] -= 1
+
     def reduce(self, input):
-        result = reduce_apply(self, input)
-        census.record_reduce(_handles(input, []), _handles(result, []))
+        result, outer = outermost(reduce_apply, self, input)
+        if outer:
+            census.record_reduce(_handles(input, []), _handles(result, []))
         return result
 
     def scan(self, input):
-        result = scan_apply(self, input)
-        census.record_reduce(_handles(input, []), _handles(result, []), scan=True)
+        result, outer = outermost(scan_apply, self, input)
+        if outer:
+            census.record_reduce(_handles(input, []), _handles(result, []), scan=True)
         return result
 
     interp.ReduceOps.apply, interp.ScanOps.apply = reduce, scan
