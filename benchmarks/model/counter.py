@@ -349,6 +349,12 @@ def _instrumented(census):
 
     builder = interp.interpreter_builder
     patched = []
+    # The interpreter checks every int32 add / sub / mul for overflow (sanitize_overflow:
+    # casts to int64, compares); a kernel compiled without debug has no such checks (their
+    # device_assert is dropped, so is the dead code): not counted.
+    options = getattr(builder, "options", None)
+    if getattr(options, "sanitize_overflow", False):
+        builder.options = dataclasses.replace(options, sanitize_overflow=False)
 
     def wrap(attr):
         original = getattr(builder, attr)
@@ -410,6 +416,8 @@ def _instrumented(census):
             delattr(builder, attr)
         del builder.set_grid_idx
         interp.ReduceOps.apply, interp.ScanOps.apply = reduce_apply, scan_apply
+        if options is not None:
+            builder.options = options
         census.end_program()
 
 
