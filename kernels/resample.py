@@ -296,8 +296,11 @@ SMALL_PROGRAM_COST = 800  # warp-instructions of a (16, K) tile's program beside
 
 
 def _dot_warps(m, k):
-    """Warps of a dot program: 2 for the small tiles of short signals (16 x K), 4 or 8."""
-    return 2 if m * k <= 2048 else 4 if m * k <= DOT_TILE // 2 else 8
+    """Warps of a dot program: 1 or 2 for the small tiles of short signals (16 x K),
+    else 4 or 8."""
+    if m * k <= 2048:
+        return 1 if m * k <= 1024 else 2
+    return 4 if m * k <= DOT_TILE // 2 else 8
 
 
 def _super_blocks(out_rate, group):

@@ -158,10 +158,19 @@ def phase_vocoder_kernel(
     f_range = tl.arange(0, BLOCK_F)
     x_offsets = (f_range * stride_x_frame)[:, None, None] + x_bins
     out_dtype = Y.dtype.element_ty
-    for first in range(0, n_out, BLOCK_T):
+    first = pid * 0  # the tile's first output
+    while first < n_out:
         t = first + tl.arange(0, BLOCK_T)
-        t_ok = (t < n_out)[:, None]
         step = tl.load(STEPS + t, mask=t < n_out, other=0.0).to(acc_dtype)
+        # the tile's outputs: BLOCK_T, or (gather mode) those whose frames lie in the tile's
+        # BLOCK_F frames from k0 = floor(steps[first]) on (steps nondecreasing: a prefix)
+        count = tl.minimum(n_out - first, BLOCK_T)
+        if not DIRECT:
+            k0 = tl.load(STEPS + first).to(tl.int32)
+            limit = (k0 + (BLOCK_F - 1)).to(acc_dtype)  # floor(step) + 1 <= k0 + BLOCK_F - 1
+            if tl.load(STEPS + first + count - 1).to(acc_dtype) >= limit:
+                count = tl.sum(((step < limit) & (t < n_out)).to(tl.int32), axis=0)
+        t_ok = (t < first + count)[:, None]
         floor = tl.floor(step)
         alpha = (step - floor)[:, None]
         k = floor.to(tl.int32)[:, None]  # (BLOCK_T, 1); steps are >= 0
@@ -200,36 +209,41 @@ def phase_vocoder_kernel(
         out = tl.join(magnitude_t * cos, magnitude_t * sin).to(out_dtype)
         ok = t_ok & bin_ok
         tl.store(y_row + first * stride_y_frame + y_offsets, out, mask=ok[:, :, None])
+        first += count
 
 
 def _bin_block(rows, n_bins, device):
-    """Bins per program: up to 64, fewer when a small batch would not fill the GPU."""
+    """Bins per program: up to 64, down to 8 while a small batch gives fewer than 4
+    programs per SM."""
     block = min(64, triton.next_power_of_2(max(n_bins, 1)))
-    while block > 16 and rows * triton.cdiv(n_bins, block) < 2 * sm_count(device):
+    while block > 8 and rows * triton.cdiv(n_bins, block) < 4 * sm_count(device):
         block //= 2
     return block
 
 
-MAX_BLOCK_F = 64  # input frames per tile in the gather mode
+# modelled warp-instructions per element (benchmarks/model, fitted on its census): an
+# input frame's angle and magnitude (float64), an output's gathers, phase, cos / sin, store
+FRAME_COST, OUTPUT_COST = 170, 85
 
 
 def _time_tiles(n_frames, n_out):
     """(BLOCK_T, BLOCK_F, DIRECT) for ``n_out`` output frames at the input times
-    ``arange(0, n_frames, rate)``: the tile of outputs whose frames (at most BLOCK_F
-    consecutive ones) cost the fewest per output, when frames are shared; else DIRECT
-    (each output computes its own two frames)."""
+    ``arange(0, n_frames, rate)``: square tiles of 32 outputs and 32 frames where 32
+    outputs read at most 32 frames (rates below ~0.97; 16 frames below ~0.45), else of 64
+    and 64 (a tile then takes only the outputs whose frames it holds, ``(64 - 2) / rate``
+    of them), or DIRECT (each output computes its own two frames) where that costs less
+    (rates of ~1.7 and more: few frames are shared)."""
     # n_out = ceil(n_frames / rate), so rate < n_frames / (n_out - 1). Over a tile of T
     # outputs the step grows by (T - 1) * rate at most (plus the steps' float32 rounding);
     # floor() adds up to 1 and the second frame of the last output 1 more.
-    rate = n_frames / max(n_out - 1, 1) * (1 + 1e-6)
-    best = None
-    for block_t in (32, 64, 16):  # (the first of equal costs)
-        reach = (block_t - 1) * rate + n_frames * 2.0**-21
-        block_f = max(16, triton.next_power_of_2(math.ceil(reach) + 2))
-        cost = block_f / block_t  # frames computed per output
-        if block_f <= MAX_BLOCK_F and cost <= 2 and (best is None or cost < best[0]):
-            best = (cost, block_t, block_f)
-    return (32, 16, 1) if best is None else (best[1], best[2], 0)
+    rate = n_frames / max(n_out - 1, 1) * (1 + 1e-6) + n_frames * 2.0**-21
+    for block_f in (16, 32):
+        if math.ceil(31 * rate) + 2 <= block_f:
+            return 32, block_f, 0
+    fit = math.floor(62 / rate) + 1  # outputs of a tile of 64 frames
+    if 64 * (FRAME_COST + OUTPUT_COST) / fit < 2 * FRAME_COST + OUTPUT_COST:
+        return 64, 64, 0
+    return 32, 16, 1
 
 
 def phase_vocoder(spec, steps, advance, launch=lambda kernel: kernel):
@@ -253,7 +267,7 @@ def phase_vocoder(spec, steps, advance, launch=lambda kernel: kernel):
     block_b = _bin_block(rows, n_bins, spec.device)
     bin_blocks = triton.cdiv(n_bins, block_b)
     # about 4 elements of a (frames or outputs) x bins tile per thread: few registers
-    warps = min(16, max(4, max(block_t, block_f) * block_b // 128))
+    warps = min(16, max(1, max(block_t, block_f) * block_b // 128))
     launch(phase_vocoder_kernel)[(rows * bin_blocks,)](
         x, steps, advance, y, x.stride(0), x.stride(1), x.stride(2), advance.stride(0),
         y.stride(0), y.stride(1), y.stride(2), n_bins, n_frames, n_out, bin_blocks,
