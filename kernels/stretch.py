@@ -8,15 +8,17 @@ is the first frame's phase plus the advances of every earlier output frame: a pr
 along time per bin (bins are independent), in float64 and carried from tile to tile. Each
 output frame is written once; nothing between input and output goes through memory.
 
-Output t reads input frames floor(t * rate) and the next one, nondecreasing in t: a tile's
-outputs read a run of at most BLOCK_F consecutive input frames, so each of those frames'
-angle and magnitude is computed once per tile and the outputs pick theirs with tl.gather
-(at rates up to ~2, where frames are shared; past that each output's two frames are
-loaded and computed on their own, DIRECT). Angles and magnitudes are evaluated in float64
-and rounded once to float32 (correctly rounded, as the C library's atan2f / hypotf give
-torch on the CPU); the output phase is rounded to float32 as torch's cumsum does, and
-its cosine and sine are taken after an exact reduction to [-pi/4, pi/4] in float64, with
-float32 polynomials (within 2 ulp; float64 input keeps float64 throughout).
+Output t reads input frames floor(t * rate) and the next one, nondecreasing in t: a tile of
+outputs reads a run of consecutive input frames, so each of a tile's BLOCK_F frames has its
+angle and magnitude computed once and the outputs pick theirs with tl.gather (a tile takes
+the outputs whose frames it holds: BLOCK_T of them, or fewer at rates above 1, the next
+tile starting after them). At rates of ~1.7 and more, where outputs share few frames,
+each output's two frames are loaded and computed on their own (DIRECT). Angles and
+magnitudes are evaluated in float64 and rounded once to float32 (correctly rounded,
+nearly always); the deviation's wrap is torchaudio's float32 arithmetic; the phase is
+summed in float64 and rounded to float32 as torch's cumsum does on the CPU; its cosine
+and sine come from an exact float64 reduction to [-pi/4, pi/4] and Cephes' float32
+polynomials (within 2 ulp). float64 input stays float64 throughout.
 """
 
 import math
@@ -42,7 +44,7 @@ def _atan2(y, x):
     # (a rational function on [0, 0.66], ratios past 0.66 reduced to (r - 1) / (r + 1))
     # of the ratio r = min / max of |x| and |y|. The reduction is taken from |x| and |y|
     # themselves, (min - max) / (min + max): one division for both (Cephes' third range,
-    # r > tan(3 pi / 8), never occurs). float64-accurate in float64.
+    # r > tan(3 pi / 8), never occurs; its extra bits of pi / 4, 3e-17, are left out).
     ay, ax = tl.abs(y), tl.abs(x)
     small = tl.minimum(ay, ax, propagate_nan=tl.PropagateNan.ALL)  # NaN in, NaN out
     large = tl.maximum(ay, ax, propagate_nan=tl.PropagateNan.ALL)
