@@ -6,10 +6,10 @@ Whisper's features of real speech (tests/data/speech_en_16k.flac) from
 accuracy contract: 1e-5), and in dB wherever the value is within 60 dB of the peak.
 Triton's interpreter ignores ``precision``: the kernels' tf32 rows mean something only on
 a GPU. On any device the script also prints the ``dft`` kernel's arithmetic emulated in
-torch (rows "emulated"): frames times the windowed float32 bases with each operand rounded
-to TF32 (10-bit mantissa, round to nearest) as the tensor cores do, single (tf32) or split
-into a TF32 high and low part with the three cross products (tf32x3), accumulated in
-float32; the mel projection in float32 as in the kernel.
+torch (rows "emulated"): the folded DFT (emulated_dft_whisper) with each tl.dot operand
+rounded to TF32 (10-bit mantissa, round to nearest) as the tensor cores do, single (tf32)
+or split into a TF32 high and low part with the three cross products (tf32x3),
+accumulated in float32; the mel projection in tf32x3 (float32 for ieee) as in the kernel.
 
     python benchmarks/logmel_accuracy.py [--out benchmarks/results]
 
@@ -65,21 +65,41 @@ def emulated_dot(a, b, precision):
 
 
 def emulated_dft_whisper(waveform, precision):
-    """LogMelSpectrogram.whisper(implementation="dft")'s arithmetic in torch, float32."""
+    """LogMelSpectrogram.whisper(implementation="dft")'s arithmetic in torch, float32: the
+    folded DFT of kernels/logmel.py (windowed samples summed / differenced with their
+    mirrors and partners in float32, the eight products by the kernel's bases, the bin
+    pairs' powers, the mel projection in tf32x3, or float32 for ieee)."""
     from tritaudio.functional.spectral import _full_window, _normalized_filterbank
-    from tritaudio.kernels.logmel import dft_bases
+    from tritaudio.kernels.logmel import fold_bases, fold_filterbank
 
     module = T.LogMelSpectrogram.whisper()
     spectrogram = module.mel_spectrogram.spectrogram
     n_fft, hop = spectrogram.n_fft, spectrogram.hop_length
     window = _full_window(spectrogram.window, n_fft, torch.float32)
-    cos, sin = dft_bases(window, n_fft)
-    x = torch.nn.functional.pad(waveform.float()[None], (n_fft // 2, n_fft // 2), "reflect")[0]
-    frames = x.unfold(-1, n_fft, hop)  # (rows, frames, n_fft)
-    re, im = emulated_dot(frames, cos, precision), emulated_dot(frames, sin, precision)
+    offsets, windows, bases = fold_bases(window, n_fft)
     fb = _normalized_filterbank(module.mel_spectrogram.mel_scale.fb, window, n_fft, 2.0,
                                 False, torch.float32)  # fmt: skip
-    mel = ((re * re + im * im) @ fb).transpose(-1, -2)[..., :-1]
+    tables, _ = fold_filterbank(fb)
+    x = torch.nn.functional.pad(waveform.float()[None], (n_fft // 2, n_fft // 2), "reflect")[0]
+    frames = x.unfold(-1, n_fft, hop)  # (rows, frames, n_fft)
+    sums = []  # per parity of n: cos (k even, odd), sin (k even, odd)
+    for parity in (0, 1):
+        p1, p2, p3, p4 = (frames[..., offsets[4 * parity + i].long()] * windows[4 * parity + i]
+                          for i in range(4))  # fmt: skip
+        u, v, u_partner, v_partner = p1 + p2, p1 - p2, p3 + p4, p3 - p4
+        operands = (u + u_partner, u - u_partner, v - v_partner, v + v_partner)
+        sums.append([emulated_dot(a, bases[4 * parity + i], precision)
+                     for i, a in enumerate(operands)])  # fmt: skip
+    (ce0, ce1, se0, se1), (co0, co1, so0, so1) = sums
+    powers = [
+        (ce0 + co0).square() + (se0 + so0).square(),  # bins 2 j
+        (ce0 - co0).square() + (se0 - so0).square(),  # bins H - 2 j
+        (ce1 + co1).square() + (se1 + so1).square(),  # bins 2 j + 1
+        (ce1 - co1).square() + (se1 - so1).square(),  # bins H - 2 j - 1
+    ]
+    mel_precision = "ieee" if precision == "ieee" else "tf32x3"
+    mel = sum(emulated_dot(p, t, mel_precision) for p, t in zip(powers, tables, strict=True))
+    mel = mel[..., : fb.shape[1]].transpose(-1, -2)[..., :-1]
     log = module.log(mel)
     return torch.maximum(log, log.amax(dim=(-2, -1), keepdim=True) - module.dynamic_range)
 

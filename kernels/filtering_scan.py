@@ -14,6 +14,8 @@ program (the second time from cache), the output written once.
 import triton
 import triton.language as tl
 
+from .launch import wait_at_least
+
 
 @triton.jit
 def _time_index(t, n_time, REVERSE: tl.constexpr):
@@ -113,10 +115,7 @@ def _row_of(states, lanes, index):
 def _published_flag(flag_ptr):
     """A tile's status once it has published (1: its aggregate, 2: its true end state),
     waiting while it is 0; acquire, so that the states it published are visible."""
-    flag = tl.atomic_add(flag_ptr, 0, sem="acquire")
-    while flag == 0:
-        flag = tl.atomic_add(flag_ptr, 0, sem="acquire")
-    return flag
+    return wait_at_least(flag_ptr, 1)
 
 
 @triton.jit

@@ -1,9 +1,11 @@
-"""Launch settings shared by every kernel: one small helper, no autotuning."""
+"""Launch settings shared by every kernel (no autotuning), and the spin-wait of the kernels
+whose programs wait on each other."""
 
 import functools
 
 import torch
 import triton
+import triton.language as tl
 
 MAX_BLOCK = 4096
 
@@ -40,3 +42,15 @@ def row_blocks(rows, n_time, device, max_block=MAX_BLOCK, min_block=256, waves=4
         block //= 2
     blocks_per_row = triton.cdiv(n_time, block)
     return block, blocks_per_row, (rows * blocks_per_row,)
+
+
+@triton.jit
+def wait_at_least(counter, target):
+    """Spin until the int32 at ``counter`` reaches ``target``; returns its value. Acquire:
+    what the programs that raised it stored before their release is visible after it.
+    Only for waits on programs already running (a ticket taken at their start orders
+    them), so that a waiting program never holds the place of the one it waits for."""
+    value = tl.atomic_add(counter, 0, sem="acquire")
+    while value < target:
+        value = tl.atomic_add(counter, 0, sem="acquire")
+    return value

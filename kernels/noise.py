@@ -1,12 +1,12 @@
 """Mixing kernels: a gain applied to every row, and noise added at a signal-to-noise ratio.
 
-add_noise (torchaudio.functional.add_noise) in two launches: one reads the signal and the
-noise once to reduce both energies per (row, block) over each row's first ``length``
-samples; the second reduces its row's partial energies itself, computes the row's noise
-scale from them and the SNR, and writes ``waveform + scale * noise``. Its backward is two
-launches too: partial sums of ``grad * noise``, then one writing both input gradients (and
-the SNR's) with the coefficients computed in the kernel from both sets of partials.
-Nothing runs between the launches and nothing is read back to the host.
+add_noise (torchaudio.functional.add_noise) in one launch, pipelined: each program reduces
+one block of a row to its partial energies (the signal's and the noise's, over the row's
+first ``length`` samples) and publishes them, then mixes a block of the row before, whose
+partials are all published: the row's noise scale from them and the SNR, and
+``waveform + scale * noise``. The backward is one such launch too: partial sums of
+``grad * noise``, then both input gradients (and the SNR's) with the coefficients computed
+from both sets of partials. Nothing is read back to the host.
 
 White noise is generated in every pass instead of loaded: Philox-4x32-10 keyed by
 ``seed + row`` at counter ``t // 4`` gives four normals (both Box-Muller outputs of two
@@ -22,7 +22,7 @@ import triton.language as tl
 
 from tritaudio._common import compute_dtype as compute_dtype_of
 
-from .launch import num_warps, row_blocks
+from .launch import num_warps, row_blocks, wait_at_least
 
 
 @triton.jit(do_not_specialize=["factor_hi", "factor_lo"])
@@ -240,11 +240,12 @@ def _in_block(bound, start, BLOCK: tl.constexpr):
 
 @triton.jit
 def _row_sum(P, n_blocks, BLOCK_P: tl.constexpr):
-    # sum of P[0 .. n_blocks) in a fixed order (every program of a row gets the same sum)
+    # sum of P[0 .. n_blocks) in a fixed order (every program of a row gets the same sum);
+    # volatile loads: the partials were published by other programs of this launch
     acc = tl.zeros((BLOCK_P,), dtype=P.dtype.element_ty)
     for first in range(0, n_blocks, BLOCK_P):
         offsets = first + tl.arange(0, BLOCK_P)
-        acc += tl.load(P + offsets, mask=offsets < n_blocks, other=0.0)
+        acc += tl.load(P + offsets, mask=offsets < n_blocks, other=0.0, volatile=True)
     return tl.sum(acc, axis=0)
 
 
@@ -265,34 +266,36 @@ def _noise_scale(PARTIALS, SNR, row, stride_snr, n_rows, blocks_per_row, BLOCK_P
 
 
 @triton.jit
-def energies_kernel(
-    W,  # pointer to the signal, (rows, time), last dim contiguous
-    N,  # pointer to the noise, (rows, time), last dim contiguous (row stride may be 0)
-    SEED,  # pointer to the white noise's seed (one integer), when GENERATE
-    LENGTHS,  # pointer to the samples counted per row (row stride may be 0), when HAS_LENGTHS
-    PARTIALS,  # pointer to the partial energies, (2, rows, blocks_per_row), compute dtype
-    stride_w_row,
-    stride_n_row,
-    stride_lengths,
-    n_rows,
-    n_time,
-    blocks_per_row,
-    GENERATE: tl.constexpr,
-    HAS_LENGTHS: tl.constexpr,
-    BLOCK: tl.constexpr,
-):
-    # partials[0, row, b] = sum of w^2 and partials[1, row, b] = sum of n^2 over block b
-    # of the row, counting samples t < lengths[row]. Reduced over b in a fixed order by the
-    # next kernel: results do not depend on scheduling (no atomics). Grid (rows, blocks):
-    # scalar index math in int64, the block's indices in int32.
-    row = tl.program_id(0).to(tl.int64)
-    block = tl.program_id(1)
-    start = block.to(tl.int64) * BLOCK
+def _pipeline_tiles(COUNTS, n_rows, blocks_per_row):
+    # The two phases of a pipelined launch (grid: one more row of blocks than the input).
+    # Programs are numbered by a ticket taken at their start (COUNTS[n_rows]), so every
+    # lower ticket is already running. Ticket i reduces tile i (block i % blocks_per_row of
+    # row i // blocks_per_row; if i is a tile) and then finishes tile i - blocks_per_row, a
+    # tile of the row before, whose partials every program of that row has published with
+    # a lower ticket: a program waits only on programs already running, never on a later
+    # one (and the interpreter, running programs in order, never waits). The finishing pass
+    # re-reads its tile one row of tiles after the first read (at 64 x 10 s, ~1.3 MB of
+    # input later): from L2, so the input crosses DRAM once.
+    # Every program runs both phases, masked off at the ends (the first row of tickets
+    # finishes nothing, the last reduces nothing): all programs do the same work.
+    # Returns (row reduced, whether it is one, row finished, whether it is one, block):
+    # the rows clamped into range and int64 for the address math.
+    ticket = tl.atomic_add(COUNTS + n_rows, 1)
+    row = ticket // blocks_per_row  # int32: the launcher bounds the tile count
+    block = ticket - row * blocks_per_row
+    row = row.to(tl.int64)
+    reduced = tl.minimum(row, n_rows - 1)
+    finished = tl.maximum(row - 1, 0)
+    return reduced, row < n_rows, finished, row >= 1, block
+
+
+@triton.jit
+def _energies(W, N, SEED, row, start, counted, stride_w_row, stride_n_row,
+              acc_dtype: tl.constexpr, GENERATE: tl.constexpr, BLOCK: tl.constexpr):  # fmt: skip
+    # (sum of w^2, sum of n^2) over the block's first ``counted`` samples
     offsets = tl.arange(0, BLOCK)
-    length = _row_length(LENGTHS, row, stride_lengths, n_time, HAS_LENGTHS)
-    counted = _in_block(length, start, BLOCK)
-    acc_dtype = PARTIALS.dtype.element_ty
     if GENERATE:
+        key = tl.load(SEED).to(tl.int64) + row
         if counted == BLOCK:
             # a block wholly counted (all but a row's last): 4 steps of BLOCK // 4 samples (8
             # per thread each), fewer live registers, sums accumulated per lane and reduced
@@ -303,16 +306,14 @@ def energies_kernel(
             acc_n = tl.zeros((SUB // 8,), dtype=tl.float32)
             for first in tl.static_range(0, BLOCK, SUB):
                 step = tl.load(W + (row * stride_w_row + start + first) + lanes).to(acc_dtype)
-                step_key = tl.load(SEED).to(tl.int64) + row
                 acc_w += step * step
-                acc_n += _white_energy(step_key, start + first, SUB, SUB)
+                acc_n += _white_energy(key, start + first, SUB, SUB)
             energy_signal = tl.sum(acc_w, axis=0)
             energy_noise = tl.sum(acc_n, axis=0).to(acc_dtype)
         else:
             mask = offsets < counted
             w = tl.load(W + (row * stride_w_row + start) + offsets, mask=mask, other=0.0)
             w = w.to(acc_dtype)
-            key = tl.load(SEED).to(tl.int64) + row
             energy_signal = tl.sum(w * w, axis=0)
             energy_noise = tl.sum(_white_energy(key, start, counted, BLOCK), axis=0).to(acc_dtype)
     else:
@@ -323,8 +324,7 @@ def energies_kernel(
         n = n.to(acc_dtype)
         energy_signal = tl.sum(w * w, axis=0)
         energy_noise = tl.sum(n * n, axis=0)
-    tl.store(PARTIALS + row * blocks_per_row + block, energy_signal)
-    tl.store(PARTIALS + (n_rows + row) * blocks_per_row + block, energy_noise)
+    return energy_signal, energy_noise
 
 
 @triton.jit
@@ -342,59 +342,54 @@ def _noise_block(N, SEED, row, stride_n_row, start, mask, GENERATE: tl.constexpr
 
 
 @triton.jit
-def add_scaled_noise_kernel(
+def add_noise_kernel(
     W,  # pointer to the signal, (rows, time), last dim contiguous
     N,  # pointer to the noise, (rows, time), last dim contiguous (row stride may be 0)
     SEED,  # pointer to the white noise's seed (one integer), when GENERATE
     SNR,  # pointer to the SNR per row in dB, any real dtype (row stride may be 0)
-    PARTIALS,  # pointer to energies_kernel's partial energies, (2, rows, blocks_per_row)
+    LENGTHS,  # pointer to the samples counted per row (row stride may be 0), when HAS_LENGTHS
+    PARTIALS,  # pointer to the partial energies, (2, rows, blocks_per_row), compute dtype
+    COUNTS,  # pointer to (rows + 1) int32, zero-filled: partials published per row, a ticket
     Y,  # pointer to the output, (rows, time), contiguous
     stride_w_row,
     stride_n_row,
     stride_snr,
+    stride_lengths,
     n_rows,
     n_time,
     blocks_per_row,
     GENERATE: tl.constexpr,
+    HAS_LENGTHS: tl.constexpr,
     BLOCK: tl.constexpr,
     BLOCK_P: tl.constexpr,
 ):
-    # y = w + scale[row] * n, the scale computed here from the row's partials
-    row = tl.program_id(0).to(tl.int64)
-    start = tl.program_id(1).to(tl.int64) * BLOCK
+    # Pipelined (_pipeline_tiles): reduce a tile, then mix a tile of the row before.
+    # partials[0, row, b] = sum of w^2 and partials[1, row, b] = sum of n^2 over block b,
+    # counting samples t < lengths[row]; then y = w + scale[row] * n, the scale from the
+    # row's partials summed in a fixed order (no atomics in the sums: results do not
+    # depend on scheduling). Scalar index math in int64, the block's indices in int32.
+    row, reducing, finish_row, finishing, block = _pipeline_tiles(COUNTS, n_rows, blocks_per_row)
     offsets = tl.arange(0, BLOCK)
-    mask = offsets < _in_block(n_time, start, BLOCK)
-    scale, _, _ = _noise_scale(PARTIALS, SNR, row, stride_snr, n_rows, blocks_per_row, BLOCK_P)
-    w = tl.load(W + (row * stride_w_row + start) + offsets, mask=mask, other=0.0)
-    n = _noise_block(N, SEED, row, stride_n_row, start, mask, GENERATE, BLOCK)
-    y = w.to(scale.dtype) + scale * n.to(scale.dtype)
-    tl.store(Y + (row * n_time + start) + offsets, y.to(Y.dtype.element_ty), mask=mask)
-
-
-@triton.jit
-def dot_kernel(
-    G,  # pointer to the output's gradient, (rows, time), last dim contiguous
-    N,  # pointer to the noise, (rows, time), last dim contiguous (row stride may be 0)
-    SEED,  # pointer to the white noise's seed (one integer), when GENERATE
-    PARTIALS,  # pointer to the partial sums, (rows, blocks_per_row), compute dtype
-    stride_g_row,
-    stride_n_row,
-    n_time,
-    blocks_per_row,
-    GENERATE: tl.constexpr,
-    BLOCK: tl.constexpr,
-):
-    # partials[row, b] = sum of g * n over block b of the row (all samples: the noise is
-    # added over the whole row, only its energy is measured over the first length samples)
-    row = tl.program_id(0).to(tl.int64)
-    block = tl.program_id(1)
     start = block.to(tl.int64) * BLOCK
-    offsets = tl.arange(0, BLOCK)
-    mask = offsets < _in_block(n_time, start, BLOCK)
-    acc_dtype = PARTIALS.dtype.element_ty
-    g = tl.load(G + (row * stride_g_row + start) + offsets, mask=mask, other=0.0).to(acc_dtype)
-    n = _noise_block(N, SEED, row, stride_n_row, start, mask, GENERATE, BLOCK)
-    tl.store(PARTIALS + row * blocks_per_row + block, tl.sum(g * n.to(acc_dtype), axis=0))
+    length = _row_length(LENGTHS, row, stride_lengths, n_time, HAS_LENGTHS)
+    counted = tl.where(reducing, _in_block(length, start, BLOCK), 0)
+    energy_signal, energy_noise = _energies(
+        W, N, SEED, row, start, counted, stride_w_row, stride_n_row,
+        PARTIALS.dtype.element_ty, GENERATE, BLOCK,
+    )  # fmt: skip
+    tl.store(PARTIALS + row * blocks_per_row + block, energy_signal, mask=reducing)
+    tl.store(PARTIALS + (n_rows + row) * blocks_per_row + block, energy_noise, mask=reducing)
+    tl.atomic_add(COUNTS + row, 1, mask=reducing, sem="release")
+    # the mix of the row before
+    wait_at_least(COUNTS + finish_row, tl.where(finishing, blocks_per_row, 0))
+    mask = offsets < tl.where(finishing, _in_block(n_time, start, BLOCK), 0)
+    scale, _, _ = _noise_scale(
+        PARTIALS, SNR, finish_row, stride_snr, n_rows, blocks_per_row, BLOCK_P
+    )
+    w = tl.load(W + (finish_row * stride_w_row + start) + offsets, mask=mask, other=0.0)
+    n = _noise_block(N, SEED, finish_row, stride_n_row, start, mask, GENERATE, BLOCK)
+    y = w.to(scale.dtype) + scale * n.to(scale.dtype)
+    tl.store(Y + (finish_row * n_time + start) + offsets, y.to(Y.dtype.element_ty), mask=mask)
 
 
 @triton.jit
@@ -406,7 +401,8 @@ def add_noise_backward_kernel(
     SNR,  # pointer to the SNR per row in dB (row stride may be 0)
     LENGTHS,  # pointer to the samples counted per row (row stride may be 0), when HAS_LENGTHS
     PARTIALS,  # pointer to the forward's partial energies, (2, rows, blocks_per_row)
-    DOTS,  # pointer to dot_kernel's partial sums, (rows, blocks_per_row)
+    DOTS,  # pointer to the partial sums of g * n, (rows, blocks_per_row), compute dtype
+    COUNTS,  # pointer to (rows + 1) int32, zero-filled: dots published per row, a ticket
     GW,  # pointer to the signal's gradient, (rows, time), contiguous
     GN,  # pointer to the noise's gradient, (rows, time), contiguous (unused when GENERATE)
     GSNR,  # pointer to the SNR's gradient, (rows,), compute dtype
@@ -423,21 +419,32 @@ def add_noise_backward_kernel(
     BLOCK: tl.constexpr,
     BLOCK_P: tl.constexpr,
 ):
-    # With scale = sqrt(Es / En) * 10^(-snr / 20) and d = sum(g * n):
+    # Pipelined as add_noise_kernel: dots[row, b] = sum of g * n over block b (all
+    # samples: the noise is added over the whole row, only its energy is measured over the
+    # first length samples); then, with scale = sqrt(Es / En) * 10^(-snr / 20) and
+    # d = sum(g * n):
     #   gw = g + (d * scale / Es) * w * counted,   gn = scale * g - (d * scale / En) * n * counted,
     #   gsnr = -ln(10) / 20 * d * scale,
     # counted marking t < lengths[row]. Generated noise has no gradient: GN is not written.
-    row = tl.program_id(0).to(tl.int64)
-    block = tl.program_id(1)
-    start = block.to(tl.int64) * BLOCK
+    row, reducing, finish_row, finishing, block = _pipeline_tiles(COUNTS, n_rows, blocks_per_row)
     offsets = tl.arange(0, BLOCK)
-    mask = offsets < _in_block(n_time, start, BLOCK)
+    start = block.to(tl.int64) * BLOCK
+    acc_dtype = DOTS.dtype.element_ty
+    mask = offsets < tl.where(reducing, _in_block(n_time, start, BLOCK), 0)
+    g = tl.load(G + (row * stride_g_row + start) + offsets, mask=mask, other=0.0)
+    n = _noise_block(N, SEED, row, stride_n_row, start, mask, GENERATE, BLOCK)
+    dot = tl.sum(g.to(acc_dtype) * n.to(acc_dtype), axis=0)
+    tl.store(DOTS + row * blocks_per_row + block, dot, mask=reducing)
+    tl.atomic_add(COUNTS + row, 1, mask=reducing, sem="release")
+    # the gradients of the row before
+    row = finish_row
+    wait_at_least(COUNTS + row, tl.where(finishing, blocks_per_row, 0))
+    mask = offsets < tl.where(finishing, _in_block(n_time, start, BLOCK), 0)
     scale, signal, noise = _noise_scale(
         PARTIALS, SNR, row, stride_snr, n_rows, blocks_per_row, BLOCK_P
     )
     dot = _row_sum(DOTS + row * blocks_per_row, blocks_per_row, BLOCK_P)
-    if block == 0:
-        tl.store(GSNR + row, -0.11512925464970229 * dot * scale)
+    tl.store(GSNR + row, -0.11512925464970229 * dot * scale, mask=finishing & (block == 0))
     length = _row_length(LENGTHS, row, stride_lengths, n_time, HAS_LENGTHS)
     counted = offsets < _in_block(length, start, BLOCK)
     coeff_w = tl.where(counted, dot * scale / signal, 0.0)
@@ -454,30 +461,30 @@ def add_noise_backward_kernel(
         tl.store(GN + out, gn.to(GN.dtype.element_ty), mask=mask)
 
 
-BLOCK_P = 64  # partial sums reduced per step by the second kernel of each pair
+BLOCK_P = 64  # partial sums reduced per step by the mixing pass
 # White noise costs ~30-40 instructions per sample (Philox, Box-Muller): blocks of 4096 to
 # 16384 samples, 32 per thread, keep the per-program and reduction overheads small beside it.
 GENERATE_BLOCKS = (4096, 16384)
-MAX_GRID_Y = 65535  # the limit of grid dim 1 (blocks per row)
+MAX_TILES = 2**31 - 1  # tickets and grid dim 0 (the pipelined launches' 1-D grid)
 
 
 def _layout(rows, n_time, device, generate):
-    """(BLOCK, blocks_per_row, grid (rows, blocks_per_row), num_warps) of every add_noise
-    kernel; the forward's partials are laid out by it, and the backward uses the same."""
+    """(BLOCK, blocks_per_row, grid, num_warps) of the add_noise kernels; the forward's
+    partials are laid out by it, and the backward uses the same. The grid is one row of
+    blocks longer than the input (the pipeline's last finishing programs)."""
     if generate:
         block, blocks_per_row, _ = row_blocks(
             rows, n_time, device, max_block=GENERATE_BLOCKS[1], min_block=GENERATE_BLOCKS[0]
         )
+        block = max(block, 128)  # 32 samples per thread, at least 128 per block (16 per step)
+        blocks_per_row = triton.cdiv(n_time, block)
     else:
         block, blocks_per_row, _ = row_blocks(rows, n_time, device)
-    while blocks_per_row > MAX_GRID_Y:  # very long rows: bigger blocks
+    while (rows + 1) * blocks_per_row > MAX_TILES:  # very long rows: bigger blocks
         block *= 2
         blocks_per_row = triton.cdiv(n_time, block)
-    if generate:  # 32 samples per thread, at least 128 per block (16 per step)
-        block = max(block, 128)
-        blocks_per_row = triton.cdiv(n_time, block)
     warps = min(max(block // 1024, 1), 16) if generate else num_warps(block)
-    return block, blocks_per_row, (rows, blocks_per_row), warps
+    return block, blocks_per_row, ((rows + 1) * blocks_per_row,), warps
 
 
 def _noise_args(w, n, seed):
@@ -501,7 +508,8 @@ def add_noise(w, n, snr, lengths, seed=None, launch=lambda kernel: kernel):
 
     ``n`` is (rows, time) with its last dim contiguous (row stride may be 0), or None:
     white noise from the one-element integer tensor ``seed``. ``snr`` and ``lengths``
-    (rows,), any real dtype (``lengths`` None: every sample). Two launches.
+    (rows,), any real dtype (``lengths`` None: every sample). One launch (and the zeroing
+    of its counters).
     """
     rows, n_time = w.shape
     compute_dtype = compute_dtype_of(w)
@@ -510,24 +518,21 @@ def add_noise(w, n, snr, lengths, seed=None, launch=lambda kernel: kernel):
     partials = torch.empty(2, rows, blocks_per_row, dtype=compute_dtype, device=w.device)
     if y.numel() == 0:
         return y, partials
+    counts = torch.zeros(rows + 1, dtype=torch.int32, device=w.device)
     noise, stride_n_row, seed, generate = _noise_args(w, n, seed)
     lengths, stride_lengths, has_lengths = _lengths_args(w, lengths)
-    launch(energies_kernel)[grid](
-        w, noise, seed, lengths, partials, w.stride(0), stride_n_row, stride_lengths, rows,
-        n_time, blocks_per_row, GENERATE=generate, HAS_LENGTHS=has_lengths, BLOCK=block,
-        num_warps=warps,
-    )  # fmt: skip
-    launch(add_scaled_noise_kernel)[grid](
-        w, noise, seed, snr, partials, y, w.stride(0), stride_n_row, snr.stride(0), rows,
-        n_time, blocks_per_row, GENERATE=generate, BLOCK=block, BLOCK_P=BLOCK_P,
-        num_warps=warps,
+    launch(add_noise_kernel)[grid](
+        w, noise, seed, snr, lengths, partials, counts, y, w.stride(0), stride_n_row,
+        snr.stride(0), stride_lengths, rows, n_time, blocks_per_row, GENERATE=generate,
+        HAS_LENGTHS=has_lengths, BLOCK=block, BLOCK_P=BLOCK_P, num_warps=warps,
     )  # fmt: skip
     return y, partials
 
 
 def add_noise_backward(g, w, n, snr, lengths, partials, seed=None, launch=lambda k: k):
     """Gradients of :func:`add_noise` for the output's gradient ``g``: (signal's, noise's
-    (None for white noise), SNR's (rows,) in the compute dtype). Two launches."""
+    (None for white noise), SNR's (rows,) in the compute dtype). One launch (and the
+    zeroing of its counters)."""
     rows, n_time = w.shape
     compute_dtype = partials.dtype
     grad_w = torch.empty((rows, n_time), dtype=w.dtype, device=w.device)
@@ -538,14 +543,11 @@ def add_noise_backward(g, w, n, snr, lengths, partials, seed=None, launch=lambda
     block, blocks_per_row, grid, warps = _layout(rows, n_time, w.device, n is None)
     assert partials.shape[-1] == blocks_per_row, "partials from another launch layout"
     dots = torch.empty(rows, blocks_per_row, dtype=compute_dtype, device=w.device)
+    counts = torch.zeros(rows + 1, dtype=torch.int32, device=w.device)
     noise, stride_n_row, seed, generate = _noise_args(w, n, seed)
     lengths, stride_lengths, has_lengths = _lengths_args(w, lengths)
-    launch(dot_kernel)[grid](
-        g, noise, seed, dots, g.stride(0), stride_n_row, n_time, blocks_per_row,
-        GENERATE=generate, BLOCK=block, num_warps=warps,
-    )  # fmt: skip
     launch(add_noise_backward_kernel)[grid](
-        g, w, noise, seed, snr, lengths, partials, dots, grad_w,
+        g, w, noise, seed, snr, lengths, partials, dots, counts, grad_w,
         grad_w if grad_n is None else grad_n, grad_snr, g.stride(0), w.stride(0),
         stride_n_row, snr.stride(0), stride_lengths, rows, n_time, blocks_per_row,
         GENERATE=generate, HAS_LENGTHS=has_lengths, BLOCK=block, BLOCK_P=BLOCK_P,
@@ -558,8 +560,6 @@ def add_noise_backward(g, w, n, snr, lengths, partials, seed=None, launch=lambda
 # performance model (benchmarks/model) checks every launch against it.
 WRITES = {
     "scale_rows_kernel": ("Y",),
-    "energies_kernel": ("PARTIALS",),
-    "add_scaled_noise_kernel": ("Y",),
-    "dot_kernel": ("PARTIALS",),
-    "add_noise_backward_kernel": ("GW", "GN", "GSNR"),
+    "add_noise_kernel": ("PARTIALS", "COUNTS", "Y"),
+    "add_noise_backward_kernel": ("DOTS", "COUNTS", "GW", "GN", "GSNR"),
 }

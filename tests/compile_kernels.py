@@ -143,6 +143,14 @@ def launches():
                     x, cos, sin, fb, bin_ranges, 160, 0, 200, mode, 2.0, (0.1, 1e-10, 0.0, -1.0),
                     False, precision, True, (2.0, True),
                 )  # fmt: skip
+        # the folded DFT (even n_fft), with and without the edge buffer (center=False)
+        fold = logmel.fold_bases(window, 400), logmel.fold_filterbank(fb)
+        for precision in precisions:
+            for left, floor in ((200, (2.0, True)), (0, None)):
+                yield logmel.log_mel_fold, (
+                    x, window, *fold, 80, 160, 0, left, 1, 2.0, (0.1, 1e-10, 0.0, -1.0),
+                    floor is None, precision, True, floor,
+                )  # fmt: skip
         complex_dtype = torch.complex128 if compute == torch.float64 else torch.complex64
         stft = torch.zeros(3, 31, 201, dtype=complex_dtype).transpose(1, 2)  # bins contiguous
         steps, advance = torch.arange(0, 31, 1.26, dtype=compute), torch.zeros(201, dtype=compute)

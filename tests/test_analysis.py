@@ -2,6 +2,7 @@
 InverseMelScale, edit and Frechet distances, against torchaudio 2.11 fixtures
 (tests/data/make_analysis_fixtures.py), float64 references and scipy."""
 
+import itertools
 import math
 
 import numpy as np
@@ -129,6 +130,14 @@ def _cmn_loop(x, cmn_window, min_cmn_window, center, norm_vars):
             var = window.square().mean(-2) - window.mean(-2).square()
             out[..., t, :] = 0 if e - s == 1 else out[..., t, :] / var.sqrt()
     return out
+
+
+def test_cmn_window_bounds_on_the_device_follow_the_rules():
+    for n, window, minimum, center in itertools.product(
+        [1, 7, 40], [0, 3, 10, 60], [0, 5, 20, 100], [False, True]
+    ):
+        start, end = ref.cmn_window_bounds(n, window, minimum, center, "cpu")
+        assert (start.tolist(), end.tolist()) == ref.cmn_windows(n, window, minimum, center)
 
 
 @pytest.mark.parametrize("n_frames", [1, 7, 40])

@@ -5,6 +5,7 @@ import pytest
 import torch
 from helpers import DATA, assert_close_to_reference
 
+import tritaudio
 import tritaudio.functional as F
 import tritaudio.transforms as T
 
@@ -160,3 +161,26 @@ def test_bad_inputs():
         T.MVDR(solution="svd")
     with pytest.raises(ValueError, match="complex"):
         T.MVDR()(x.real, fixture("mask_s"))
+
+
+def test_the_triton_path_solves_without_reading_the_info(monkeypatch):
+    # torch.linalg.solve reads the solver's info on the host (a sync on CUDA); the Triton
+    # path calls solve_ex instead: the same numbers, bit for bit
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(2, 3, 5, 8, dtype=torch.cdouble, generator=g)
+    psd_s, psd_n = F.psd(x), F.psd(x.flip(-1))
+    rtf = torch.randn(2, 5, 3, dtype=torch.cdouble, generator=g)
+
+    def weights():
+        return [
+            F.mvdr_weights_souden(psd_s, psd_n, 0),
+            F.mvdr_weights_rtf(rtf, psd_n, 1),
+            F.rtf_power(psd_s, psd_n, 2),
+        ]
+
+    with tritaudio.use_backend("torch"):
+        expected = weights()
+    monkeypatch.setattr(torch.linalg, "solve", lambda *args: pytest.fail("linalg.solve called"))
+    with tritaudio.use_backend("triton"):
+        for got, want in zip(weights(), expected, strict=True):
+            assert torch.equal(got, want)

@@ -10,7 +10,7 @@ import tritaudio
 import tritaudio.functional as F
 import tritaudio.transforms as T
 
-IMPLEMENTATIONS = ["stft", "dft"]
+IMPLEMENTATIONS = ["stft", "dft"]  # and "auto", the default: one of these
 
 
 def assert_log_mel_close(out, ref, unit_per_db, what):
@@ -53,7 +53,7 @@ def test_amplitude_to_db_floor_semantics(backend, device):
     mel = T.MelSpectrogram(**case["kwargs"]).to(device)(x)
     expected = T.AmplitudeToDB("power", top_db=80.0)(mel)
     out = T.LogMelSpectrogram(**case["kwargs"], dynamic_range=80.0).to(device)(x)
-    assert (out - expected).abs().max() <= 1e-4
+    assert (out - expected).abs().max() <= 1e-4  # (both through the folded DFT here)
     assert out.min() == pytest.approx(out.max().item() - 80.0)
 
 
@@ -150,6 +150,38 @@ def test_gradcheck(device, implementation):
         assert torch.autograd.gradcheck(module, (x,), fast_mode=True)
         if implementation == "stft":
             assert torch.autograd.gradgradcheck(module, (x,), fast_mode=True)
+
+
+@pytest.mark.filterwarnings("ignore:at least one")
+@pytest.mark.parametrize("n_fft", [132, 130])
+def test_dft_folding_edge_cases(device, n_fft):
+    # the folded DFT with n_fft / 4 odd, two frame tiles, two mel groups (> 128 bands) and
+    # circular centering; n_fft not a multiple of 4 takes the dense kernel
+    x = parity()["inputs"]["speech16k"][:, 3000:4300]
+    module = T.LogMelSpectrogram(16000, n_fft=n_fft, hop_length=8, n_mels=136,
+                                 pad_mode="circular", implementation="dft").to(device)  # fmt: skip
+    with tritaudio.use_backend("triton"):
+        out = module(x.to(device))
+    assert out.shape == (1, 136, 1 + 1300 // 8)
+    with tritaudio.use_backend("torch"):
+        ref = module.to(torch.float64)(x.double().to(device))
+    assert_log_mel_close(out, ref, 1.0, f"n_fft {n_fft}")
+
+
+def test_auto_takes_dft_without_gradient_and_stft_with(monkeypatch, device):
+    from tritaudio.functional import logmel
+
+    calls = []
+    for name in ("_log_mel_dft", "_log_mel_stft"):
+        original = getattr(logmel, name)
+        monkeypatch.setattr(logmel, name, lambda *a, f=original, n=name: calls.append(n) or f(*a))
+    module = T.LogMelSpectrogram.whisper().to(device)
+    assert module.implementation == "auto" and module.precision == "tf32x3"
+    x = torch.randn(1, 4000, device=device)
+    with tritaudio.use_backend("triton"):
+        module(x)
+        module(x.requires_grad_())
+    assert calls == ["_log_mel_dft", "_log_mel_stft"]
 
 
 def test_dft_gradient_equals_stft_gradient(device):

@@ -219,17 +219,23 @@ def test_fused_mel_kernel_matches_float64_reference(backend, device, case, log):
 
 
 def test_mel_spectrogram_runs_the_fused_kernel(monkeypatch, device):
-    from tritaudio.kernels import spectral
+    # with a gradient (or an odd n_fft) the fused kernel over the STFT; without, for an
+    # even n_fft, the folded DFT from the waveform
+    from tritaudio.kernels import logmel, spectral
 
     calls = []
-    launcher = spectral.mel_power
-    monkeypatch.setattr(spectral, "mel_power", lambda *a, **k: calls.append(1) or launcher(*a, **k))
+    for module, name in ((spectral, "mel_power"), (logmel, "log_mel_fold")):
+        launcher = getattr(module, name)
+        monkeypatch.setattr(
+            module, name, lambda *a, f=launcher, n=name, **k: calls.append(n) or f(*a, **k)
+        )  # fmt: skip
     monkeypatch.setattr(torch, "matmul", None)  # the projection must not be a matmul
+    module = T.MelSpectrogram(16000, n_fft=128, n_mels=16).to(device)
+    x = torch.randn(2, 1000, device=device)
     with tritaudio.use_backend("triton"):
-        out = T.MelSpectrogram(16000, n_fft=128, n_mels=16).to(device)(
-            torch.randn(2, 1000, device=device)
-        )
-    assert out.shape == (2, 16, 16) and calls == [1]
+        assert module(x.requires_grad_()).shape == (2, 16, 16)
+        assert module(x.detach()).shape == (2, 16, 16)
+    assert calls == ["mel_power", "log_mel_fold"]
 
 
 def test_nonzero_ranges():
@@ -475,7 +481,7 @@ def trace_only(graph_module, inputs):
 for name, module in [
     ("mel", T.MelSpectrogram(16000, n_fft=256, n_mels=32)),
     ("mfcc", T.MFCC(16000, n_mfcc=13, melkwargs=dict(n_fft=256, n_mels=32))),
-    ("logmel stft", T.LogMelSpectrogram.whisper()),
+    ("logmel stft", T.LogMelSpectrogram.whisper(implementation="stft")),
     ("logmel dft", T.LogMelSpectrogram.whisper(implementation="dft")),
 ]:
     try:
@@ -497,8 +503,8 @@ def test_triton_path_traces_fullgraph():
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
-    assert lines[0] == "mel ['tritaudio.frame.default', 'tritaudio.mel_power.default']"
-    assert lines[1] == "mfcc ['tritaudio.frame.default', 'tritaudio.mel_power.default']"
+    assert lines[0] == "mel ['tritaudio.log_mel_dft.default']"  # no gradient: the folded DFT
+    assert lines[1] == "mfcc ['tritaudio.log_mel_dft.default']"
     assert lines[2] == "logmel stft ['tritaudio.frame.default', 'tritaudio.mel_power.default']"
     assert lines[3] == "logmel dft ['tritaudio.log_mel_dft.default']"
 
@@ -665,7 +671,8 @@ def test_constant_tables_are_built_once(monkeypatch, device, implementation):
     from tritaudio.kernels import logmel, spectral
 
     ranges = count_calls(monkeypatch, spectral, "nonzero_ranges")
-    bases = count_calls(monkeypatch, logmel, "dft_bases")
+    bases = count_calls(monkeypatch, logmel, "fold_bases")  # the dft's (an even n_fft)
+    fb_tables = count_calls(monkeypatch, logmel, "fold_filterbank")  # its ranges and flags
     module = T.LogMelSpectrogram(16000, n_fft=128, hop_length=32, n_mels=16)
     module.implementation = implementation
     module = module.to(device)
@@ -673,7 +680,7 @@ def test_constant_tables_are_built_once(monkeypatch, device, implementation):
     with tritaudio.use_backend("triton"):
         for _ in range(3):
             module(x).sum().backward()
-        assert len(ranges) == 2 and len(bases) == (implementation == "dft")
+        assert len(ranges) + len(fb_tables) == 2 and len(bases) == (implementation == "dft")
         with torch.no_grad():
             module.mel_spectrogram.spectrogram.window.mul_(0.5)  # an edit rebuilds them
         out = module(x)

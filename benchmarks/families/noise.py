@@ -18,6 +18,12 @@ def _additive_noise(tritaudio, size, device):
     return tritaudio.transforms.AdditiveNoise(snr_db=(10, 30), seed=0).to(device)
 
 
+def _additive_noise_unseeded(tritaudio, size, device):
+    # draws from torch's generator on the device: no host-to-device copy (a seeded module
+    # follows its CPU generator's sequence and sends its draws in one pinned copy)
+    return tritaudio.transforms.AdditiveNoise(snr_db=(10, 30)).to(device)
+
+
 def _randn_then_add_noise(torchaudio, size, device):
     def augment(waveform):
         snr = 10 + 20 * torch.rand(waveform.shape[:-1], device=waveform.device)
@@ -39,6 +45,12 @@ CASES = [
         "noise",
         "AdditiveNoise (white)",
         tritaudio_and_torchaudio(_additive_noise, _randn_then_add_noise),
+        headline=HEADLINE,
+    ),
+    Case(
+        "noise",
+        "AdditiveNoise (white, unseeded)",
+        tritaudio_and_torchaudio(_additive_noise_unseeded, _randn_then_add_noise),
         headline=HEADLINE,
     ),
 ]

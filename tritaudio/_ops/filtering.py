@@ -72,7 +72,7 @@ def _lfilter_grad(ctx, grad):
     grad_x = conv_rows(grad_u, b, x.shape[1], 0, step).to(x.dtype)
     grad_b = lag_products(grad_u, x, b.shape[1], 0, step, filters).to(b.dtype)
     grad_a = -lag_products(grad_u, y, n_a, 0, step, filters).to(a.dtype)
-    grad_a[:, 0] = 0  # a[0] is held at 1: the normalisation outside carries a0's gradient
+    grad_a[:, 0].fill_(0)  # a[0] is held at 1: the normalisation outside carries a0's gradient
     return grad_x, grad_a, grad_b, None, None
 
 

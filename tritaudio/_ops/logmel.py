@@ -38,16 +38,26 @@ def log_mel_dft(
     per_example: int = 1,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(log-)mel spectrogram (rows, n_mels, frames) of (rows, time) ``x`` in one kernel, the
-    DFT as tl.dot against windowed bases; ``window`` (n_fft,) and ``fb`` (n_fft // 2 + 1,
-    n_mels) in the compute dtype. Also returns the projection before the log when
-    ``save_mel``, else an empty tensor. ``drop_last``, ``dynamic_range``, ``per_example``:
-    Whisper's epilogue in the kernel, as ``out_frames`` / ``dynamic_range`` /
-    ``per_example`` of :func:`tritaudio._ops.spectral.mel_power`."""
+    DFT as tl.dot (folded by the input's symmetry for n_fft a multiple of 4: kernels/logmel.py);
+    ``window`` (n_fft,) and ``fb`` (n_fft // 2 + 1, n_mels) in the compute dtype. Also
+    returns the projection before the log when ``save_mel``, else an empty tensor.
+    ``drop_last``, ``dynamic_range``, ``per_example``: Whisper's epilogue in the kernel, as
+    ``out_frames`` / ``dynamic_range`` / ``per_example`` of
+    :func:`tritaudio._ops.spectral.mel_power`."""
     n_fft = window.shape[0]
-    build = lambda: logmel.dft_bases(window, n_fft)
-    cos, sin = cached_table("dft_bases", (window,), (n_fft,), build)
     log = (log_multiplier, amin, offset, shift) if has_log else None
     floor = (dynamic_range, bool(per_example)) if has_log and dynamic_range >= 0 else None
+    if n_fft % 4 == 0:  # the folded DFT: an eighth of the products
+        build = lambda: logmel.fold_bases(window, n_fft)
+        tables = cached_table("fold_bases", (window,), (n_fft, logmel.FOLD_BLOCK_K), build)
+        build = lambda: logmel.fold_filterbank(fb)
+        fb_tables = cached_table("fold_filterbank", (fb,), (logmel.FOLD_BLOCK_K,), build)
+        return logmel.log_mel_fold(
+            x, window, tables, fb_tables, fb.shape[1], hop, pad, left, mode, power, log,
+            bool(save_mel), precision, bool(drop_last), floor, launch=wrap_triton,
+        )  # fmt: skip
+    build = lambda: logmel.dft_bases(window, n_fft)
+    cos, sin = cached_table("dft_bases", (window,), (n_fft,), build)
     return logmel.log_mel_dft(
         x, cos, sin, fb, bin_ranges(fb), hop, pad, left, mode, power, log, bool(save_mel),
         precision, bool(drop_last), floor, launch=wrap_triton,

@@ -1,5 +1,5 @@
 """The noise family's ops: gain (scale_rows), add_noise and add_white_noise, with their backwards
-(kernels/noise.py: two launches forward, two backward, nothing read back to the host).
+(kernels/noise.py: one launch forward, one backward, nothing read back to the host).
 """
 
 import torch

@@ -8,25 +8,32 @@ import math
 
 import torch
 
+from tritaudio import _cache
+
 IIR_CHUNK = 256  # samples per block of the all-pole recursion (see all_pole)
 
 
 def _all_pole_tables(a1, a2, chunk, dtype, device):
     """For ``y[n] = v[n] - a1 y[n-1] - a2 y[n-2]`` on a block of ``chunk`` samples:
     the zero-state matrix ``H`` (``y = H v`` from rest) and the responses ``g`` (2, chunk)
-    to the initial states ``y[-1] = 1`` and ``y[-2] = 1``. Built in float64."""
-    h = [1.0, -a1]
-    g1 = [-a1, -a1 * -a1 - a2]  # y[-1] = 1, y[-2] = 0
-    g2 = [-a2, -a1 * -a2]  # y[-1] = 0, y[-2] = 1
-    for _ in range(2, chunk):
-        h.append(-a1 * h[-1] - a2 * h[-2])
-        g1.append(-a1 * g1[-1] - a2 * g1[-2])
-        g2.append(-a1 * g2[-1] - a2 * g2[-2])
-    h = torch.tensor(h[:chunk], dtype=torch.float64)
-    lag = torch.arange(chunk)[:, None] - torch.arange(chunk)[None, :]
-    toeplitz = torch.where(lag >= 0, h[lag.clamp(min=0)], 0.0)
-    g = torch.tensor([g1[:chunk], g2[:chunk]], dtype=torch.float64)
-    return toeplitz.to(dtype=dtype, device=device), g.to(dtype=dtype, device=device)
+    to the initial states ``y[-1] = 1`` and ``y[-2] = 1``: entries of the powers of the
+    recursion's companion matrix ``M`` (``h[n] = M^n[0, 0]``, ``g[:, n] = M^(n+1)[0, :]``),
+    built in float64 on ``device`` (no host-to-device copy), cached per filter."""
+
+    def build():
+        entries = (-a1, -a2, 1.0, 0.0)
+        f64 = dict(dtype=torch.float64, device=device)
+        step = torch.stack([torch.full((), v, **f64) for v in entries]).reshape(2, 2)
+        rows = [torch.eye(2, **f64)[0]]  # the first rows of M^0 .. M^chunk, one at a time
+        for _ in range(chunk):  # (by doubling they would lose digits: M is ill-conditioned)
+            rows.append(rows[-1] @ step)
+        powers = torch.stack(rows)
+        h, g = powers[:chunk, 0], powers[1:].T
+        lag = torch.arange(chunk, device=device)[:, None] - torch.arange(chunk, device=device)
+        toeplitz = torch.where(lag >= 0, h[lag.clamp(min=0)], 0.0)
+        return toeplitz.to(dtype), g.to(dtype).contiguous()
+
+    return _cache.cached_table("all-pole tables", (), (a1, a2, chunk, dtype, device), build)
 
 
 def all_pole(v, a1, a2, chunk=IIR_CHUNK):
@@ -99,7 +106,8 @@ def loudness(waveform, sample_rate):
     step = round(gate * 0.25)
     energy = x.square().unfold(-1, gate, step).mean(-1)
     energy = energy.reshape(-1, channels, energy.shape[-1])  # (batch, channels, blocks)
-    g = torch.tensor(CHANNEL_WEIGHTS[:channels], dtype=energy.dtype, device=energy.device)
+    g = torch.full((channels,), CHANNEL_WEIGHTS[-1], dtype=energy.dtype, device=energy.device)
+    g[:3].fill_(CHANNEL_WEIGHTS[0])  # CHANNEL_WEIGHTS[:channels], built on the device
 
     block_loudness = -0.691 + 10 * torch.log10((g[:, None] * energy).sum(-2))  # (batch, blocks)
 
@@ -192,15 +200,27 @@ def cmn_windows(n_frames, cmn_window, min_cmn_window, center):
     return starts, ends
 
 
+def cmn_window_bounds(n_frames, cmn_window, min_cmn_window, center, device):
+    """:func:`cmn_windows`' rules on int64 tensors built on ``device`` (no host-to-device
+    copy): ``(start, end)``, each ``(n_frames,)``."""
+    t = torch.arange(n_frames, device=device)
+    start = t - (cmn_window // 2 if center else cmn_window)
+    end = start + cmn_window if center else t + 1
+    end = torch.where(start < 0, end - start, end)
+    start = start.clamp(min=0)
+    if not center:
+        end = torch.where(end > t, (t + 1).clamp(min=min_cmn_window), end)
+    start = torch.where(end > n_frames, (start - (end - n_frames)).clamp(min=0), start)
+    return start, end.clamp(max=n_frames)
+
+
 def sliding_window_cmn(specgram, cmn_window, min_cmn_window, center, norm_vars):
     """torchaudio.functional.sliding_window_cmn on ``(..., time, freq)``: window sums as
     differences of float64 prefix sums (torchaudio keeps running sums in the input dtype)."""
     shape = specgram.shape
     n_frames, n_feats = shape[-2], shape[-1]
     x = specgram.reshape(math.prod(shape[:-2]), n_frames, n_feats)
-    starts, ends = cmn_windows(n_frames, cmn_window, min_cmn_window, center)
-    start = torch.tensor(starts, dtype=torch.int64, device=x.device)
-    end = torch.tensor(ends, dtype=torch.int64, device=x.device)
+    start, end = cmn_window_bounds(n_frames, cmn_window, min_cmn_window, center, x.device)
     count = (end - start).to(torch.float64)[None, :, None]
     x64 = x.to(torch.float64)
     prefix = torch.nn.functional.pad(x64.cumsum(1), (0, 0, 1, 0))

@@ -8,6 +8,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from tritaudio._backend import _constant_under_torch_compile
+
 
 def contrast(waveform, enhancement_amount):
     """torchaudio.functional.contrast: sin(x pi / 2 + c sin(2 pi x)), c = amount / 750."""
@@ -109,16 +111,22 @@ def phaser_lags(sample_rate, n_time, delay_ms, mod_speed, sinusoidal, device):
     return delay - table[index].long() + 1, delay
 
 
+@_constant_under_torch_compile
+def _host_phaser_lags(sample_rate, n_time, delay_ms, mod_speed, sinusoidal):
+    """:func:`phaser_lags` on the host, as Python ints (a constant to torch.compile)."""
+    lags, delay = phaser_lags(sample_rate, n_time, delay_ms, mod_speed, sinusoidal, "cpu")
+    return lags.tolist(), delay
+
+
 def phaser(waveform, sample_rate, gain_in, gain_out, delay_ms, decay, mod_speed, sinusoidal):
     """torchaudio.functional.phaser on (rows, time): s[i] = gain_in x[i] + decay s[i -
     lag[i]], out = clamp(gain_out s). Sequential over time (a Python loop of row ops)."""
     n_time = waveform.shape[-1]
-    lags, delay = phaser_lags(sample_rate, n_time, delay_ms, mod_speed, sinusoidal, "cpu")
+    lags, delay = _host_phaser_lags(sample_rate, n_time, delay_ms, mod_speed, sinusoidal)
     if delay == 0:
         raise ValueError("delay_ms * sample_rate must give a delay of at least one sample")
     driven = waveform * gain_in
     out = []
-    lags = lags.tolist()
     for i in range(n_time):
         previous = i - lags[i]
         feedback = out[previous] * decay if previous >= 0 else 0.0

@@ -133,7 +133,7 @@ def dct_matrix(num_ceps, num_mel_bins, dtype, device=None):
     n = torch.arange(num_mel_bins, dtype=torch.float64, device=device).unsqueeze(1)
     k = torch.arange(num_ceps, dtype=torch.float64, device=device)
     dct = torch.cos(math.pi / num_mel_bins * (n + 0.5) * k) * math.sqrt(2.0 / num_mel_bins)
-    dct[:, 0] = math.sqrt(1.0 / num_mel_bins)
+    dct[:, 0].fill_(math.sqrt(1.0 / num_mel_bins))  # traced without a lifted constant
     return dct.to(dtype)
 
 

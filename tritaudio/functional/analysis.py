@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import torch
 
+from tritaudio._backend import _constant_under_torch_compile
 from tritaudio._reference import analysis as _reference
 
 
@@ -37,6 +38,15 @@ def _check_positive(name, value):
     if not (value > 0 and math.isfinite(value)):
         raise ValueError(f"{name} must be positive and finite, got {value!r}")
     return value
+
+
+@_constant_under_torch_compile
+def _mu_law_constants(quantization_channels, dtype):
+    """``mu`` and ``log1p(mu)`` as Python numbers with the values of torchaudio's 0-d tensors
+    of ``dtype``, computed on the host (kernel scalars: no host-to-device copy per call;
+    torch.compile takes them as constants)."""
+    mu = torch.tensor(quantization_channels - 1.0, dtype=dtype)
+    return mu.item(), torch.log1p(mu).item()
 
 
 def mu_law_encoding(x: torch.Tensor, quantization_channels: int) -> torch.Tensor:
@@ -66,8 +76,8 @@ def mu_law_encoding(x: torch.Tensor, quantization_channels: int) -> torch.Tensor
             "mu_law_encoding expects a floating-point x; converting to float32", stacklevel=2
         )
         x = x.to(torch.float)
-    mu = torch.tensor(quantization_channels - 1.0, dtype=x.dtype, device=x.device)
-    companded = torch.sign(x) * torch.log1p(mu * torch.abs(x)) / torch.log1p(mu)
+    mu, log1p_mu = _mu_law_constants(quantization_channels, x.dtype)
+    companded = torch.sign(x) * torch.log1p(mu * torch.abs(x)) / log1p_mu
     return ((companded + 1) / 2 * mu + 0.5).to(torch.int64)
 
 
@@ -94,9 +104,9 @@ def mu_law_decoding(x_mu: torch.Tensor, quantization_channels: int) -> torch.Ten
     _check_int("quantization_channels", quantization_channels, 2)
     if not x_mu.is_floating_point():
         x_mu = x_mu.to(torch.float)
-    mu = torch.tensor(quantization_channels - 1.0, dtype=x_mu.dtype, device=x_mu.device)
+    mu, log1p_mu = _mu_law_constants(quantization_channels, x_mu.dtype)
     x = x_mu / mu * 2 - 1.0
-    return torch.sign(x) * (torch.exp(torch.abs(x) * torch.log1p(mu)) - 1.0) / mu
+    return torch.sign(x) * (torch.exp(torch.abs(x) * log1p_mu) - 1.0) / mu
 
 
 def detect_pitch_frequency(

@@ -2,12 +2,15 @@
 (Souden's and from a relative transfer function), RTF estimates, applying the weights.
 
 Plain torch on any device (small complex matrices per frequency: torch.linalg's batched
-solvers are the right tool); differentiable.
+solvers are the right tool); differentiable. On the Triton path the solves skip torch's host
+read of the solver's info (no synchronisation); ``rtf_evd``'s ``eigh`` has no such form.
 """
 
 import numbers
 
 import torch
+
+from tritaudio._backend import backend_for
 
 
 def _check_complex(name, value, min_dims, layout):
@@ -49,6 +52,16 @@ def _reference_vector(reference_channel, channels, dtype, name="reference_channe
             )
         return reference_channel.to(dtype)
     raise TypeError(f"{name} must be an int or a tensor, got {type(reference_channel).__name__}")
+
+
+def _solve(a, b):
+    """``torch.linalg.solve(a, b)``; on the Triton path its ``_ex`` form, the same numbers
+    without the host read of the solver's info that makes ``solve`` synchronise on CUDA (a
+    singular system then gives inf / NaN instead of an error; diagonal loading keeps it
+    regular)."""
+    if backend_for(a, b) == "triton":
+        return torch.linalg.solve_ex(a, b).result
+    return torch.linalg.solve(a, b)
 
 
 def _trace(matrix):
@@ -125,7 +138,7 @@ def mvdr_weights_souden(
     reference = _reference_vector(reference_channel, psd_n.shape[-1], psd_n.dtype)
     if diagonal_loading:
         psd_n = _diagonal_loading(psd_n, diag_eps)
-    numerator = torch.linalg.solve(psd_n, psd_s)
+    numerator = _solve(psd_n, psd_s)
     ws = numerator / (_trace(numerator)[..., None, None] + eps)
     if isinstance(reference, int):
         return ws[..., :, reference]
@@ -167,7 +180,7 @@ def mvdr_weights_rtf(
         reference = _reference_vector(reference_channel, psd_n.shape[-1], psd_n.dtype)
     if diagonal_loading:
         psd_n = _diagonal_loading(psd_n, diag_eps)
-    numerator = torch.linalg.solve(psd_n, rtf.unsqueeze(-1)).squeeze(-1)
+    numerator = _solve(psd_n, rtf.unsqueeze(-1)).squeeze(-1)
     denominator = (rtf.conj() * numerator).sum(-1)
     weights = numerator / (denominator.real.unsqueeze(-1) + eps)
     if reference is None:
@@ -227,7 +240,7 @@ def rtf_power(
     reference = _reference_vector(reference_channel, psd_n.shape[-1], psd_n.dtype)
     if diagonal_loading:
         psd_n = _diagonal_loading(psd_n, diag_eps)
-    phi = torch.linalg.solve(psd_n, psd_s)
+    phi = _solve(psd_n, psd_s)
     if isinstance(reference, int):
         rtf = phi[..., reference]
     else:

@@ -248,10 +248,10 @@ def _coefficient(value, waveform):
 def _device_coefficients(values, dtype, device):
     """(a, b) of a biquad given by numbers on ``device``, cached: a GPU call copies nothing."""
 
-    def build():
-        coeffs = torch.tensor(values, dtype=dtype)
-        _check_denominators(coeffs[3:])
-        return coeffs[3:].to(device), coeffs[:3].to(device)
+    def build():  # on the device from scalars (fill kernels, no host-to-device copy)
+        _check_denominators(torch.tensor(values[3:], dtype=dtype))
+        coeffs = torch.stack([torch.full((), v, dtype=dtype, device=device) for v in values])
+        return coeffs[3:], coeffs[:3]
 
     return _cache.cached_table("biquad coefficients", (), (values, dtype, device), build)
 

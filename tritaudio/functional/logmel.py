@@ -20,7 +20,7 @@ from tritaudio.functional.spectral import (
 DECIBELS = LogScale(10.0, 1e-10)  # of a power: AmplitudeToDB("power")
 
 
-LOG_MEL_IMPLEMENTATIONS = ("stft", "dft")
+LOG_MEL_IMPLEMENTATIONS = ("auto", "stft", "dft")
 
 
 def _check_log_mel_options(log, dynamic_range, implementation, precision):
@@ -54,8 +54,8 @@ def log_mel_spectrogram(
     dynamic_range: float | None = None,
     per_example: bool = True,
     drop_last_frame: bool = False,
-    implementation: str = "stft",
-    precision: str = "ieee",
+    implementation: str = "auto",
+    precision: str = "tf32x3",
 ) -> torch.Tensor:
     """Log-mel spectrogram: :func:`mel_spectrogram` with a log, an optional floor at the
     peak minus ``dynamic_range``, and Whisper's dropped last frame. The functional form of
@@ -71,16 +71,24 @@ def log_mel_spectrogram(
             batch, as Whisper's ``log_mel_spectrogram`` does.
         drop_last_frame: drop the last STFT frame, as Whisper does.
         implementation: on the Triton path, ``"stft"`` (framing kernel, cuFFT, the fused
-            power / mel / log kernel) or ``"dft"`` (one kernel from the waveform: the DFT
-            as tl.dot against windowed cos / sin bases, only the bins the filters use).
-            Both write the output already trimmed (``drop_last_frame``) and, without a
-            gradient, apply the ``dynamic_range`` floor from per-tile maxima the kernel
-            stores, in one light in-place pass over the tiles below the floor.
-        precision: the ``"dft"`` kernel's tl.dot precision for the DFT: ``"ieee"`` (float32,
-            the default), ``"tf32x3"`` or ``"tf32"`` (tensor cores, less accurate; the mel
-            projection stays IEEE). Float32 error against a float64 reference on speech,
-            whisper preset: ieee and stft within 1e-5 of the peak mel power (interpreter and
-            GPU); tf32 / tf32x3 measured on a GPU only (benchmarks/results).
+            power / mel / log kernel), ``"dft"`` (one kernel from the waveform: for n_fft a
+            multiple of 4 the DFT folded by the real input's symmetry, the pairs (n, H - n)
+            and the bin pairs (k, H - k), an eighth of the dense products, as tl.dot;
+            otherwise the dense DFT, only the bins the filters use), or ``"auto"`` (the
+            default: ``"dft"`` for n_fft a multiple of 4 without a gradient, else
+            ``"stft"``; chosen from the model, whisper 64 x 30 s forward: dft tf32x3 5.9x
+            torchaudio, stft 2.7x, modelled on an H200, not measured). Both write the
+            output already trimmed (``drop_last_frame``) and, without a gradient, apply the
+            ``dynamic_range`` floor from per-tile maxima the kernel stores, in one light
+            in-place pass over the tiles below the floor.
+        precision: the ``"dft"`` kernel's tl.dot precision: ``"tf32x3"`` (the default:
+            error-compensated TF32 on tensor cores, for the DFT and the mel projection),
+            ``"ieee"`` (float32 FMAs) or ``"tf32"`` (DFT in plain TF32, less accurate; the
+            mel projection tf32x3). Float32 error against a float64 reference on 2 s of
+            speech, whisper preset, of the peak mel power (the contract: 1e-5): stft and
+            the folded dft in ieee 8.8e-7 (interpreter); tf32x3 2.9e-7, tf32 8.1e-5 (the
+            folded kernel's arithmetic emulated in torch: benchmarks/logmel_accuracy.py,
+            which measures the kernels themselves on a GPU; not run on one yet).
 
     Returns:
         ``(..., n_mels, frames)`` (one frame fewer with ``drop_last_frame``).
@@ -106,6 +114,9 @@ def log_mel_spectrogram(
             float(dynamic_range) if fused_floor else -1.0,
             int(per_example),
         )
+        if implementation == "auto":  # the folded DFT without a gradient (the model's pick)
+            differentiable = torch.is_grad_enabled() and waveform.requires_grad
+            implementation = "dft" if n_fft % 4 == 0 and not differentiable else "stft"
         run = _log_mel_dft if implementation == "dft" else _log_mel_stft
         out = run(
             waveform, fb, pad, window, n_fft, hop_length, power, normalized, center, pad_mode,

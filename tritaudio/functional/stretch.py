@@ -13,6 +13,7 @@ import torch
 
 from tritaudio import _reference
 from tritaudio._backend import backend_for
+from tritaudio._cache import cached_table
 from tritaudio._checks import check_positive_real, check_rate, check_real_waveform, check_stft_args
 from tritaudio._common import in_compute_dtype
 from tritaudio.functional.resample import _apply_resample_filter, _resample_filter
@@ -107,10 +108,10 @@ def _stretch(waveform, rate, n_fft, win_length, hop_length, window):
         return waveform.new_zeros(*waveform.shape[:-1], length)
     stft = (window, n_fft, hop_length, win_length)
     spec = spectrogram(waveform, 0, *stft, None, False)
-    phase_advance = torch.linspace(
-        0, math.pi * hop_length, spec.shape[-2], dtype=spec.real.dtype, device=spec.device
-    )[..., None]
-    stretched = _vocode(spec, rate, phase_advance)
+    n_freq, dtype, device = spec.shape[-2], spec.real.dtype, spec.device
+    build = lambda: torch.linspace(0, math.pi * hop_length, n_freq, dtype=dtype, device=device)
+    phase_advance = cached_table("phase advance", (), (hop_length, n_freq, dtype, device), build)
+    stretched = _vocode(spec, rate, phase_advance[..., None])
     return inverse_spectrogram(stretched, length, 0, *stft, False)
 
 
@@ -123,7 +124,9 @@ def _vocode(spec, rate, phase_advance):
     from tritaudio import _ops
 
     shape = spec.shape
-    steps = torch.arange(0, shape[-1], rate, dtype=spec.real.dtype, device=spec.device)
+    dtype, device = spec.real.dtype, spec.device
+    build = lambda: torch.arange(0, shape[-1], rate, dtype=dtype, device=device)
+    steps = cached_table("vocoder steps", (), (shape[-1], rate, dtype, device), build)
     rows = spec.reshape(-1, *shape[-2:])
     stretched = _ops.phase_vocoder(rows, steps, phase_advance.reshape(-1))
     return stretched.reshape(*shape[:-2], *stretched.shape[-2:])

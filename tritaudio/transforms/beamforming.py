@@ -108,7 +108,7 @@ class MVDR(torch.nn.Module):
         psd_s = self.psd(specgram, mask_s)
         psd_n = self.psd(specgram, mask_n)
         u = torch.zeros(specgram.shape[:-2], device=specgram.device, dtype=torch.cdouble)
-        u[..., self.ref_channel] = 1
+        u[..., self.ref_channel].fill_(1)  # a fill (traced without a lifted 0-d constant)
         if self.online:
             if self.multi_mask:
                 mask_s, mask_n = mask_s.mean(dim=-3), mask_n.mean(dim=-3)

@@ -30,9 +30,12 @@ class LogMelSpectrogram(torch.nn.Module):
         per_example: floor each example at its own peak (default), or the whole batch at
             one peak (False: Whisper's batched behaviour).
         drop_last_frame: drop the last STFT frame (Whisper).
-        implementation: ``"stft"`` (default: framing kernel, cuFFT, fused power / mel / log
-            kernel) or ``"dft"`` (a single kernel from the waveform, DFT on tensor cores).
-        precision: the ``"dft"`` kernel's DFT precision, ``"ieee"``, ``"tf32x3"``, ``"tf32"``.
+        implementation: ``"auto"`` (default: ``"dft"`` for n_fft a multiple of 4 without a
+            gradient, else ``"stft"``), ``"stft"`` (framing kernel, cuFFT, fused power / mel / log
+            kernel) or ``"dft"`` (a single kernel from the waveform, the folded DFT on
+            tensor cores).
+        precision: the ``"dft"`` kernel's precision, ``"tf32x3"`` (default), ``"ieee"``,
+            ``"tf32"``.
 
     Shape:
         ``(..., time)`` -> ``(..., n_mels, frames)``.
@@ -62,8 +65,8 @@ class LogMelSpectrogram(torch.nn.Module):
         dynamic_range: float | None = None,
         per_example: bool = True,
         drop_last_frame: bool = False,
-        implementation: str = "stft",
-        precision: str = "ieee",
+        implementation: str = "auto",
+        precision: str = "tf32x3",
     ) -> None:
         super().__init__()
         self.mel_spectrogram = MelSpectrogram(
