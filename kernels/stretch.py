@@ -205,7 +205,9 @@ def phase_vocoder_kernel(
         advance = tl.where(t_ok, advance, 0.0).to(tl.float64)
         inclusive = tl.cumsum(advance, axis=0)
         phase = (carry + (inclusive - advance)).to(acc_dtype)
-        carry = carry + tl.sum(advance, axis=0)[None, :]
+        # the tile's total: the prefix sum at its last output (picked, not reduced again)
+        last = count - 1 + tl.zeros_like(bins)[None, :]
+        carry = carry + tl.gather(inclusive, last, 0)
         magnitude_t = alpha * mag_after + (1 - alpha) * mag_before
         cos, sin = _cos_sin(phase)
         out = tl.join(magnitude_t * cos, magnitude_t * sin).to(out_dtype)
