@@ -292,6 +292,17 @@ def _dot_cost(group, k, m):
     return k / 292 + (7 * k / group + 10 * k / m + 3) / 32
 
 
+SMALL_PROGRAM_COST = 800  # warp-instructions of a (16, K) tile's program besides its dot
+
+
+def _dot_warps(m, k):
+    """Warps of a dot program: 1 or 2 for the small tiles of short signals (16 x K),
+    else 4 or 8."""
+    if m * k <= 2048:
+        return 1 if m * k <= 1024 else 2
+    return 4 if m * k <= DOT_TILE // 2 else 8
+
+
 def _super_blocks(out_rate, group):
     """Periods per super-block: the fewest whose phases fill groups of ``group`` to within
     5 % (else the best fill), a multiple of 4 outputs where one is (aligned stores)."""
@@ -326,7 +337,14 @@ def dot_plan(rows, n_in, n_out, in_rate, out_rate, width, n_taps, sms):
         m = min(MAX_DOT_M, max(16, DOT_TILE // k))
         c = _super_blocks(out_rate, group)
         n_groups = triton.cdiv(c * out_rate, group)
-        cost = _dot_cost(group, k, m) * n_groups * group / (c * out_rate)
+        n_super = triton.cdiv(n_out, c * out_rate)
+        cost = _dot_cost(group, k, m)
+        if n_super < m:  # a short signal (large coprime rates): a tile of its super-blocks
+            m = max(16, triton.next_power_of_2(n_super))  # (tl.dot's M is at least 16)
+            # small programs: their fixed cost (the weight block, the scalar index math)
+            # counts, and the tile's rows past the signal
+            cost = (_dot_cost(group, k, m) + SMALL_PROGRAM_COST / (group * m)) * m / n_super
+        cost = cost * n_groups * group / (c * out_rate)
         if best is None or cost < best[0]:
             best = (cost, c, group, k, m, n_groups)
     if best is None:
@@ -388,7 +406,7 @@ def _run(x, n_out, in_rate, out_rate, table, spec_args, launch):
                 x, taps, y, x.stride(0), taps.stride(0), taps.stride(1), n_in, n_out, in_rate,
                 out_rate, width, n_taps, rows, n_super, c * in_rate, c * out_rate, n_groups,
                 PRECISION=DOT_PRECISION, M=m, G=group, K=k, TILES=tiles,
-                num_warps=4 if m * k <= DOT_TILE // 2 else 8,
+                num_warps=_dot_warps(m, k),
             )  # fmt: skip
             return y
     tile_rows, block, blocks_per_row, warps = tile(rows, n_out, sm_count(x.device))

@@ -169,6 +169,9 @@ def launches():
         steps, advance = torch.arange(0, 31, 1.26, dtype=compute), torch.zeros(201, dtype=compute)
         for layout in (stft, stft.contiguous()):
             yield stretch.phase_vocoder, (layout, steps, advance)
+        for rate in (0.8, 2.6):  # tiles of 32 outputs and frames; DIRECT
+            steps = torch.arange(0, 31, rate, dtype=compute)
+            yield stretch.phase_vocoder, (stft, steps, advance)
         for order in (1, 2, 4, 8, 12):
             a = torch.zeros(2, order + 1, dtype=compute)
             a[:, 0] = 1.0

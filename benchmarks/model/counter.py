@@ -349,6 +349,12 @@ def _instrumented(census):
 
     builder = interp.interpreter_builder
     patched = []
+    # The interpreter checks every int32 add / sub / mul for overflow (sanitize_overflow:
+    # casts to int64, compares); a kernel compiled without debug has no such checks (their
+    # device_assert is dropped, so is the dead code): not counted.
+    options = getattr(builder, "options", None)
+    if getattr(options, "sanitize_overflow", False):
+        builder.options = dataclasses.replace(options, sanitize_overflow=False)
 
     # A builder call may make others (create_load calls create_masked_load): only the
     # outermost one is the operation the kernel asked for, counted once.
@@ -389,14 +395,27 @@ def _instrumented(census):
     builder.set_grid_idx = set_grid_idx
     reduce_apply, scan_apply = interp.ReduceOps.apply, interp.ScanOps.apply
 
+    # apply may call itself (a bare tensor is passed on as a 1-tuple): each reduction
+    # and scan is counted once, at the outermost call
+    depth = [0]
+
+    def outermost(apply, self, input):
+        depth[0] += 1
+        try:
+            return apply(self, input), depth[0] == 1
+        finally:
+            depth[0] -= 1
+
     def reduce(self, input):
-        result = reduce_apply(self, input)
-        census.record_reduce(_handles(input, []), _handles(result, []))
+        result, outer = outermost(reduce_apply, self, input)
+        if outer:
+            census.record_reduce(_handles(input, []), _handles(result, []))
         return result
 
     def scan(self, input):
-        result = scan_apply(self, input)
-        census.record_reduce(_handles(input, []), _handles(result, []), scan=True)
+        result, outer = outermost(scan_apply, self, input)
+        if outer:
+            census.record_reduce(_handles(input, []), _handles(result, []), scan=True)
         return result
 
     interp.ReduceOps.apply, interp.ScanOps.apply = reduce, scan
@@ -407,6 +426,8 @@ def _instrumented(census):
             delattr(builder, attr)
         del builder.set_grid_idx
         interp.ReduceOps.apply, interp.ScanOps.apply = reduce_apply, scan_apply
+        if options is not None:
+            builder.options = options
         census.end_program()
 
 
