@@ -55,13 +55,14 @@ def whisper_log_mel(library, size, device):
     return features
 
 
-def fused_whisper(implementation, precision="ieee"):
-    """tritaudio's side: LogMelSpectrogram.whisper (the same features, per example)."""
+def fused_whisper(implementation=None, precision=None):
+    """tritaudio's side: LogMelSpectrogram.whisper (the same features, per example); its
+    defaults where ``implementation`` / ``precision`` are None."""
+    options = {k: v for k, v in dict(implementation=implementation, precision=precision).items()
+               if v is not None}  # fmt: skip
 
     def build(library, size, device):
-        return library.transforms.LogMelSpectrogram.whisper(
-            n_mels(size), implementation=implementation, precision=precision
-        ).to(device)
+        return library.transforms.LogMelSpectrogram.whisper(n_mels(size), **options).to(device)
 
     return build
 
@@ -76,9 +77,18 @@ CASES = [
     _case("Spectrogram", transform("Spectrogram", stft_args)),
     _case("MelSpectrogram", transform("MelSpectrogram", mel_args)),
     _case("MFCC", transform("MFCC", mfcc_args)),
-    # Issue 9: the default implementation (framing kernel, cuFFT, fused power/mel/log
-    # kernel), then the single-kernel DFT at each tl.dot precision.
-    _case("whisper log-mel", fused_whisper("stft"), whisper_log_mel, **WHISPER),
+    # Issue 9 / 17: the defaults (implementation "auto": the folded single-kernel DFT in
+    # tf32x3 without a gradient, the framing kernel + cuFFT + fused power/mel/log kernel
+    # with one), then the stft implementation alone and the single-kernel DFT at each
+    # tl.dot precision.
+    _case("whisper log-mel", fused_whisper(), whisper_log_mel, **WHISPER),
+    _case(
+        "whisper log-mel (stft)",
+        fused_whisper("stft"),
+        whisper_log_mel,
+        headline_only=True,
+        **WHISPER,
+    ),
     *(
         _case(
             f"whisper log-mel (dft, {precision})",

@@ -15,6 +15,8 @@
 
 import contextlib
 import dataclasses
+import gc
+import warnings
 
 import torch
 from torch.utils._python_dispatch import _disable_current_modes
@@ -112,6 +114,14 @@ class Call:
     state_after: int
 
 
+def _device_tensors():
+    """Every live tensor off the CPU (the device's state before a call)."""
+    with warnings.catch_warnings():  # isinstance on torch's deprecated module attributes
+        warnings.simplefilter("ignore")
+        return [obj for obj in gc.get_objects()
+                if isinstance(obj, torch.Tensor) and obj.device.type != "cpu"]  # fmt: skip
+
+
 def record_call(case, impl, mode, size, device, execute=True, sync_values=None, calls=1):
     """Build the op, then record ``calls`` calls (each a fresh :class:`Recorder`)."""
     _cache.clear()  # the first call builds its constant tables, the next ones reuse them
@@ -127,7 +137,9 @@ def record_call(case, impl, mode, size, device, execute=True, sync_values=None, 
     out = []
     for _ in range(calls):
         recorder = Recorder(execute=execute, sync_values=sync_values)
-        recorder.watch(inputs, state_tensors(op))
+        # device tensors that exist before the call (constant tables an earlier call built
+        # and cached, in tritaudio._cache or a functools cache) are state, not host-built
+        recorder.watch(inputs, state_tensors(op), _device_tensors())
         with recorder:
             output = op(*inputs)
             grads = ()

@@ -6,12 +6,11 @@ from torch.library import triton_op, wrap_triton
 from tritaudio._cache import cached_table
 from tritaudio._ops.spectral import (
     bin_ranges,
-    floored_backward,
     frame,
     frame_adjoint,
     frames_gradient,
     mel_power,
-    mel_power_backward,
+    spectrum_gradient,
 )
 from tritaudio.kernels import logmel
 
@@ -92,17 +91,11 @@ def _log_mel_dft_grad(ctx, grad, grad_mel):
         mel, _ = mel_power(spec, fb, power, 0, 1.0, 0.0, 0.0, 0.0, 0, None, out_frames)
     elif has_log and dynamic_range >= 0:  # the floored output's row maxima: the peaks
         peaks = out.amax(dim=(1, 2)).reshape(-1, 1)
-    if has_log and dynamic_range >= 0:
-        floor = (dynamic_range, per_example)
-        grad_spec = floored_backward(
-            grad, mel, spec, fb, power, log_multiplier, amin, offset, shift, n_fft, floor,
-            peaks,
-        )  # fmt: skip
-    else:
-        grad_spec = mel_power_backward(
-            grad.contiguous(), mel, spec, fb, power, has_log, log_multiplier, amin, offset,
-            n_fft,
-        )  # fmt: skip
+    floor = (dynamic_range, per_example) if has_log and dynamic_range >= 0 else None
+    grad_spec = spectrum_gradient(
+        grad, mel, spec, fb, power, has_log, log_multiplier, amin, offset, shift, n_fft, floor,
+        peaks,
+    )  # fmt: skip
     grad_frames = frames_gradient(grad_spec, n_fft)
     grad_x = frame_adjoint(grad_frames, window, hop, x.shape[1], pad, left, mode)
     return (grad_x.to(ctx.x_dtype),) + (None,) * 17

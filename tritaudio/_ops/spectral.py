@@ -242,6 +242,23 @@ def floored_backward(
     )  # fmt: skip
 
 
+def spectrum_gradient(
+    grad, mel, spec, fb, power, has_log, log_multiplier, amin, offset, shift, n_fft, floor,
+    peaks=None, tile_min=None,
+):  # fmt: skip
+    """dL/dspec from the gradient of mel_power's output: through the floor when ``floor``
+    is (dynamic_range, per_example) (:func:`floored_backward`), else
+    :func:`mel_power_backward`."""
+    if floor is not None:
+        return floored_backward(
+            grad, mel, spec, fb, power, log_multiplier, amin, offset, shift, n_fft, floor,
+            peaks, tile_min,
+        )  # fmt: skip
+    return mel_power_backward(
+        grad.contiguous(), mel, spec, fb, power, has_log, log_multiplier, amin, offset, n_fft
+    )
+
+
 def _mel_power_grad(ctx, grad, grad_mel):
     # The projection before the log is saved for the backward only: no gradient reaches it.
     spec, fb, mel, frames = ctx.saved_tensors
@@ -261,15 +278,12 @@ def _mel_power_grad(ctx, grad, grad_mel):
         else:  # recomputed y: no tile maxima, the torch floor
             peaks, tile_min = None, None
         floor = (dynamic_range, per_example)
-        grad_spec = floored_backward(
-            grad, mel, spec, fb, power, log_multiplier, amin, offset, shift, n_fft, floor,
-            peaks, tile_min,
-        )  # fmt: skip
     else:
-        grad_spec = mel_power_backward(
-            grad.contiguous(), mel, spec, fb, power, has_log, log_multiplier, amin, offset,
-            n_fft,
-        )  # fmt: skip
+        floor, peaks, tile_min = None, None, None
+    grad_spec = spectrum_gradient(
+        grad, mel, spec, fb, power, has_log, log_multiplier, amin, offset, shift, n_fft, floor,
+        peaks, tile_min,
+    )  # fmt: skip
     if frames is None:
         return (grad_spec, *(None,) * 12)
     return (None,) * 9 + (frames_gradient(grad_spec, n_fft), None, None, None)
