@@ -159,3 +159,21 @@ def test_in_kernel_white_noise_statistics(device):
         correlation = (n[:, lag:] * n[:, :-lag]).mean()
         assert abs(correlation) < 0.03, lag
     assert abs((n[0] * n[1]).mean()) < 0.05
+
+
+def test_a_seeded_module_draws_on_the_device_from_its_own_generator():
+    # (on a GPU) the draws of a seeded module come from a generator on the input's
+    # device, seeded with its seed: the same sequence for the same seed, no host copy;
+    # checked here through the draw itself, on the CPU's generator type
+    device = torch.device("cpu")
+    draws = []
+    for seed in (5, 5, 6):
+        module = T.AdditiveNoise((0.0, 30.0), seed=seed)
+        generator = module._device_generator(device)
+        draws.append([module._device_draws(4, device, generator)[:2] for _ in range(2)])
+    (snr_a, _), (snr_b, _) = draws[0]
+    assert not torch.equal(snr_a, snr_b)  # a sequence, not one draw repeated
+    for (snr, seed), (snr_same, seed_same) in zip(draws[0], draws[1], strict=True):
+        assert torch.equal(snr, snr_same) and torch.equal(seed, seed_same)
+    assert not torch.equal(draws[0][0][0], draws[2][0][0])
+    assert ((snr_a >= 0) & (snr_a <= 30)).all()

@@ -19,8 +19,8 @@ def _additive_noise(tritaudio, size, device):
 
 
 def _additive_noise_unseeded(tritaudio, size, device):
-    # draws from torch's generator on the device: no host-to-device copy (a seeded module
-    # follows its CPU generator's sequence and sends its draws in one pinned copy)
+    # draws from torch's global generator on the device (a seeded module: from its own
+    # generator there); neither makes a host-to-device copy
     return tritaudio.transforms.AdditiveNoise(snr_db=(10, 30)).to(device)
 
 

@@ -119,7 +119,8 @@ def _device_tensors():
     with warnings.catch_warnings():  # isinstance on torch's deprecated module attributes
         warnings.simplefilter("ignore")
         return [obj for obj in gc.get_objects()
-                if isinstance(obj, torch.Tensor) and obj.device.type != "cpu"]  # fmt: skip
+                if isinstance(obj, torch.Tensor) and obj.device.type != "cpu"
+                and not isinstance(obj, torch.nn.parameter.UninitializedTensorMixin)]  # fmt: skip
 
 
 def record_call(case, impl, mode, size, device, execute=True, sync_values=None, calls=1):

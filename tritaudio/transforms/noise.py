@@ -185,9 +185,11 @@ class AdditiveNoise(torch.nn.Module):
             each example takes a random clip at a random offset, repeated if too short.
         p: probability that an example gets noise; the others are returned unchanged.
         generator: a CPU ``torch.Generator`` for every draw (SNR, selection, clip, noise
-            seed). Default: one seeded with ``seed``, else torch's global generator.
-        seed: seeds this module's own generator: the same seed gives the same sequence of
-            outputs (on a given backend).
+            seed), on any device (on a GPU the draws go over in one pinned copy per call).
+            Default: the module's own, seeded with ``seed``, else torch's global ones.
+        seed: seeds this module's own generators: one on the CPU for CPU input; one on the
+            input's GPU for GPU input (the draws stay there: no copy). The same seed gives
+            the same sequence of outputs on a given backend and device.
 
     Shape:
         ``(..., time)`` -> ``(..., time)``.
@@ -225,8 +227,10 @@ class AdditiveNoise(torch.nn.Module):
             raise TypeError(f"generator must be a torch.Generator or None, got {generator!r}")
         if generator is not None and generator.device.type != "cpu":
             raise ValueError(f"generator must be a CPU generator, got one on {generator.device}")
+        self.seed = seed if generator is None else None  # the module's own generators
         if generator is None and seed is not None:
             generator = torch.Generator().manual_seed(seed)
+        self._device_generators = {}
         self.snr_range = (float(low), float(high))
         self.color = color
         self.p = p
@@ -238,9 +242,14 @@ class AdditiveNoise(torch.nn.Module):
         batch, n_time = waveform.shape[:-1], waveform.shape[-1]
         if n_time == 0:
             return waveform
-        on_device = waveform.device.type != "cpu" or torch.compiler.is_compiling()
-        if self.generator is None and on_device:
-            snr, seed, choice = self._device_draws(math.prod(batch), waveform.device)
+        compiling = torch.compiler.is_compiling()
+        on_device = waveform.device.type != "cpu" or compiling
+        own = self.seed is not None and waveform.device.type != "cpu" and not compiling
+        device_generator = self._device_generator(waveform.device) if own else None
+        if on_device and (self.generator is None or own):
+            snr, seed, choice = self._device_draws(
+                math.prod(batch), waveform.device, device_generator
+            )
         else:
             snr, seed, choice = self._host_draws(math.prod(batch), waveform.device)
         snr = snr.reshape(batch)
@@ -251,8 +260,8 @@ class AdditiveNoise(torch.nn.Module):
             return F.add_white_noise(waveform, snr, seed)
         if isinstance(seed, int):
             generator = torch.Generator(waveform.device).manual_seed(seed)
-        else:  # torch's global generator on the device already drew the rest
-            generator = None
+        else:  # the device generator that drew the rest (None: torch's global one)
+            generator = device_generator
         noise = F.colored_noise(
             waveform.shape, self.color, generator, waveform.device, waveform.dtype
         )
@@ -290,18 +299,32 @@ class AdditiveNoise(torch.nn.Module):
         snr, clip, offset = _to_device(torch.cat([snr, clip, offset]), device).split(rows)
         return snr, None, (clip.long(), offset.long())
 
-    def _device_draws(self, rows, device):
-        """(snr, seed, (clip, offset)) from torch's global generator on ``device``: no
-        host read, no copy (what an unseeded module does on a GPU and under torch.compile)."""
+    def _device_generator(self, device):
+        """The module's own generator on ``device``, seeded with ``seed`` at first use;
+        None on a device that has none (meta: torch's default)."""
+        if device not in self._device_generators:
+            try:
+                generator = torch.Generator(device).manual_seed(self.seed)
+            except RuntimeError:
+                generator = None
+            self._device_generators[device] = generator
+        return self._device_generators[device]
+
+    def _device_draws(self, rows, device, generator=None):
+        """(snr, seed, (clip, offset)) from ``generator`` on ``device`` (None: torch's global
+        one): no host read, no copy (what a module without a CPU generator does on a GPU,
+        and an unseeded one under torch.compile)."""
         low, high = self.snr_range
-        uniform = torch.rand(2, rows, device=device)
-        snr = torch.where(uniform[1] < self.p, low + (high - low) * uniform[0], math.inf)
+        options = dict(device=device, generator=generator)
+        snr = torch.empty(rows, device=device).uniform_(low, high, generator=generator)
+        if self.p < 1.0:  # (p = 1: every example gets noise, no draw and no op for it)
+            snr = torch.where(torch.rand(rows, **options) < self.p, snr, math.inf)
         if self.noise is None:
-            seed = torch.randint(2**31 - 1 - max(rows, 1), (1,), device=device)
+            seed = torch.randint(2**31 - 1 - max(rows, 1), (1,), **options)
             return snr, seed, None
         clips, clip_time = self.noise.shape
-        clip = torch.randint(clips, (rows,), device=device)
-        return snr, None, (clip, torch.randint(clip_time, (rows,), device=device))
+        clip = torch.randint(clips, (rows,), **options)
+        return snr, None, (clip, torch.randint(clip_time, (rows,), **options))
 
     def _sample_bank(self, choice, batch, n_time):
         """A clip per example from the bank, at a random offset, repeated to ``n_time``."""
