@@ -234,13 +234,27 @@ def _fold_project(
     if sub < mel_subs:
         fb += sub * SUB_M
         if tl.load(nz + sub) != 0:
-            acc = tl.dot(pa0, tl.load(fb), acc, input_precision=MEL_PRECISION)
+            acc = tl.dot(pa0, tl.load(fb), acc, input_precision=MEL_PRECISION, out_dtype=acc.dtype)
         if tl.load(nz + nz_step + sub) != 0:
-            acc = tl.dot(pb0, tl.load(fb + fb_step), acc, input_precision=MEL_PRECISION)
+            acc = tl.dot(
+                pb0, tl.load(fb + fb_step), acc, input_precision=MEL_PRECISION, out_dtype=acc.dtype
+            )
         if tl.load(nz + 2 * nz_step + sub) != 0:
-            acc = tl.dot(pa1, tl.load(fb + 2 * fb_step), acc, input_precision=MEL_PRECISION)
+            acc = tl.dot(
+                pa1,
+                tl.load(fb + 2 * fb_step),
+                acc,
+                input_precision=MEL_PRECISION,
+                out_dtype=acc.dtype,
+            )
         if tl.load(nz + 3 * nz_step + sub) != 0:
-            acc = tl.dot(pb1, tl.load(fb + 3 * fb_step), acc, input_precision=MEL_PRECISION)
+            acc = tl.dot(
+                pb1,
+                tl.load(fb + 3 * fb_step),
+                acc,
+                input_precision=MEL_PRECISION,
+                out_dtype=acc.dtype,
+            )
     return acc
 
 
@@ -263,10 +277,16 @@ def _fold_parity(
     p4 = tl.load(frame + tl.load(offs + n_pad)[None, :]).to(dtype) * tl.load(win + n_pad)[None, :]
     u_partner = p3 + p4
     v_partner = p3 - p4
-    c0 = tl.dot(u + u_partner, tl.load(basis), c0, input_precision=PRECISION)
-    c1 = tl.dot(u - u_partner, tl.load(basis + step), c1, input_precision=PRECISION)
-    s0 = tl.dot(v - v_partner, tl.load(basis + 2 * step), s0, input_precision=PRECISION)
-    s1 = tl.dot(v + v_partner, tl.load(basis + 3 * step), s1, input_precision=PRECISION)
+    c0 = tl.dot(u + u_partner, tl.load(basis), c0, input_precision=PRECISION, out_dtype=c0.dtype)
+    c1 = tl.dot(
+        u - u_partner, tl.load(basis + step), c1, input_precision=PRECISION, out_dtype=c1.dtype
+    )
+    s0 = tl.dot(
+        v - v_partner, tl.load(basis + 2 * step), s0, input_precision=PRECISION, out_dtype=s0.dtype
+    )
+    s1 = tl.dot(
+        v + v_partner, tl.load(basis + 3 * step), s1, input_precision=PRECISION, out_dtype=s1.dtype
+    )
     return c0, c1, s0, s1
 
 

@@ -212,6 +212,8 @@ def test_syncs_and_host_built_tensors_are_counted():
         meta[:2] * torch.tensor([1.0, 2.0], device="meta")  # used: copied to the device
         torch.tensor([3.0]).to("meta")
         meta * 2  # inputs (watched) and the call's own tensors are not copies
+        with torch._C._AutoDispatchBelowAutograd():  # as in a custom op's body
+            meta.to(torch.float64) * 2  # a conversion (aten::to, an aliasing schema) neither
         host = torch.tensor(2.0) * 3  # host math on the meta run: no launch, its read no sync
         assert float(host) == 6.0
         assert (meta > 0).any().item() is False  # the second replayed value, still aligned

@@ -571,6 +571,10 @@ class Recorder(TorchDispatchMode):
         if name in ("aten::_to_copy", "aten::copy_"):
             self._h2d(name, args, kwargs, out)
         if returns_alias and not mutated:  # a view: no data moved
+            # (aten::to's schema aliases, but a dtype or device change makes a new tensor,
+            # allocated below the dispatcher: made in the call, not host-built)
+            sources = {id(t.untyped_storage()) for t in _tensors(inputs)}
+            self._track([t for t in _tensors(out) if id(t.untyped_storage()) not in sources])
             return
         if name in NO_LAUNCH:
             if not mutated:
