@@ -10,6 +10,9 @@ torch (rows "emulated"): the folded DFT (emulated_dft_whisper) with each tl.dot 
 rounded to TF32 (10-bit mantissa, round to nearest) as the tensor cores do, single (tf32)
 or split into a TF32 high and low part with the three cross products (tf32x3),
 accumulated in float32; the mel projection in tf32x3 (float32 for ieee) as in the kernel.
+Two more emulated rows are not kernel options: bf16x3 (the same split into bfloat16
+parts) for the DFT, with the mel projection in tf32x3 or in bf16x3: what a kernel on
+bfloat16 tensor cores (twice TF32's rate) would give, for issue 17's precision question.
 
     python benchmarks/logmel_accuracy.py [--out benchmarks/results]
 
@@ -53,10 +56,20 @@ def to_tf32(x):
     return ((bits + 0x1000) & ~0x1FFF).view(torch.float32)
 
 
+def to_bf16(x):
+    """float32 rounded to bfloat16 (7-bit mantissa, round to nearest even), as float32."""
+    return x.to(torch.bfloat16).float()
+
+
 def emulated_dot(a, b, precision):
-    """a @ b in float32 with tl.dot's input precision emulated."""
+    """a @ b in float32 with tl.dot's input precision emulated (bf16x3: a tf32x3-like split
+    into bfloat16 parts, not a tl.dot option)."""
     if precision == "ieee":
         return a @ b
+    if precision == "bf16x3":
+        a_hi, b_hi = to_bf16(a), to_bf16(b)
+        a_lo, b_lo = to_bf16(a - a_hi), to_bf16(b - b_hi)
+        return a_hi @ b_lo + a_lo @ b_hi + a_hi @ b_hi
     a_hi, b_hi = to_tf32(a), to_tf32(b)
     if precision == "tf32":
         return a_hi @ b_hi
@@ -64,11 +77,12 @@ def emulated_dot(a, b, precision):
     return a_hi @ b_lo + a_lo @ b_hi + a_hi @ b_hi
 
 
-def emulated_dft_whisper(waveform, precision):
+def emulated_dft_whisper(waveform, precision, mel_precision=None):
     """LogMelSpectrogram.whisper(implementation="dft")'s arithmetic in torch, float32: the
     folded DFT of kernels/logmel.py (windowed samples summed / differenced with their
     mirrors and partners in float32, the eight products by the kernel's bases, the bin
-    pairs' powers, the mel projection in tf32x3, or float32 for ieee)."""
+    pairs' powers, the mel projection in ``mel_precision``: by default the kernel's, tf32x3,
+    or float32 for ieee)."""
     from tritaudio.functional.spectral import _full_window, _normalized_filterbank
     from tritaudio.kernels.logmel import fold_bases, fold_filterbank
 
@@ -97,7 +111,7 @@ def emulated_dft_whisper(waveform, precision):
         (ce1 + co1).square() + (se1 + so1).square(),  # bins 2 j + 1
         (ce1 - co1).square() + (se1 - so1).square(),  # bins H - 2 j - 1
     ]
-    mel_precision = "ieee" if precision == "ieee" else "tf32x3"
+    mel_precision = mel_precision or ("ieee" if precision == "ieee" else "tf32x3")
     mel = sum(emulated_dot(p, t, mel_precision) for p, t in zip(powers, tables, strict=True))
     mel = mel[..., : fb.shape[1]].transpose(-1, -2)[..., :-1]
     log = module.log(mel)
@@ -130,12 +144,16 @@ def main(argv=None):
                 db_error_within_60db=db_error,
             )
         )
-    for precision in ("ieee", "tf32x3", "tf32"):
-        power_error, db_error = errors(emulated_dft_whisper(waveform, precision), reference)
+    emulated = [("ieee", None), ("tf32x3", None), ("tf32", None), ("bf16x3", "tf32x3"),
+                ("bf16x3", "bf16x3")]  # fmt: skip
+    for precision, mel_precision in emulated:
+        out = emulated_dft_whisper(waveform, precision, mel_precision)
+        power_error, db_error = errors(out, reference)
+        label = precision if mel_precision is None else f"{precision}, mel {mel_precision}"
         rows.append(
             dict(
                 implementation="dft (emulated in torch)",
-                precision=precision,
+                precision=label,
                 power_error_of_peak=power_error,
                 db_error_within_60db=db_error,
             )
